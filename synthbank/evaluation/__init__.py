@@ -1,0 +1,1 @@
+"""Scores and the report: integrity, fidelity, text similarity, privacy, utility."""

@@ -1,0 +1,1 @@
+"""Linked tables: reading, the HMA-based synthesizer, PII filling, keys, writing."""

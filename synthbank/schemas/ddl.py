@@ -1,0 +1,51 @@
+"""A :class:`DatabaseSchema` as SQLAlchemy tables, so the same DDL can be created on any dialect."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from synthbank.schemas import types
+from synthbank.schemas.model import DatabaseSchema
+
+
+def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> sa.MetaData:
+    """SQLAlchemy ``MetaData`` with one ``Table`` per schema table (types, PK, FKs, NOT NULL, unique)."""
+    names = list(tables) if tables is not None else list(schema.tables)
+    metadata = sa.MetaData()
+    for name in names:
+        table = schema.table(name)
+        pk = table.primary_key
+        columns = [
+            sa.Column(column.name, types.to_sqlalchemy(column.type), nullable=column.nullable,
+                      autoincrement=False)
+            for column in table.columns.values()
+        ]
+        constraints: list = []
+        if pk:
+            constraints.append(sa.PrimaryKeyConstraint(*pk))
+        for fk in table.foreign_keys:
+            if fk.parent not in names:
+                continue
+            constraints.append(sa.ForeignKeyConstraint(
+                fk.columns, [f"{fk.parent}.{c}" for c in fk.parent_columns], name=fk.name,
+                # Self-references and cycles are created after the tables, so any table order works.
+                use_alter=fk.parent == name or _in_cycle(schema, name, fk.parent),
+            ))
+        for unique in table.unique:
+            constraints.append(sa.UniqueConstraint(*unique))
+        sa.Table(name, metadata, *columns, *constraints)
+    return metadata
+
+
+def _in_cycle(schema: DatabaseSchema, child: str, parent: str) -> bool:
+    """Whether ``parent`` reaches ``child`` again through foreign keys (a cycle through this edge)."""
+    seen, stack = set(), [parent]
+    while stack:
+        name = stack.pop()
+        if name == child:
+            return True
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend(fk.parent for fk in schema.tables[name].foreign_keys if fk.parent in schema.tables)
+    return False

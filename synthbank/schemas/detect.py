@@ -1,0 +1,166 @@
+"""Rules that decide how each column is treated: id, PII kind, free text, categorical, numerical…
+
+Detection looks at the column's name, its SQL type and a sample of its values. It is a first guess for a
+person to review: ``synthbank schema URL --out schema.yaml`` writes it to a file that can be edited
+(e.g. mark a column as PII) and passed back with ``--schema``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from synthbank.schemas import types
+
+# --- PII by column name ---------------------------------------------------------------------------
+# Checked in order; the first pattern that matches the lower-cased column name wins.
+_NAME_RULES: list[tuple[str, str]] = [
+    (r"(^|_)e?mail(_?address)?($|_)", "email"),
+    (r"(^|_)(ssn|social_security(_number)?|sin|tax_id|tin)($|_)", "ssn"),
+    (r"(^|_)(phone|mobile|cell|telephone|tel|fax)(_?(number|no))?($|_)", "phone"),
+    (r"(^|_)(dob|date_of_birth|birth_?date|birthday)($|_)", "date_of_birth"),
+    (r"(^|_)(iban)($|_)", "iban"),
+    (r"(^|_)(card_?(number|no|num)|credit_card|pan)($|_)", "card_number"),
+    (r"(^|_)(account_?(number|no|num)|acct_?(number|no|num)|routing_number)($|_)", "account_number"),
+    (r"(^|_)(ip|ip_?address|ipv4|ipv6)($|_)", "ip_address"),
+    (r"(^|_)(first_?name|given_?name|forename)($|_)", "first_name"),
+    (r"(^|_)(last_?name|surname|family_?name)($|_)", "last_name"),
+    (r"^(name|full_?name|customer_?name|client_?name|person_?name|holder_?name|account_?holder|contact_?name)$", "name"),
+    (r"(^|_)(street|street_?address|address(_?line)?_?\d?|addr)($|_)", "street_address"),
+    (r"^(home_?)?address$", "address"),
+    (r"^(city|town)$", "city"),
+    (r"(^|_)(zip|zip_?code|postcode|postal_?code)($|_)", "zipcode"),
+    (r"^(user_?name|login|handle)$", "username"),
+]
+
+# --- PII by value pattern -------------------------------------------------------------------------
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+_SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_PHONE = re.compile(r"^(\+?\d{1,3}[\s.-]?)?(\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$")
+_IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
+_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
+_DIGITS = re.compile(r"^[\d -]{13,23}$")
+_STREET = re.compile(r"^\d{1,6}\s+\w+(\s+\w+)*\s+(St|Street|Ave|Avenue|Rd|Road|Blvd|Lane|Ln|Dr|Drive|Court|Ct|Way|Pl|Place)\b", re.IGNORECASE)
+
+#: Share of sampled non-null values that must match a value pattern.
+PATTERN_SHARE = 0.9
+
+
+def _luhn_ok(number: str) -> bool:
+    digits = [int(d) for d in number if d.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    checksum = 0
+    for i, digit in enumerate(reversed(digits)):
+        if i % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        checksum += digit
+    return checksum % 10 == 0
+
+
+def pii_from_name(column_name: str) -> str | None:
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column_name).lower()
+    for pattern, kind in _NAME_RULES:
+        if re.search(pattern, name):
+            return kind
+    return None
+
+
+def pii_from_values(values: pd.Series) -> str | None:
+    strings = values.dropna().astype(str).str.strip()
+    strings = strings[strings != ""]
+    if len(strings) < 5:
+        return None
+
+    def share(predicate) -> float:
+        return float(strings.map(predicate).mean())
+
+    checks = [
+        ("email", lambda s: bool(_EMAIL.match(s))),
+        ("ssn", lambda s: bool(_SSN.match(s))),
+        ("iban", lambda s: bool(_IBAN.match(s.replace(" ", "")))),
+        ("card_number", lambda s: bool(_DIGITS.match(s)) and _luhn_ok(s)),
+        ("ip_address", lambda s: bool(_IPV4.match(s)) and all(int(p) < 256 for p in s.split("."))),
+        ("phone", lambda s: bool(_PHONE.match(s))),
+        ("street_address", lambda s: bool(_STREET.match(s))),
+    ]
+    for kind, predicate in checks:
+        if share(predicate) >= PATTERN_SHARE:
+            return kind
+    return None
+
+
+# --- free text ------------------------------------------------------------------------------------
+#: A string column is free text when its values average at least this many words…
+TEXT_MIN_WORDS = 6
+#: …and at least this share of them are distinct.
+TEXT_MIN_UNIQUE = 0.5
+
+
+def looks_like_free_text(values: pd.Series) -> bool:
+    strings = values.dropna().astype(str)
+    if len(strings) == 0:
+        return False
+    words = strings.str.split().str.len()
+    return bool(words.mean() >= TEXT_MIN_WORDS and strings.nunique() / len(strings) >= TEXT_MIN_UNIQUE)
+
+
+# --- the whole decision ---------------------------------------------------------------------------
+#: Integer columns with at most this many distinct values are treated as categorical (term 36/60, flags).
+MAX_INTEGER_CATEGORIES = 10
+#: String columns whose distinct share is at most this are categorical; above, identifiers.
+MAX_CATEGORICAL_UNIQUE_SHARE = 0.5
+
+
+def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> tuple[str, str | None]:
+    """Return ``(sdtype, pii_kind)`` for one column."""
+    base = types.base_name(type_string)
+    if is_key:
+        return "id", None
+
+    kind = pii_from_name(name)
+    if kind == "date_of_birth" and base not in types.TEMPORAL_TYPES | types.STRING_TYPES:
+        kind = None
+    if kind is None and base in types.STRING_TYPES:
+        kind = pii_from_values(values)
+    if kind is not None:
+        return "pii", kind
+
+    if base in types.UNLEARNABLE_TYPES:
+        return "unsupported", None
+    if base == "boolean":
+        return "boolean", None
+    if base in types.TEMPORAL_TYPES:
+        return "datetime", None
+    non_null = values.dropna()
+    if base in types.NUMERIC_TYPES:
+        if base in types.INTEGER_TYPES and 0 < non_null.nunique() <= MAX_INTEGER_CATEGORIES:
+            return "categorical", None
+        return "numerical", None
+    if base == "uuid":
+        return "id", None
+    if base == "enum":
+        return "categorical", None
+    # strings
+    if looks_like_free_text(values):
+        return "text", None
+    if len(non_null) and _parses_as_dates(non_null):
+        return "datetime", None
+    if len(non_null) >= 20 and non_null.nunique() / len(non_null) > MAX_CATEGORICAL_UNIQUE_SHARE and not _has_spaces(non_null):
+        return "id", None
+    return "categorical", None
+
+
+def _has_spaces(values: pd.Series) -> bool:
+    return bool(values.astype(str).str.contains(" ").mean() > 0.5)
+
+
+def _parses_as_dates(values: pd.Series) -> bool:
+    strings = values.astype(str).head(200)
+    if not strings.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    parsed = pd.to_datetime(strings, errors="coerce", format="mixed")
+    return bool(parsed.notna().all())

@@ -1,0 +1,243 @@
+"""What a database looks like: tables, columns, keys — the object every other part of synthbank reads.
+
+A :class:`DatabaseSchema` is built by reflecting a database (:func:`synthbank.schemas.reflect_schema`) or
+loaded from a YAML/JSON file a person reviewed. Each column carries an ``sdtype`` saying how synthbank
+treats it:
+
+``id``           a key or an identifier; regenerated, never learned
+``numerical``    learned by HMA
+``categorical``  learned by HMA
+``datetime``     learned by HMA
+``boolean``      learned by HMA
+``pii``          personal data (``pii`` names the kind); never learned, Faker fills it
+``text``         free text (narratives, notes); never learned by HMA, written by the text engine
+``unsupported``  a type synthbank cannot learn (json, binary…); written as NULL or left out
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from synthbank.errors import SchemaError
+from synthbank.schemas import types
+
+SDTYPES = ("id", "numerical", "categorical", "datetime", "boolean", "pii", "text", "unsupported")
+#: How the relational engine treats a table (set per table in the schema file).
+TABLE_MODES = ("synthesize", "copy", "subset", "exclude")
+#: The personal-data kinds synthbank recognises; each has a Faker provider in the relational engine.
+PII_KINDS = (
+    "name", "first_name", "last_name", "email", "phone", "ssn", "address", "street_address", "city",
+    "zipcode", "date_of_birth", "account_number", "card_number", "iban", "ip_address", "username",
+)
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    sdtype: str = "categorical"
+    pii: str | None = None
+    unique: bool = False
+
+    def __post_init__(self):
+        if self.sdtype not in SDTYPES:
+            raise SchemaError(f"Column '{self.name}' has sdtype '{self.sdtype}'; use one of {', '.join(SDTYPES)}.")
+        if self.sdtype == "pii" and self.pii not in PII_KINDS:
+            raise SchemaError(
+                f"Column '{self.name}' is marked pii with kind '{self.pii}'; use one of {', '.join(PII_KINDS)}."
+            )
+        types.base_name(self.type)  # validates the type string
+
+    @property
+    def is_pii(self) -> bool:
+        return self.sdtype == "pii"
+
+    @property
+    def is_text(self) -> bool:
+        return self.sdtype == "text"
+
+
+@dataclass
+class ForeignKey:
+    columns: list[str]
+    parent: str
+    parent_columns: list[str]
+    name: str | None = None
+
+    @property
+    def is_composite(self) -> bool:
+        return len(self.columns) > 1
+
+
+@dataclass
+class Table:
+    name: str
+    columns: dict[str, Column]
+    primary_key: list[str] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    unique: list[list[str]] = field(default_factory=list)
+    mode: str = "synthesize"
+    row_count: int | None = None
+
+    def __post_init__(self):
+        if self.mode not in TABLE_MODES:
+            raise SchemaError(f"Table '{self.name}' has mode '{self.mode}'; use one of {', '.join(TABLE_MODES)}.")
+        named = [*self.primary_key, *(c for fk in self.foreign_keys for c in fk.columns), *(c for u in self.unique for c in u)]
+        for column in named:
+            if column not in self.columns:
+                raise SchemaError(f"Table '{self.name}' names a key column '{column}' that it does not have.")
+
+    def column(self, name: str) -> Column:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise SchemaError(f"Table '{self.name}' has no column '{name}'.") from None
+
+    def columns_of(self, sdtype: str) -> list[str]:
+        return [name for name, column in self.columns.items() if column.sdtype == sdtype]
+
+    @property
+    def self_references(self) -> list[ForeignKey]:
+        return [fk for fk in self.foreign_keys if fk.parent == self.name]
+
+
+@dataclass
+class DatabaseSchema:
+    tables: dict[str, Table]
+
+    def __post_init__(self):
+        if not self.tables:
+            raise SchemaError("The schema has no tables.")
+        for table in self.tables.values():
+            for fk in table.foreign_keys:
+                parent = self.tables.get(fk.parent)
+                if parent is None:
+                    raise SchemaError(f"Table '{table.name}' has a foreign key to '{fk.parent}', which the schema does not contain.")
+                for column in fk.parent_columns:
+                    parent.column(column)
+
+    # --- navigation -------------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        try:
+            return self.tables[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tables))
+            raise SchemaError(f"There is no table '{name}' in the schema (tables: {known}).") from None
+
+    def relationships(self) -> list[tuple[str, ForeignKey]]:
+        """Every foreign key as ``(child_table, fk)``."""
+        return [(table.name, fk) for table in self.tables.values() for fk in table.foreign_keys]
+
+    def parents(self, name: str) -> list[str]:
+        return sorted({fk.parent for fk in self.table(name).foreign_keys if fk.parent != name})
+
+    def children(self, name: str) -> list[str]:
+        return sorted({child for child, fk in self.relationships() if fk.parent == name and child != name})
+
+    def subset(self, names: list[str]) -> DatabaseSchema:
+        """The schema of some tables; foreign keys to tables left out are dropped."""
+        for name in names:
+            self.table(name)
+        kept = {}
+        for name in names:
+            table = self.tables[name]
+            fks = [fk for fk in table.foreign_keys if fk.parent in names]
+            kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
+                               [list(u) for u in table.unique], table.mode, table.row_count)
+        return DatabaseSchema(kept)
+
+    def topological_order(self) -> list[str]:
+        """Tables with parents before children; self-references are ignored. Raises on a cycle."""
+        order, state = [], {}
+
+        def visit(name, path):
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "visiting":
+                cycle = " → ".join([*path[path.index(name):], name])
+                raise SchemaError(f"The foreign keys form a cycle: {cycle}.")
+            state[name] = "visiting"
+            for parent in self.parents(name):
+                visit(parent, [*path, name])
+            state[name] = "done"
+            order.append(name)
+
+        for name in sorted(self.tables):
+            visit(name, [])
+        return order
+
+    # --- persistence ------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        tables = {}
+        for table in self.tables.values():
+            entry = {"mode": table.mode} if table.mode != "synthesize" else {}
+            if table.primary_key:
+                entry["primary_key"] = list(table.primary_key)
+            columns = {}
+            for column in table.columns.values():
+                spec = {k: v for k, v in asdict(column).items() if k != "name"}
+                spec = {k: v for k, v in spec.items() if not (k == "pii" and v is None)
+                        and not (k == "unique" and not v) and not (k == "nullable" and v)}
+                columns[column.name] = spec
+            entry["columns"] = columns
+            if table.foreign_keys:
+                entry["foreign_keys"] = [
+                    {k: v for k, v in asdict(fk).items() if v is not None} for fk in table.foreign_keys
+                ]
+            if table.unique:
+                entry["unique"] = [list(u) for u in table.unique]
+            if table.row_count is not None:
+                entry["row_count"] = table.row_count
+            tables[table.name] = entry
+        return {"tables": tables}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DatabaseSchema:
+        if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
+            raise SchemaError("A schema must be a mapping with a 'tables' mapping at the top.")
+        tables = {}
+        try:
+            for name, spec in data["tables"].items():
+                columns = {col: Column(name=col, **(col_spec or {})) for col, col_spec in spec["columns"].items()}
+                fks = [ForeignKey(**fk) for fk in spec.get("foreign_keys", [])]
+                tables[name] = Table(
+                    name=name, columns=columns, primary_key=list(spec.get("primary_key", [])),
+                    foreign_keys=fks, unique=[list(u) for u in spec.get("unique", [])],
+                    mode=spec.get("mode", "synthesize"), row_count=spec.get("row_count"),
+                )
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise SchemaError(f"The schema file is malformed near table '{name}': {exc}.") from None
+        return cls(tables)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the schema as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        path = Path(path)
+        data = self.to_dict()
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+        else:
+            text = json.dumps(data, indent=2)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> DatabaseSchema:
+        path = Path(path)
+        if not path.is_file():
+            raise SchemaError(f"The schema file '{path}' does not exist.")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"The schema file '{path}' is not valid YAML or JSON ({exc.__class__.__name__}).") from None
+        return cls.from_dict(data)
+
+    def fingerprint(self) -> str:
+        """A short hash of the schema, stored in model directories to check they match on load."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,91 @@
+"""Build a :class:`DatabaseSchema` by reflecting a live database (read-only)."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import sqlalchemy as sa
+
+from synthbank.database import display_url, open_engine
+from synthbank.errors import DatabaseConnectionError, SchemaError
+from synthbank.schemas import detect, types
+from synthbank.schemas.model import Column, DatabaseSchema, ForeignKey, Table
+
+log = logging.getLogger(__name__)
+
+#: Rows read per table to detect PII, free text and categories.
+DEFAULT_SAMPLE_ROWS = 1000
+
+
+def reflect_schema(url: str, tables: list[str] | None = None, *, sample_rows: int = DEFAULT_SAMPLE_ROWS) -> DatabaseSchema:
+    """Reflect tables, columns, keys and foreign keys of ``url`` and detect how to treat each column.
+
+    ``tables`` restricts the schema to some tables (foreign keys to tables left out are dropped). The
+    database is opened read-only and nothing is written to it.
+    """
+    engine = open_engine(url, read_only=True)
+    try:
+        with engine.connect() as connection:
+            return _reflect(connection, tables, sample_rows)
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseConnectionError(f"Reading the schema of '{display_url(str(engine.url))}' failed: {str(exc.orig).splitlines()[0]}.") from None
+    finally:
+        engine.dispose()
+
+
+def _reflect(connection: sa.Connection, wanted: list[str] | None, sample_rows: int) -> DatabaseSchema:
+    inspector = sa.inspect(connection)
+    names = inspector.get_table_names()
+    if not names:
+        raise SchemaError(f"The database '{display_url(str(connection.engine.url))}' has no tables.")
+    if wanted:
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            raise SchemaError(f"The database has no table named {', '.join(repr(m) for m in missing)} (it has: {', '.join(sorted(names))}).")
+        names = list(wanted)
+    tables = {name: _reflect_table(connection, inspector, name, sample_rows) for name in names}
+    for table in tables.values():
+        table.foreign_keys = [fk for fk in table.foreign_keys if fk.parent in tables]
+    return DatabaseSchema(tables)
+
+
+def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
+    raw_columns = inspector.get_columns(name)
+    primary_key = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
+    foreign_keys = [
+        ForeignKey(columns=list(fk["constrained_columns"]), parent=fk["referred_table"],
+                   parent_columns=list(fk["referred_columns"]), name=fk.get("name"))
+        for fk in inspector.get_foreign_keys(name)
+    ]
+    unique = [list(u["column_names"]) for u in inspector.get_unique_constraints(name)]
+    for index in inspector.get_indexes(name):
+        columns = list(index.get("column_names") or [])
+        if index.get("unique") and columns and columns not in unique and columns != primary_key:
+            unique.append(columns)
+    # MariaDB also reports each FK's supporting index; keep only constraints that are really unique.
+    unique = [u for u in unique if u != primary_key]
+
+    column_names = [c["name"] for c in raw_columns]
+    sample = _sample(connection, name, column_names, sample_rows)
+    key_columns = set(primary_key) | {c for fk in foreign_keys for c in fk.columns}
+    single_unique = {u[0] for u in unique if len(u) == 1}
+    columns = {}
+    for raw in raw_columns:
+        type_string = types.from_sqlalchemy(raw["type"])
+        column_name = raw["name"]
+        sdtype, pii = detect.detect_column(column_name, type_string, sample[column_name], is_key=column_name in key_columns)
+        columns[column_name] = Column(
+            name=column_name, type=type_string, nullable=bool(raw.get("nullable", True)) and column_name not in primary_key,
+            sdtype=sdtype, pii=pii, unique=column_name in single_unique or primary_key == [column_name],
+        )
+    row_count = connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+    log.debug("reflected %s: %d columns, %d rows", name, len(columns), row_count)
+    return Table(name=name, columns=columns, primary_key=primary_key, foreign_keys=foreign_keys,
+                 unique=unique, row_count=int(row_count))
+
+
+def _sample(connection, name: str, column_names: list[str], rows: int) -> pd.DataFrame:
+    query = sa.select(*[sa.column(c) for c in column_names]).select_from(sa.table(name)).limit(rows)
+    result = connection.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=column_names)

@@ -1,0 +1,1 @@
+"""Free text: a LoRA-tuned small LLM writes narratives conditioned on the synthetic row."""
