@@ -29,19 +29,26 @@ def _progress() -> Progress:
 # --- commands -------------------------------------------------------------------------------------
 def cmd_demo_db(args) -> None:
     from synthbank.database import display_url, normalize_url
-    from synthbank.demo_bank import generate_demo_bank, demo_schema
-    from synthbank.relational.writer import write_tables
+    from synthbank.demo_bank import write_demo_bank
 
     url = normalize_url(args.target)
-    schema = demo_schema()
-    with err_console.status(f"Generating the demo bank ({args.users} users, seed {args.seed})…"):
-        tables = generate_demo_bank(users=args.users, seed=args.seed)
     with _progress() as progress:
-        tasks = {name: progress.add_task(f"writing {name}", total=len(frame)) for name, frame in tables.items()}
-        counts = write_tables(url, schema, tables, replace=args.replace,
-                              on_rows=lambda name, n: progress.advance(tasks[name], n))
+        counts = write_demo_bank(url, users=args.users, seed=args.seed, replace=args.replace,
+                                 on_rows=_table_progress(progress, "writing"))
     summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
     console.print(f"Wrote the demo bank to {display_url(url)}: {summary}.")
+
+
+def _table_progress(progress: Progress, verb: str):
+    """An ``on_rows(table, n, total)`` callback that keeps one progress bar per table."""
+    tasks: dict[str, int] = {}
+
+    def on_rows(table: str, n: int, total: int) -> None:
+        if table not in tasks:
+            tasks[table] = progress.add_task(f"{verb} {table}", total=total)
+        progress.advance(tasks[table], n)
+
+    return on_rows
 
 
 def cmd_schema(args) -> None:

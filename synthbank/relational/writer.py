@@ -30,12 +30,12 @@ def write_tables(
     *,
     replace: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    on_rows: Callable[[str, int], None] | None = None,
+    on_rows: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Create ``schema``'s tables in ``url`` and insert ``tables`` in foreign-key order.
 
     Refuses a target that already has any of these tables unless ``replace`` is true. ``on_rows(table,
-    n)`` is called after each inserted batch (for progress bars). Returns rows written per table.
+    n, total)`` is called after each inserted batch of ``n`` rows (for progress bars). Returns rows written per table.
     """
     engine = open_engine(url, read_only=False)
     _make_sqlite_ddl_transactional(engine)
@@ -43,12 +43,7 @@ def write_tables(
     metadata = build_metadata(schema, names)
     backend = engine.url.get_backend_name()
     try:
-        existing = set(sa.inspect(engine).get_table_names()) & set(names)
-        if existing and not replace:
-            raise TargetNotEmptyError(
-                f"The target '{display_url(str(engine.url))}' already has the table(s) {', '.join(sorted(existing))}; "
-                "use --replace (replace=True) to overwrite them."
-            )
+        existing = _existing_tables(engine, names, replace)
         created: list[sa.Table] = []
         try:
             with engine.begin() as connection:
@@ -70,6 +65,25 @@ def write_tables(
         engine.dispose()
 
 
+def check_target(url: str, names: list[str], *, replace: bool = False) -> None:
+    """Fail early (before any long work) if the target is unreachable or already has these tables."""
+    engine = open_engine(url, read_only=False)
+    try:
+        _existing_tables(engine, names, replace)
+    finally:
+        engine.dispose()
+
+
+def _existing_tables(engine: sa.Engine, names: list[str], replace: bool) -> set[str]:
+    existing = set(sa.inspect(engine).get_table_names()) & set(names)
+    if existing and not replace:
+        raise TargetNotEmptyError(
+            f"The target '{display_url(str(engine.url))}' already has the table(s) {', '.join(sorted(existing))}; "
+            "use --replace (replace=True) to overwrite them."
+        )
+    return existing
+
+
 def _insert(connection, table: sa.Table, frame: pd.DataFrame, batch_size: int, on_rows) -> int:
     columns = [c.name for c in table.columns if c.name in frame.columns]
     records = to_records(frame[columns])
@@ -77,7 +91,7 @@ def _insert(connection, table: sa.Table, frame: pd.DataFrame, batch_size: int, o
         batch = records[start:start + batch_size]
         connection.execute(table.insert(), batch)
         if on_rows:
-            on_rows(table.name, len(batch))
+            on_rows(table.name, len(batch), len(records))
     return len(records)
 
 
