@@ -33,9 +33,9 @@ def cmd_demo_db(args) -> None:
 
     url = normalize_url(args.target)
     with _progress() as progress:
-        counts = write_demo_bank(url, users=args.users, seed=args.seed, replace=args.replace,
+        report = write_demo_bank(url, users=args.users, seed=args.seed, replace=args.replace,
                                  on_rows=_table_progress(progress, "writing"))
-    summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    summary = ", ".join(f"{n:,} {name}" for name, n in report.rows.items())
     console.print(f"Wrote the demo bank to {display_url(url)}: {summary}.")
 
 

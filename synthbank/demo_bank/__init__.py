@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from synthbank.demo_bank.generate import DEFAULT_USERS, demo_schema, generate_demo_bank
-from synthbank.relational.writer import check_target, write_tables
+from synthbank.relational.writer import WriteReport, check_target, write_tables
 
 __all__ = ["DEFAULT_USERS", "demo_schema", "generate_demo_bank", "write_demo_bank"]
 
 
 def write_demo_bank(url: str, users: int = DEFAULT_USERS, seed: int = 0, *, replace: bool = False,
-                    on_rows: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+                    on_rows: Callable[[str, int, int], None] | None = None) -> WriteReport:
     """Generate the demo bank and write it, with its DDL, into the database at ``url``."""
     schema = demo_schema()
     check_target(url, list(schema.tables), replace=replace)

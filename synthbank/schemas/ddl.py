@@ -11,41 +11,29 @@ from synthbank.schemas.model import DatabaseSchema
 def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> sa.MetaData:
     """SQLAlchemy ``MetaData`` with one ``Table`` per schema table (types, PK, FKs, NOT NULL, unique)."""
     names = list(tables) if tables is not None else list(schema.tables)
+    deferred = schema.deferred_edges()
     metadata = sa.MetaData()
     for name in names:
         table = schema.table(name)
         pk = table.primary_key
         columns = [
             sa.Column(column.name, types.to_sqlalchemy(column.type), nullable=column.nullable,
-                      autoincrement=False)
+                      autoincrement=column.identity)
             for column in table.columns.values()
         ]
         constraints: list = []
         if pk:
             constraints.append(sa.PrimaryKeyConstraint(*pk))
-        for fk in table.foreign_keys:
+        for i, fk in enumerate(table.foreign_keys):
             if fk.parent not in names:
                 continue
             constraints.append(sa.ForeignKeyConstraint(
-                fk.columns, [f"{fk.parent}.{c}" for c in fk.parent_columns], name=fk.name,
+                fk.columns, [f"{fk.parent}.{c}" for c in fk.parent_columns],
+                name=fk.name or f"fk_{name}_{'_'.join(fk.columns)}"[:60],
                 # Self-references and cycles are created after the tables, so any table order works.
-                use_alter=fk.parent == name or _in_cycle(schema, name, fk.parent),
+                use_alter=(name, i) in deferred,
             ))
         for unique in table.unique:
             constraints.append(sa.UniqueConstraint(*unique))
         sa.Table(name, metadata, *columns, *constraints)
     return metadata
-
-
-def _in_cycle(schema: DatabaseSchema, child: str, parent: str) -> bool:
-    """Whether ``parent`` reaches ``child`` again through foreign keys (a cycle through this edge)."""
-    seen, stack = set(), [parent]
-    while stack:
-        name = stack.pop()
-        if name == child:
-            return True
-        if name in seen:
-            continue
-        seen.add(name)
-        stack.extend(fk.parent for fk in schema.tables[name].foreign_keys if fk.parent in schema.tables)
-    return False

@@ -44,6 +44,7 @@ class Column:
     sdtype: str = "categorical"
     pii: str | None = None
     unique: bool = False
+    identity: bool = False  # an auto-increment / serial / identity column
 
     def __post_init__(self):
         if self.sdtype not in SDTYPES:
@@ -153,23 +154,76 @@ class DatabaseSchema:
         return DatabaseSchema(kept)
 
     def topological_order(self) -> list[str]:
-        """Tables with parents before children; self-references are ignored. Raises on a cycle."""
-        order, state = [], {}
+        """Tables with parents before children, ignoring self-references. Raises on any cycle."""
+        return self._order(ignore=set())
+
+    def deferred_edges(self) -> set[tuple[str, int]]:
+        """Foreign keys that must be filled after their rows exist, as ``(table, index in foreign_keys)``.
+
+        Every self-reference, plus one nullable foreign key per cycle between tables (inserted as NULL,
+        updated once the parents exist). A cycle with no nullable foreign key cannot be written: that
+        raises a :class:`SchemaError` naming the cycle.
+        """
+        deferred = {(t.name, i) for t in self.tables.values() for i, fk in enumerate(t.foreign_keys) if fk.parent == t.name}
+        while True:
+            cycle = self._find_cycle(deferred)
+            if cycle is None:
+                return deferred
+            edges = [(child, i) for child, parent in zip(cycle, cycle[1:])
+                     for i, fk in enumerate(self.tables[child].foreign_keys)
+                     if fk.parent == parent and (child, i) not in deferred]
+            nullable = [(child, i) for child, i in edges
+                        if all(self.tables[child].columns[c].nullable for c in self.tables[child].foreign_keys[i].columns)]
+            if not nullable:
+                raise SchemaError(f"The foreign keys form a cycle with no nullable column to break it: {' → '.join(cycle)}.")
+            deferred.add(nullable[0])
+
+    def read_order(self) -> list[str]:
+        """Tables with parents before children, ignoring the deferred edges (so cycles are allowed)."""
+        return self._order(ignore=self.deferred_edges())
+
+    def _edges(self, ignore: set[tuple[str, int]]):
+        for table in self.tables.values():
+            for i, fk in enumerate(table.foreign_keys):
+                if fk.parent != table.name and (table.name, i) not in ignore:
+                    yield table.name, fk.parent
+
+    def _find_cycle(self, ignore) -> list[str] | None:
+        parents: dict[str, list[str]] = {name: [] for name in self.tables}
+        for child, parent in self._edges(ignore):
+            parents[child].append(parent)
+        state: dict[str, str] = {}
 
         def visit(name, path):
-            if state.get(name) == "done":
-                return
-            if state.get(name) == "visiting":
-                cycle = " → ".join([*path[path.index(name):], name])
-                raise SchemaError(f"The foreign keys form a cycle: {cycle}.")
             state[name] = "visiting"
-            for parent in self.parents(name):
-                visit(parent, [*path, name])
+            for parent in sorted(parents[name]):
+                if state.get(parent) == "visiting":
+                    return [*path[path.index(parent):], parent] if parent in path else [name, parent]
+                if parent not in state:
+                    found = visit(parent, [*path, parent])
+                    if found:
+                        return found
             state[name] = "done"
-            order.append(name)
+            return None
 
         for name in sorted(self.tables):
-            visit(name, [])
+            if name not in state:
+                found = visit(name, [name])
+                if found:
+                    return found
+        return None
+
+    def _order(self, ignore) -> list[str]:
+        cycle = self._find_cycle(ignore)
+        if cycle is not None:
+            raise SchemaError(f"The foreign keys form a cycle: {' → '.join(cycle)}.")
+        parents: dict[str, set[str]] = {name: set() for name in self.tables}
+        for child, parent in self._edges(ignore):
+            parents[child].add(parent)
+        order: list[str] = []
+        while len(order) < len(self.tables):
+            ready = sorted(n for n in self.tables if n not in order and parents[n] <= set(order))
+            order.extend(ready)
         return order
 
     # --- persistence ------------------------------------------------------------------------------
@@ -183,7 +237,7 @@ class DatabaseSchema:
             for column in table.columns.values():
                 spec = {k: v for k, v in asdict(column).items() if k != "name"}
                 spec = {k: v for k, v in spec.items() if not (k == "pii" and v is None)
-                        and not (k == "unique" and not v) and not (k == "nullable" and v)}
+                        and not (k in ("unique", "identity") and not v) and not (k == "nullable" and v)}
                 columns[column.name] = spec
             entry["columns"] = columns
             if table.foreign_keys:

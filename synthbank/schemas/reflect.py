@@ -78,6 +78,7 @@ def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
         columns[column_name] = Column(
             name=column_name, type=type_string, nullable=bool(raw.get("nullable", True)) and column_name not in primary_key,
             sdtype=sdtype, pii=pii, unique=column_name in single_unique or primary_key == [column_name],
+            identity=raw.get("autoincrement") is True and primary_key == [column_name],
         )
     row_count = connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
     log.debug("reflected %s: %d columns, %d rows", name, len(columns), row_count)
