@@ -63,6 +63,89 @@ def cmd_schema(args) -> None:
         console.print(f"Schema written to {path} — review it (mark PII, free text, table modes) and pass it back with --schema.")
 
 
+def _step_progress(progress: Progress):
+    """A ``progress(message, done, total)`` callback: one bar per message kind (reading x, fitting, …)."""
+    tasks: dict[str, int] = {}
+
+    def update(message: str, done: int, total: int) -> None:
+        phase = message if message.startswith("reading ") else "fitting" if message.startswith("fit") else "sampling"
+        if phase not in tasks:
+            tasks[phase] = progress.add_task(phase, total=total)
+        finished = f"{phase} done" if phase in ("fitting", "sampling") else phase
+        progress.update(tasks[phase], completed=done, total=total, description=message if done < total else finished)
+
+    return update
+
+
+def _fit_from_args(args, progress: Progress):
+    from synthbank.synthesizer import DatabaseSynthesizer
+
+    tables = args.tables.split(",") if args.tables else None
+    with err_console.status("Reflecting the source schema…"):
+        synthesizer = DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
+                                                   tables=tables, sample_rows=args.sample_rows)
+    synthesizer.fit(progress=_step_progress(progress))
+    return synthesizer
+
+
+def _sample_and_write(synthesizer, args, progress: Progress):
+    synthetic = synthesizer.sample(scale=args.scale, seed=args.seed, progress=_step_progress(progress))
+    report = synthetic.to_url(args.target, replace=args.replace, batch_size=args.batch_size,
+                              on_rows=_table_progress(progress, "writing"))
+    return report
+
+
+def print_write_report(report, target: str, synthesizer) -> None:
+    from synthbank.database import display_url, normalize_url
+
+    table = RichTable(title=f"Written to {display_url(normalize_url(target))}", title_justify="left")
+    for header in ("table", "rows", "orphan FKs", "duplicate keys", "NULL in NOT NULL"):
+        table.add_column(header, justify="right" if header != "table" else "left")
+    for name, check in report.tables.items():
+        table.add_row(name, f"{check.rows:,}", str(check.orphan_fks), str(check.duplicate_unique), str(check.null_violations))
+    console.print(table)
+    console.print("Integrity: every foreign key resolves and every key is unique." if report.ok
+                  else "[bold red]Integrity check failed[/]: see the table above.")
+    text = synthesizer.text_columns
+    if text:
+        listed = ", ".join(f"{t}.{c}" for t, cols in text.items() for c in cols)
+        console.print(f"Free-text columns left for the text engine (written as NULL, or '' where NOT NULL): {listed}.")
+    unsupported = synthesizer.relational_.unsupported_columns
+    if unsupported:
+        listed = ", ".join(f"{t}.{c}" for t, cols in unsupported.items() for c in cols)
+        console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {listed}.")
+
+
+def cmd_clone(args) -> None:
+    from synthbank.relational.writer import check_target
+
+    check_target(args.target, [], replace=args.replace)  # fail fast if the target is unreachable
+    with _progress() as progress:
+        synthesizer = _fit_from_args(args, progress)
+        check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
+        report = _sample_and_write(synthesizer, args, progress)
+    print_write_report(report, args.target, synthesizer)
+
+
+def cmd_fit(args) -> None:
+    with _progress() as progress:
+        synthesizer = _fit_from_args(args, progress)
+    path = synthesizer.save(args.model)
+    windows = "; ".join(synthesizer.relational_.describe_windows())
+    console.print(f"Model saved to {path} (HMA windows: {windows}). It contains pickles: share it only with people you trust.")
+
+
+def cmd_sample(args) -> None:
+    from synthbank.relational.writer import check_target
+    from synthbank.synthesizer import DatabaseSynthesizer
+
+    synthesizer = DatabaseSynthesizer.load(args.model)
+    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
+    with _progress() as progress:
+        report = _sample_and_write(synthesizer, args, progress)
+    print_write_report(report, args.target, synthesizer)
+
+
 def print_schema(schema, *, details: bool = False) -> None:
     overview = RichTable(title="Tables", title_justify="left")
     for header in ("table", "rows", "primary key", "foreign keys", "PII columns", "free text"):
@@ -108,7 +191,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", action="store_true", help="also list every column with its type and sdtype")
     p.add_argument("--sample-rows", type=_positive_int, default=1000, help="rows per table read for detection")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("clone", help="learn a database and write a synthetic copy with the same DDL")
+    p.add_argument("source", metavar="SOURCE_URL", help="database to learn (opened read-only)")
+    p.add_argument("target", metavar="TARGET_URL", help="database to write (created; refused if it has the tables)")
+    _add_fit_options(p)
+    _add_sample_options(p)
+    p.set_defaults(func=cmd_clone)
+
+    p = sub.add_parser("fit", help="learn a database and save the model to a directory")
+    p.add_argument("source", metavar="SOURCE_URL", help="database to learn (opened read-only)")
+    p.add_argument("--model", required=True, metavar="DIR", help="model directory to write")
+    _add_fit_options(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("sample", help="write a synthetic database from a saved model")
+    p.add_argument("target", metavar="TARGET_URL", help="database to write")
+    p.add_argument("--model", required=True, metavar="DIR", help="model directory written by `synthbank fit`")
+    _add_sample_options(p)
+    p.set_defaults(func=cmd_sample)
     return parser
+
+
+def _add_fit_options(p) -> None:
+    p.add_argument("--schema", metavar="FILE", help="reviewed schema file (from `synthbank schema --out`)")
+    p.add_argument("--strict", action="store_true", help="refuse any table or column the schema file does not classify")
+    p.add_argument("--tables", metavar="T1,T2", help="only these tables")
+    p.add_argument("--sample-rows", type=_positive_int, metavar="N", help="train on at most N rows per root table (children followed)")
+
+
+def _add_sample_options(p) -> None:
+    p.add_argument("--scale", type=_positive_float, default=1.0, help="size relative to the source (default 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--replace", action="store_true", help="overwrite tables the target already has")
+    p.add_argument("--batch-size", type=_positive_int, default=2000, help="rows per INSERT batch (default 2000)")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:

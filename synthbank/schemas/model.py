@@ -85,8 +85,11 @@ class Table:
     unique: list[list[str]] = field(default_factory=list)
     mode: str = "synthesize"
     row_count: int | None = None
+    subset_fraction: float = 0.1  # share of the real rows a ``subset`` table keeps (times the scale)
 
     def __post_init__(self):
+        if not 0 < self.subset_fraction <= 1:
+            raise SchemaError(f"Table '{self.name}' has subset_fraction {self.subset_fraction}; use a share in (0, 1].")
         if self.mode not in TABLE_MODES:
             raise SchemaError(f"Table '{self.name}' has mode '{self.mode}'; use one of {', '.join(TABLE_MODES)}.")
         named = [*self.primary_key, *(c for fk in self.foreign_keys for c in fk.columns), *(c for u in self.unique for c in u)]
@@ -150,7 +153,7 @@ class DatabaseSchema:
             table = self.tables[name]
             fks = [fk for fk in table.foreign_keys if fk.parent in names]
             kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
-                               [list(u) for u in table.unique], table.mode, table.row_count)
+                               [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction)
         return DatabaseSchema(kept)
 
     def topological_order(self) -> list[str]:
@@ -231,6 +234,8 @@ class DatabaseSchema:
         tables = {}
         for table in self.tables.values():
             entry = {"mode": table.mode} if table.mode != "synthesize" else {}
+            if table.mode == "subset":
+                entry["subset_fraction"] = table.subset_fraction
             if table.primary_key:
                 entry["primary_key"] = list(table.primary_key)
             columns = {}
@@ -264,6 +269,7 @@ class DatabaseSchema:
                     name=name, columns=columns, primary_key=list(spec.get("primary_key", [])),
                     foreign_keys=fks, unique=[list(u) for u in spec.get("unique", [])],
                     mode=spec.get("mode", "synthesize"), row_count=spec.get("row_count"),
+                    subset_fraction=float(spec.get("subset_fraction", 0.1)),
                 )
         except (TypeError, KeyError, AttributeError) as exc:
             raise SchemaError(f"The schema file is malformed near table '{name}': {exc}.") from None

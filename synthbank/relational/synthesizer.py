@@ -1,0 +1,554 @@
+"""``RelationalSynthesizer``: linked tables of any depth and width with SDV's HMA, one window at a time.
+
+Fitting (see :mod:`synthbank.relational.plan` for how the schema is cut):
+
+1. every table gets a surrogate integer key ``_sb_key`` (its row position) and each modelled foreign key
+   a surrogate ``_sb_fk`` pointing at the parent's position — so composite and string keys, UUIDs and
+   keys to non-primary unique columns all look the same to SDV;
+2. PII, free-text, unsupported and key columns never reach HMA; their shapes are learned instead
+   (:class:`~synthbank.relational.pii.PiiFiller`, :class:`~synthbank.relational.keys.KeyFormat`);
+3. one ``HMASynthesizer`` per window is fitted through SDV's public API.
+
+Sampling walks the windows top-down, links child windows to existing parents, writes fresh keys in the
+source's format, assigns secondary and deferred foreign keys, and lets Faker write the PII.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthbank import __version__
+from synthbank.errors import SchemaError, SynthbankError
+from synthbank.relational.frames import cast_to_schema, normalize
+from synthbank.relational.keys import KeyFormat
+from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
+from synthbank.relational.pii import PiiFiller
+from synthbank.relational.plan import TablePlan, Window, plan_tables, plan_windows
+from synthbank.schemas import types
+from synthbank.schemas.model import DatabaseSchema, Table
+
+log = logging.getLogger(__name__)
+# SDV logs an INFO record for every per-parent model it builds (thousands per fit): keep them out of
+# synthbank's own INFO logging.
+for _noisy in ("SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata", "SingleTableMetadata",
+               "MultiTableMetadata", "sdv", "rdt", "copulas"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+KEY = "_sb_key"
+#: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
+DIAMOND_CONSISTENCY = 0.99
+_FORMAT = "synthbank-relational/1"
+
+
+def fk_column(index: int) -> str:
+    return f"_sb_fk{index}"
+
+
+def has_column(index: int) -> str:
+    return f"_sb_has{index}"
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class RelationalSynthesizer:
+    """Learn linked tables and sample synthetic ones with the same schema and full referential integrity.
+
+    Parameters are only stored here; :meth:`fit` learns. ``default_distribution`` is passed to each HMA
+    (SDV's name for the marginal distributions of the Gaussian copulas).
+    """
+
+    def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", verbose: bool = False):
+        self.schema = schema
+        self.default_distribution = default_distribution
+        self.verbose = verbose
+
+    # --- fitting -----------------------------------------------------------------------------------
+    def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None) -> RelationalSynthesizer:
+        schema = self.schema
+        frames = self._check_input(tables)
+        self.plans_ = plan_tables(schema, frames)
+        self.windows_ = plan_windows(schema, self.plans_)
+        self.row_counts_ = {name: len(frame) for name, frame in frames.items()}
+        positions = self._positions(frames)
+
+        self.key_formats_: dict[str, dict[str, KeyFormat]] = {}
+        self.pii_: dict[str, PiiFiller] = {}
+        self.secondary_: dict[str, dict[int, SecondaryLink]] = {}
+        self.deferred_: dict[str, dict[int, DeferredLink]] = {}
+        for name, frame in frames.items():
+            table = schema.tables[name]
+            self.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
+                                       for c in self._key_columns(table)}
+            self.pii_[name] = PiiFiller.learn(table, frame)
+        for name, plan in self.plans_.items():
+            table = schema.tables[name]
+            self.secondary_[name] = {
+                i: SecondaryLink.learn(frames[name], frames[table.foreign_keys[i].parent], positions[name][i],
+                                       self._categories(name), self._categories(table.foreign_keys[i].parent),
+                                       self._diamond(name, plan, i, positions))
+                for i in plan.secondary_fks if schema.tables[table.foreign_keys[i].parent].mode == "synthesize"
+            }
+            self.deferred_[name] = {
+                i: DeferredLink.learn(positions[name][i], len(frames[table.foreign_keys[i].parent]),
+                                      table.foreign_keys[i].parent == name)
+                for i in plan.deferred_fks
+            }
+        self.fixed_ = {name: frames[name].copy() for name, t in schema.tables.items() if t.mode in ("copy", "subset")}
+        self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
+        self.hmas_ = []
+        for index, window in enumerate(self.windows_):
+            if progress:
+                progress(f"fitting {_describe(window)}", index, len(self.windows_))
+            self.hmas_.append(self._fit_window(window))
+        if progress:
+            progress("fitted", len(self.windows_), len(self.windows_))
+        del self.model_frames_
+        return self
+
+    def _check_input(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        frames = {}
+        for name, table in self.schema.tables.items():
+            if table.mode == "exclude":
+                continue
+            if name not in tables:
+                raise SchemaError(f"No data was given for table '{name}'.")
+            missing = [c for c in table.columns if c not in tables[name].columns]
+            if missing:
+                raise SchemaError(f"The data for table '{name}' lacks the column(s) {', '.join(missing)}.")
+            frames[name] = normalize(tables[name][list(table.columns)].reset_index(drop=True), table)
+        return frames
+
+    def _key_columns(self, table: Table) -> list[str]:
+        plan = self.plans_.get(table.name)
+        return list(plan.generated) if plan else []
+
+    def _categories(self, name: str) -> list[str]:
+        plan = self.plans_.get(name)
+        table = self.schema.tables[name]
+        return [c for c in (plan.learned if plan else []) if table.columns[c].sdtype in ("categorical", "boolean")]
+
+    def _positions(self, frames) -> dict[str, dict[int, np.ndarray]]:
+        """For every foreign key of every table: the position of the referenced parent row (-1: none)."""
+        out: dict[str, dict[int, np.ndarray]] = {}
+        for name, frame in frames.items():
+            table = self.schema.tables[name]
+            out[name] = {}
+            for i, fk in enumerate(table.foreign_keys):
+                if fk.parent not in frames:
+                    continue
+                parent = frames[fk.parent]
+                lookup = {key: pos for pos, key in enumerate(_tuples(parent, fk.parent_columns)) if key is not None}
+                out[name][i] = np.array([lookup.get(key, -1) for key in _tuples(frame, fk.columns)], dtype=int)
+                present = frame[fk.columns].notna().all(axis=1).to_numpy()
+                orphans = int((present & (out[name][i] < 0)).sum())
+                if orphans:
+                    log.warning("%s(%s): %d rows point at no %s row; they are treated as NULL",
+                                name, ", ".join(fk.columns), orphans, fk.parent)
+        return out
+
+    def _diamond(self, name: str, plan: TablePlan, index: int, positions) -> str | None:
+        """The shared ancestor if this secondary key closes a consistent diamond with the primary one."""
+        if plan.primary_fk is None:
+            return None
+        table = self.schema.tables[name]
+        ancestor = table.foreign_keys[plan.primary_fk].parent
+        parent = table.foreign_keys[index].parent
+        parent_plan = self.plans_.get(parent)
+        if parent_plan is None or parent_plan.primary_fk is None:
+            return None
+        if self.schema.tables[parent].foreign_keys[parent_plan.primary_fk].parent != ancestor:
+            return None
+        mine = positions[name][plan.primary_fk]
+        theirs = positions[parent][parent_plan.primary_fk]
+        linked = positions[name][index] >= 0
+        if not linked.any():
+            return None
+        agree = np.mean(mine[linked] == theirs[positions[name][index][linked]])
+        return ancestor if agree >= DIAMOND_CONSISTENCY else None
+
+    def _model_frame(self, name: str, frame: pd.DataFrame, positions: dict[int, np.ndarray]) -> pd.DataFrame:
+        plan, table = self.plans_[name], self.schema.tables[name]
+        data = {KEY: np.arange(len(frame))}
+        if plan.primary_fk is not None:
+            data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
+        for column in plan.learned:
+            data[column] = frame[column]
+        for i in plan.categorical_fks:
+            data[table.foreign_keys[i].columns[0]] = frame[table.foreign_keys[i].columns[0]].astype(object)
+        for i in plan.secondary_fks:
+            if i in positions and (positions[i] < 0).any() and (positions[i] >= 0).any():
+                data[has_column(i)] = positions[i] >= 0
+        return pd.DataFrame(data)
+
+    def _window_metadata(self, window: Window):
+        from sdv.metadata import Metadata
+
+        spec = {"METADATA_SPEC_VERSION": "V1", "tables": {}, "relationships": []}
+        for name in window.tables:
+            table, plan, frame = self.schema.tables[name], self.plans_[name], self.model_frames_[name]
+            columns = {KEY: {"sdtype": "id"}}
+            for column in frame.columns:
+                if column == KEY or (column.startswith("_sb_fk") and name == window.parent):
+                    continue
+                if column.startswith("_sb_fk"):
+                    columns[column] = {"sdtype": "id"}
+                elif column.startswith("_sb_has"):
+                    columns[column] = {"sdtype": "boolean"}
+                elif column in table.columns and table.columns[column].sdtype in ("numerical", "datetime", "boolean"):
+                    columns[column] = {"sdtype": table.columns[column].sdtype}
+                else:
+                    columns[column] = {"sdtype": "categorical"}
+            spec["tables"][name] = {"primary_key": KEY, "columns": columns}
+        for child in window.children:
+            spec["relationships"].append({"parent_table_name": window.parent, "parent_primary_key": KEY,
+                                          "child_table_name": child,
+                                          "child_foreign_key": fk_column(self.plans_[child].primary_fk)})
+        return Metadata.load_from_dict(spec)
+
+    def _fit_window(self, window: Window):
+        from sdv.multi_table import HMASynthesizer
+
+        metadata = self._window_metadata(window)
+        data = {}
+        for name in window.tables:
+            frame = self.model_frames_[name]
+            keep = list(metadata.tables[name].columns)
+            data[name] = frame[keep]
+        hma = HMASynthesizer(metadata, verbose=self.verbose)
+        for name in window.tables:
+            hma.set_table_parameters(name, {"default_distribution": self.default_distribution})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hma.fit(data)
+        return hma
+
+    # --- sampling ----------------------------------------------------------------------------------
+    def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
+               progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        """Synthetic tables, ``scale`` times the size of the training data, deterministic for ``seed``.
+
+        ``key_start`` offsets every generated key, so chunks sampled with different seeds and disjoint
+        key ranges can be unioned without collisions.
+        """
+        self._check_fitted()
+        if not scale > 0:
+            raise SynthbankError(f"The scale must be a positive number, got {scale}.")
+        rng = np.random.default_rng(seed)
+        rows: dict[str, pd.DataFrame] = {}
+        parent_of: dict[str, np.ndarray] = {}
+        adopted: set[str] = set()
+        for index, window in enumerate(self.windows_):
+            if progress:
+                progress(f"sampling {_describe(window)}", index, len(self.windows_))
+            self._sample_window(index, window, scale, seed, rng, rows, parent_of, adopted)
+        if progress:
+            progress("sampled", len(self.windows_), len(self.windows_))
+        return self._finish(rows, parent_of, scale, seed, rng, key_start)
+
+    @staticmethod
+    def _adopt(existing: pd.DataFrame, sampled: pd.DataFrame, match: np.ndarray) -> None:
+        """Give matched existing rows the attributes of their partner from this window's root model.
+
+        A table sampled as a child keeps its parent link, but HMA's per-parent child models see only a
+        few rows each and lose correlations between the table's own columns; the window where the table
+        is the root models them with one copula over all its rows, so its values are the better ones.
+        """
+        keep = match >= 0
+        for column in sampled.columns:
+            if column == KEY or column not in existing.columns:
+                continue
+            values = existing[column].astype(object).to_numpy()
+            values[match[keep]] = sampled[column].astype(object).to_numpy()[keep]
+            existing[column] = pd.Series(values, index=existing.index).astype(sampled[column].dtype, errors="ignore")
+
+    def _sample_window(self, index, window, scale, seed, rng, rows, parent_of, adopted):
+        hma = self.hmas_[index]
+        _seed_hma(hma, seed * 1009 + index)
+        parent = window.parent
+        real_parents = self.row_counts_[parent]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if parent not in rows:
+                wanted = max(1, int(round(real_parents * scale))) if real_parents else 0
+                sampled = hma.sample(num_rows=wanted, main_table_name=parent) if wanted else _empty(hma, window)
+                rows[parent] = sampled[parent].reset_index(drop=True)
+                key_to_pos = pd.Series(np.arange(len(rows[parent])), index=rows[parent][KEY].to_numpy())
+            else:
+                target = len(rows[parent])
+                sampled = hma.sample(num_rows=target, main_table_name=parent) if target and real_parents else _empty(hma, window)
+                match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned, rng)
+                keep = match >= 0
+                key_to_pos = pd.Series(match[keep], index=sampled[parent][KEY].to_numpy()[keep])
+                if parent not in adopted:
+                    self._adopt(rows[parent], sampled[parent], match)
+                    adopted.add(parent)
+        for child in window.children:
+            frame = sampled[child]
+            pos = frame[fk_column(self.plans_[child].primary_fk)].map(key_to_pos)
+            frame = frame[pos.notna()].reset_index(drop=True)
+            rows[child] = frame
+            parent_of[child] = pos.dropna().astype(int).to_numpy()
+
+    def _finish(self, rows, parent_of, scale, seed, rng, key_start) -> dict[str, pd.DataFrame]:
+        schema = self.schema
+        out: dict[str, pd.DataFrame] = {}
+        positions: dict[str, dict[int, np.ndarray]] = {}
+        for name in schema.read_order():
+            table = schema.tables[name]
+            if table.mode == "exclude":
+                continue
+            if table.mode in ("copy", "subset"):
+                out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
+                continue
+            frame = rows[name]
+            n = len(frame)
+            plan = self.plans_[name]
+            result = pd.DataFrame(index=range(n))
+            for column in plan.learned:
+                result[column] = frame[column].to_numpy()
+            positions[name] = {}
+            if plan.primary_fk is not None:
+                positions[name][plan.primary_fk] = parent_of[name]
+            for i in plan.categorical_fks:
+                result[table.foreign_keys[i].columns[0]] = self._fixed_keys(name, i, frame, out, rng)
+            for i in plan.secondary_fks:
+                positions[name][i] = self._assign_secondary(name, i, frame, positions, out, rng)
+            for i in plan.excluded_fks:
+                for column in table.foreign_keys[i].columns:
+                    result[column] = None
+            for i, pos in positions[name].items():
+                fk = table.foreign_keys[i]
+                parent_frame = out[fk.parent]
+                for column, parent_column in zip(fk.columns, fk.parent_columns):
+                    values = parent_frame[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
+                    result[column] = np.where(pos >= 0, values, None)
+            for column, key_format in self.key_formats_[name].items():
+                result[column] = key_format.generate(n, rng, start=key_start).to_numpy()
+            result = self._drop_duplicate_keys(table, result)
+            out[name] = result
+        for name, links in self.deferred_.items():
+            table = schema.tables[name]
+            for i, link in links.items():
+                fk = table.foreign_keys[i]
+                pos = link.fill(len(out[name]), len(out[fk.parent]), rng)
+                for column, parent_column in zip(fk.columns, fk.parent_columns):
+                    values = out[fk.parent][parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
+                    out[name][column] = np.where(pos >= 0, values, None)
+        for name, frame in out.items():
+            frame = self.pii_[name].fill(frame, seed=seed * 7919 + len(name))
+            out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name])
+        return out
+
+    def _assign_secondary(self, name, index, frame, positions, out, rng) -> np.ndarray:
+        table = self.schema.tables[name]
+        fk = table.foreign_keys[index]
+        parent_frame = out[fk.parent]
+        if fk.parent in self.fixed_ or fk.parent not in self.plans_:
+            wanted = np.ones(len(frame), dtype=bool)
+            return np.where(wanted, rng.integers(0, max(len(parent_frame), 1), len(frame)), -1) if len(parent_frame) else np.full(len(frame), -1)
+        link = self.secondary_[name][index]
+        if has_column(index) in frame:
+            wanted = frame[has_column(index)].fillna(False).astype(bool).to_numpy()
+        else:
+            nullable = all(table.columns[c].nullable for c in fk.columns)
+            wanted = np.full(len(frame), not (nullable and link.null_share == 1.0))
+        candidates = None
+        if link.consistent_via is not None:
+            mine = positions[name][self.plans_[name].primary_fk]
+            theirs = positions[fk.parent][self.plans_[fk.parent].primary_fk]
+            groups = pd.Series(np.arange(len(theirs))).groupby(theirs).apply(lambda s: s.to_numpy())
+            empty = np.zeros(0, dtype=int)
+            candidates = [groups.get(m, empty) for m in mine]
+        parent_rows = self._learned_view(fk.parent, parent_frame)
+        pos = link.assign(self._learned_view(name, frame), parent_rows, wanted, candidates, rng)
+        if not all(table.columns[c].nullable for c in fk.columns):  # NOT NULL: anyone rather than nobody
+            missing = pos < 0
+            if missing.any() and len(parent_frame):
+                pos[missing] = rng.integers(0, len(parent_frame), int(missing.sum()))
+        return pos
+
+    def _learned_view(self, name, frame):
+        plan = self.plans_.get(name)
+        return frame[[c for c in plan.learned if c in frame]] if plan else frame
+
+    def _fixed_rows(self, name: str, scale: float, rng) -> pd.DataFrame:
+        frame = self.fixed_[name]
+        table = self.schema.tables[name]
+        if table.mode == "subset" and len(frame):
+            n = max(1, min(len(frame), int(round(len(frame) * table.subset_fraction * scale))))
+            frame = frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]
+        return frame.reset_index(drop=True)
+
+    def _relink_fixed(self, table: Table, frame: pd.DataFrame, out, rng) -> pd.DataFrame:
+        """A copied table's foreign keys to synthesized tables must point at synthetic rows: drawn at random."""
+        frame = frame.copy()
+        for fk in table.foreign_keys:
+            parent_mode = self.schema.tables[fk.parent].mode
+            if parent_mode in ("copy", "subset") and fk.parent != table.name:
+                continue
+            present = frame[fk.columns].notna().all(axis=1).to_numpy()
+            parent = out.get(fk.parent)
+            if parent is None or not len(parent):
+                pos = np.full(len(frame), -1)
+            else:
+                pos = np.where(present, rng.integers(0, len(parent), len(frame)), -1)
+            for column, parent_column in zip(fk.columns, fk.parent_columns):
+                values = parent[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)] if parent is not None and len(parent) else np.full(len(frame), None)
+                frame[column] = np.where(pos >= 0, values, None)
+        return frame
+
+    def _fixed_keys(self, name: str, index: int, frame: pd.DataFrame, out, rng) -> np.ndarray:
+        """Values of a foreign key to a copy/subset table, as HMA sampled them, kept inside the kept rows."""
+        fk = self.schema.tables[name].foreign_keys[index]
+        column = fk.columns[0]
+        kept = out[fk.parent][fk.parent_columns[0]]
+        values = frame[column].to_numpy(dtype=object)
+        allowed = set(kept.astype(str))
+        bad = np.array([v is not None and not pd.isna(v) and str(v) not in allowed for v in values])
+        if bad.any() and len(kept):
+            values[bad] = rng.choice(kept.to_numpy(dtype=object), size=int(bad.sum()))
+        return values
+
+    def _drop_duplicate_keys(self, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+        """A primary key made only of foreign keys (one-to-one tables) can repeat: keep the first."""
+        if table.primary_key and all(c in frame for c in table.primary_key):
+            duplicated = frame.duplicated(subset=table.primary_key)
+            if duplicated.any():
+                log.info("%s: dropped %d rows whose primary key repeated", table.name, int(duplicated.sum()))
+                return frame[~duplicated].reset_index(drop=True)
+        return frame
+
+    @staticmethod
+    def _fill_unlearned(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+        """Text columns (written later by the text engine) and unsupported ones: NULL, or a neutral value."""
+        defaults = {"json": "{}", "binary": b"", "time": "00:00:00", "array": "[]"}
+        for name, column in table.columns.items():
+            if name in frame:
+                continue
+            if column.nullable:
+                frame[name] = None
+            elif column.sdtype == "text":
+                frame[name] = ""
+            else:
+                frame[name] = defaults.get(types.base_name(column.type), "")
+        return frame
+
+    # --- introspection -----------------------------------------------------------------------------
+    @property
+    def text_columns(self) -> dict[str, list[str]]:
+        """Free-text columns per table, left for the text engine."""
+        return {n: t.columns_of("text") for n, t in self.schema.tables.items() if t.columns_of("text") and t.mode != "exclude"}
+
+    @property
+    def unsupported_columns(self) -> dict[str, list[str]]:
+        return {n: t.columns_of("unsupported") for n, t in self.schema.tables.items() if t.columns_of("unsupported") and t.mode != "exclude"}
+
+    def describe_windows(self) -> list[str]:
+        self._check_fitted()
+        return [_describe(w) for w in self.windows_]
+
+    def _check_fitted(self):
+        if not hasattr(self, "hmas_"):
+            raise SynthbankError("This synthesizer is not fitted yet: call fit() first (or load a fitted model).")
+
+    # --- persistence -------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the model: HMA windows (SDV's own ``save``, cloudpickle) and synthbank's state as JSON.
+
+        The state holds shapes and aggregate statistics only — no training rows, no PII values — except
+        the rows of tables the schema marks ``copy`` or ``subset``, which are copied verbatim by request.
+        """
+        self._check_fitted()
+        import sdv
+
+        directory = Path(directory)
+        (directory / "windows").mkdir(parents=True, exist_ok=True)
+        self.schema.save(directory / "schema.yaml")
+        for index, hma in enumerate(self.hmas_):
+            hma.save(str(directory / "windows" / f"window_{index}.pkl"))
+        state = {
+            "format": _FORMAT,
+            "windows": [{"parent": w.parent, "children": w.children} for w in self.windows_],
+            "plans": {name: vars(plan) for name, plan in self.plans_.items()},
+            "row_counts": self.row_counts_,
+            "key_formats": {t: {c: f.to_dict() for c, f in cols.items()} for t, cols in self.key_formats_.items()},
+            "pii": {t: f.to_dict() for t, f in self.pii_.items()},
+            "secondary": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.secondary_.items()},
+            "deferred": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.deferred_.items()},
+            "default_distribution": self.default_distribution,
+        }
+        (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
+        for name, frame in self.fixed_.items():
+            (directory / "fixed").mkdir(exist_ok=True)
+            frame.to_pickle(directory / "fixed" / f"{name}.pkl")
+        manifest = {"synthbank_version": __version__, "sdv_version": sdv.__version__,
+                    "schema_fingerprint": self.schema.fingerprint(), "format": _FORMAT}
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RelationalSynthesizer:
+        """Load a model directory. It contains pickles, which run code when loaded: only load trusted ones."""
+        import cloudpickle
+
+        directory = Path(directory)
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.is_file() or not (directory / "relational.json").is_file():
+            raise SynthbankError(f"'{directory}' is not a synthbank model directory (no manifest.json / relational.json).")
+        manifest = json.loads(manifest_path.read_text())
+        schema = DatabaseSchema.load(directory / "schema.yaml")
+        if manifest.get("schema_fingerprint") != schema.fingerprint():
+            raise SynthbankError(f"The model in '{directory}' does not match its schema file (fingerprint differs); refit it.")
+        state = json.loads((directory / "relational.json").read_text())
+        if state.get("format") != _FORMAT:
+            raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
+        self = cls(schema, default_distribution=state["default_distribution"])
+        self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
+        self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
+        self.row_counts_ = state["row_counts"]
+        self.key_formats_ = {t: {c: KeyFormat(**f) for c, f in cols.items()} for t, cols in state["key_formats"].items()}
+        self.pii_ = {t: PiiFiller.from_dict(d) for t, d in state["pii"].items()}
+        self.secondary_ = {t: {int(i): SecondaryLink(**d) for i, d in links.items()} for t, links in state["secondary"].items()}
+        self.deferred_ = {t: {int(i): DeferredLink(**d) for i, d in links.items()} for t, links in state["deferred"].items()}
+        self.fixed_ = {p.stem: pd.read_pickle(p) for p in sorted((directory / "fixed").glob("*.pkl"))} if (directory / "fixed").is_dir() else {}
+        self.hmas_ = []
+        for index in range(len(self.windows_)):
+            with open(directory / "windows" / f"window_{index}.pkl", "rb") as handle:
+                self.hmas_.append(cloudpickle.load(handle))
+        self.manifest_ = manifest
+        return self
+
+
+def _describe(window: Window) -> str:
+    return window.parent + (f" → {', '.join(window.children)}" if window.children else "")
+
+
+def _tuples(frame: pd.DataFrame, columns: list[str]):
+    values = frame[columns].astype(object).where(frame[columns].notna(), None).to_numpy()
+    return [tuple(None if v is None else str(v) for v in row) if all(v is not None for v in row) else None for row in values]
+
+
+def _empty(hma, window: Window) -> dict[str, pd.DataFrame]:
+    metadata = hma.get_metadata()
+    return {name: pd.DataFrame({c: pd.Series(dtype=object) for c in metadata.tables[name].columns}) for name in window.tables}
+
+
+def _seed_hma(hma, seed: int) -> None:
+    """Make an HMA's sampling depend on ``seed``.
+
+    SDV samples from a fixed seed (reset by ``reset_sampling``); to honour synthbank's seed we set the
+    numpy seed it uses during sampling and each table model's random state. These are SDV attributes
+    outside its public API: tests check that equal seeds give equal data and different seeds differ.
+    """
+    hma.reset_sampling()
+    hma._numpy_seed = int(seed) % (2**32 - 1)
+    for offset, synthesizer in enumerate(hma._table_synthesizers.values()):
+        synthesizer._set_random_state(int(seed + offset) % (2**32 - 1))

@@ -1,0 +1,171 @@
+"""``DatabaseSynthesizer``: the common job in one object — read a database, learn it, write a synthetic one.
+
+    DatabaseSynthesizer.from_url("sqlite:///bank.db").fit().sample(scale=2.0).to_url("sqlite:///synth.db")
+
+or, without any database, DataFrames in and out:
+
+    DatabaseSynthesizer(schema).fit(tables).sample(seed=1)   # -> dict-like of DataFrames
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from synthbank.errors import SchemaError, SynthbankError
+from synthbank.relational.reader import read_tables
+from synthbank.relational.synthesizer import RelationalSynthesizer
+from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, check_target, write_tables
+from synthbank.schemas.model import DatabaseSchema
+from synthbank.schemas.reflect import reflect_schema
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+class SyntheticDatabase(dict):
+    """Synthetic tables (name → DataFrame) with the schema they follow."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], schema: DatabaseSchema):
+        super().__init__(tables)
+        self.schema = schema
+
+    def to_url(self, url: str, *, replace: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
+               on_rows: Callable[[str, int, int], None] | None = None) -> WriteReport:
+        """Create the schema's tables in ``url`` and write the rows (one transaction, FK order)."""
+        return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size, on_rows=on_rows)
+
+
+def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path | None, *, strict: bool = False) -> DatabaseSchema:
+    """Combine a reviewed schema file with what the database really has.
+
+    The file is authoritative for every table and column it lists. Tables or columns the file does not
+    classify are taken as detected (with a warning), or refused with ``strict``. A table or column the
+    file lists but the database lacks is an error.
+    """
+    if given is None:
+        if strict:
+            raise SchemaError("--strict needs a reviewed schema file (--schema) that classifies every column.")
+        return reflected
+    schema = given if isinstance(given, DatabaseSchema) else DatabaseSchema.load(given)
+    tables = {}
+    for name, table in schema.tables.items():
+        if name not in reflected.tables:
+            raise SchemaError(f"The schema file lists table '{name}', which the database does not have.")
+        actual = reflected.tables[name]
+        extra = [c for c in table.columns if c not in actual.columns]
+        if extra:
+            raise SchemaError(f"The schema file lists column(s) {', '.join(f'{name}.{c}' for c in extra)}, which the database does not have.")
+        unclassified = [c for c in actual.columns if c not in table.columns]
+        if unclassified and strict:
+            raise SchemaError(f"--strict: the schema file does not classify {', '.join(f'{name}.{c}' for c in unclassified)}.")
+        for column in unclassified:
+            log.warning("%s.%s is not in the schema file; using the detected sdtype %r", name, column, actual.columns[column].sdtype)
+            table.columns[column] = actual.columns[column]
+        table.columns = {c: table.columns[c] for c in actual.columns}  # the database's column order
+        tables[name] = table
+    for name, table in reflected.tables.items():
+        if name not in tables:
+            if strict:
+                raise SchemaError(f"--strict: the schema file does not classify table '{name}'.")
+            log.warning("table %s is not in the schema file; using the detected schema", name)
+            tables[name] = table
+    return DatabaseSchema(tables)
+
+
+class DatabaseSynthesizer:
+    """Learn a whole database and sample synthetic copies of it.
+
+    Parameters: ``schema`` (a :class:`DatabaseSchema`, or None to take it from ``from_url`` or ``fit``),
+    ``source_url`` (read by :meth:`fit` when no DataFrames are given), ``sample_rows`` (train on at most
+    this many rows per root table, children followed by foreign key), ``default_distribution`` (of
+    HMA's Gaussian copulas). Nothing is read until :meth:`fit`.
+    """
+
+    def __init__(self, schema: DatabaseSchema | None = None, *, source_url: str | None = None,
+                 sample_rows: int | None = None, default_distribution: str = "beta"):
+        self.schema = schema
+        self.source_url = source_url
+        self.sample_rows = sample_rows
+        self.default_distribution = default_distribution
+
+    @classmethod
+    def from_url(cls, url: str, *, schema: DatabaseSchema | str | Path | None = None, strict: bool = False,
+                 tables: list[str] | None = None, sample_rows: int | None = None, **kwargs) -> DatabaseSynthesizer:
+        """Reflect ``url`` (read-only), merge a reviewed schema file if given, and remember the source."""
+        if sample_rows is not None and sample_rows < 1:
+            raise SynthbankError(f"--sample-rows must be at least 1, got {sample_rows}.")
+        reflected = reflect_schema(url, tables)
+        return cls(resolve_schema(reflected, schema, strict=strict), source_url=url, sample_rows=sample_rows, **kwargs)
+
+    def fit(self, tables: Mapping[str, pd.DataFrame] | None = None, schema: DatabaseSchema | None = None, *,
+            progress: Progress | None = None) -> DatabaseSynthesizer:
+        """Learn the tables: given as DataFrames, or read from the source URL."""
+        if schema is not None:
+            self.schema = schema
+        if self.schema is None:
+            raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or pass schema= to fit().")
+        if tables is None:
+            if self.source_url is None:
+                raise SynthbankError("No data: pass tables to fit(), or create the synthesizer with from_url().")
+            read: dict[str, int] = {}
+
+            def on_rows(table: str, n: int, total: int) -> None:
+                read[table] = read.get(table, 0) + n
+                progress(f"reading {table}", read[table], total)
+
+            tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
+                                 on_rows=on_rows if progress else None)
+        self.relational_ = RelationalSynthesizer(self.schema, default_distribution=self.default_distribution)
+        self.relational_.fit(dict(tables), progress=progress)
+        return self
+
+    def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
+               progress: Progress | None = None) -> SyntheticDatabase:
+        """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``."""
+        self._check_fitted()
+        tables = self.relational_.sample(scale=scale, seed=seed, key_start=key_start, progress=progress)
+        return SyntheticDatabase(tables, self.schema)
+
+    @property
+    def text_columns(self) -> dict[str, list[str]]:
+        self._check_fitted()
+        return self.relational_.text_columns
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted model to ``directory`` (created; replaced only once the new one is complete)."""
+        self._check_fitted()
+        directory = Path(directory)
+        staging = directory.with_name(directory.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            self.relational_.save(staging / "relational")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(directory, ignore_errors=True)
+        staging.rename(directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> DatabaseSynthesizer:
+        """Load a model written by :meth:`save`. Model directories hold pickles: load only trusted ones."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise SynthbankError(f"The model directory '{directory}' does not exist.")
+        relational = RelationalSynthesizer.load(directory / "relational")
+        self = cls(relational.schema, default_distribution=relational.default_distribution)
+        self.relational_ = relational
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "relational_"):
+            raise SynthbankError("This synthesizer is not fitted yet: call fit() first (or load a model).")
+
+
+__all__ = ["DatabaseSynthesizer", "SyntheticDatabase", "check_target", "resolve_schema"]
