@@ -85,7 +85,7 @@ def _follow_parents(frame: pd.DataFrame, table, parents, frames) -> pd.DataFrame
         values = frame[fk.columns]
         present = values.notna().all(axis=1)
         matched = values.merge(parent_keys.set_axis(fk.columns, axis=1).assign(_hit=True), how="left", on=fk.columns)["_hit"]
-        matched = matched.fillna(False).to_numpy(dtype=bool)
+        matched = matched.eq(True).to_numpy()
         outside = present.to_numpy() & ~matched
         nullable = all(table.columns[c].nullable for c in fk.columns)
         if nullable:

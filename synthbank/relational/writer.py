@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from synthbank.database import display_url, open_engine
-from synthbank.errors import SynthbankError, TargetNotEmptyError
+from synthbank.database import display_url, normalize_url, open_engine, sqlite_path
+from synthbank.errors import DatabaseConnectionError, SynthbankError, TargetNotEmptyError
 from synthbank.schemas.ddl import build_metadata
 from synthbank.schemas.model import DatabaseSchema
 
@@ -71,6 +71,17 @@ def write_tables(
     """
     if batch_size < 1:
         raise SynthbankError(f"The batch size must be at least 1, got {batch_size}.")
+    new_file = sqlite_path(normalize_url(url))
+    new_file = new_file if new_file is not None and not new_file.exists() else None
+    try:
+        return _write(url, schema, tables, replace, batch_size, on_rows)
+    except BaseException:
+        if new_file is not None:  # nothing half-written: a SQLite file we created goes away again
+            new_file.unlink(missing_ok=True)
+        raise
+
+
+def _write(url, schema, tables, replace, batch_size, on_rows) -> WriteReport:
     engine = open_engine(url, read_only=False)
     _make_sqlite_ddl_transactional(engine)
     names = [name for name in schema.read_order() if name in tables]
@@ -97,11 +108,11 @@ def write_tables(
                     _reset_sequences(connection, schema, names)
                 _validate(connection, schema, metadata, names, report)
             return report
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.StatementError as exc:  # DBAPIError and errors binding a value
             if backend in {"mysql", "mariadb"} and created:
                 with engine.begin() as connection:
                     metadata.drop_all(connection, tables=created, checkfirst=True)
-            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
             raise SynthbankError(f"Writing to '{display_url(str(engine.url))}' failed and was rolled back: {message}.") from None
     finally:
         engine.dispose()
@@ -109,6 +120,11 @@ def write_tables(
 
 def check_target(url: str, names: list[str], *, replace: bool = False) -> None:
     """Fail early (before any long work) if the target is unreachable or already has these tables."""
+    path = sqlite_path(normalize_url(url))
+    if path is not None and not path.exists():  # a new SQLite file: only its folder must exist
+        if not path.parent.is_dir():
+            raise DatabaseConnectionError(f"The folder '{path.parent}' for the SQLite database does not exist.")
+        return
     engine = open_engine(url, read_only=False)
     try:
         _existing_tables(engine, names, replace)

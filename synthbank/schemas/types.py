@@ -28,8 +28,8 @@ _SIMPLE = {
     "boolean": sa.Boolean,
     "date": sa.Date,
     "time": sa.Time,
-    "uuid": sa.Uuid,
-    "json": sa.JSON,
+    "uuid": lambda: sa.Uuid(as_uuid=False),
+    "json": lambda: sa.JSON(none_as_null=True),
     "binary": sa.LargeBinary,
 }
 _PATTERN = re.compile(r"^\s*([a-z_]+)\s*(?:\((.*)\))?\s*$", re.IGNORECASE)
@@ -126,5 +126,5 @@ def to_sqlalchemy(type_string: str) -> sa.types.TypeEngine:
     if name == "array":
         # Only PostgreSQL has arrays; elsewhere they are stored as JSON.
         item = to_sqlalchemy(args or "text")
-        return sa.JSON().with_variant(postgresql.ARRAY(item), "postgresql")
+        return sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(item), "postgresql")
     raise SchemaError(f"'{type_string}' is not a column type synthbank understands.")
