@@ -9,8 +9,8 @@ from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
 
 
 def tricky_schema_and_data(n_accounts: int = 60, seed: int = 0):
-    """Composite keys, two composite FKs to one parent, a self-reference, a nullable cycle, no-PK table,
-    two FKs to one parent, string keys, a lookup table to copy."""
+    """Nine tables, depth 4: composite keys, two composite FKs to one parent, a self-reference, a nullable
+    cycle, a table with no PK, a many-to-many link table, string keys, a lookup table to copy."""
     rng = np.random.default_rng(seed)
     c = Column
     schema = DatabaseSchema({
@@ -43,6 +43,22 @@ def tricky_schema_and_data(n_accounts: int = 60, seed: int = 0):
                                              ForeignKey(["to_branch", "to_account"], "accounts", ["branch_code", "account_no"])]),
         "audit_log": Table("audit_log", {"message": c("message", "varchar(40)", True, "categorical"),
                                          "level": c("level", "varchar(8)", True, "categorical")}),
+        "customers": Table("customers", {"customer_id": c("customer_id", "integer", False, "id"),
+                                         "full_name": c("full_name", "varchar(60)", False, "pii", pii="name"),
+                                         "segment": c("segment", "varchar(10)", False, "categorical")}, ["customer_id"]),
+        # many-to-many link between customers and accounts, with a composite key and a composite FK
+        "account_holders": Table("account_holders", {"customer_id": c("customer_id", "integer", False, "id"),
+                                                     "branch_code": c("branch_code", "varchar(8)", False, "id"),
+                                                     "account_no": c("account_no", "integer", False, "id"),
+                                                     "role": c("role", "varchar(10)", False, "categorical")},
+                                 ["customer_id", "branch_code", "account_no"],
+                                 [ForeignKey(["customer_id"], "customers", ["customer_id"]),
+                                  ForeignKey(["branch_code", "account_no"], "accounts", ["branch_code", "account_no"])]),
+        # depth 4: branches → accounts → transfers → transfer_fees
+        "transfer_fees": Table("transfer_fees", {"fee_id": c("fee_id", "integer", False, "id"),
+                                                 "transfer_id": c("transfer_id", "varchar(12)", False, "id"),
+                                                 "fee": c("fee", "float", False, "numerical")},
+                               ["fee_id"], [ForeignKey(["transfer_id"], "transfers", ["transfer_id"])]),
     })
     currencies = pd.DataFrame({"code": ["USD", "EUR", "GBP"], "name": ["dollar", "euro", "pound"]})
     branches = pd.DataFrame({"branch_code": [f"BR{i:03d}" for i in range(6)], "region": rng.choice(["east", "west"], 6)})
@@ -62,8 +78,20 @@ def tricky_schema_and_data(n_accounts: int = 60, seed: int = 0):
         "to_branch": accounts["branch_code"].to_numpy()[pick[:, 1]], "to_account": accounts["account_no"].to_numpy()[pick[:, 1]],
         "amount": rng.lognormal(4, 1, 3 * n_accounts)})
     audit = pd.DataFrame({"message": rng.choice(["login", "logout", "export"], 40), "level": rng.choice(["info", "warn"], 40)})
+    customers = pd.DataFrame({"customer_id": np.arange(1, 41), "full_name": [f"Customer Number{i}" for i in range(40)],
+                              "segment": rng.choice(["retail", "private"], 40)})
+    holders = accounts[["branch_code", "account_no"]].copy()
+    holders["customer_id"] = rng.integers(1, 41, len(holders))
+    holders["role"] = "owner"
+    joint = holders.sample(frac=0.3, random_state=1).assign(customer_id=lambda f: (f["customer_id"] % 40) + 1, role="joint")
+    holders = pd.concat([holders, joint]).drop_duplicates(["customer_id", "branch_code", "account_no"]).reset_index(drop=True)
+    fees = transfers[["transfer_id"]].sample(frac=0.5, random_state=2).reset_index(drop=True)
+    fees["fee_id"] = np.arange(1, len(fees) + 1)
+    fees["fee"] = rng.choice([0.5, 1.0, 2.5], len(fees))
     data = {"currencies": currencies, "branches": branches, "employees": employees, "accounts": accounts,
-            "transfers": transfers, "audit_log": audit}
+            "transfers": transfers, "audit_log": audit, "customers": customers,
+            "account_holders": holders[["customer_id", "branch_code", "account_no", "role"]],
+            "transfer_fees": fees[["fee_id", "transfer_id", "fee"]]}
     return schema, data
 
 

@@ -56,6 +56,7 @@ def test_clone_keeps_ddl_and_integrity_on_every_backend(small_demo_source, fitte
     assert _rows_digest(small_demo_source, "users", "user_id") == before  # the source is untouched
 
 
+@pytest.mark.slow
 def test_clone_between_backends(database_url, second_database_url):
     """A demo bank on one backend cloned into another database (same backend here; sqlite→server below)."""
     write_demo_bank(database_url, users=30, seed=4)

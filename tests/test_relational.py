@@ -122,7 +122,8 @@ def test_model_directory_errors(tmp_path, demo_fitted):
 def test_composite_keys_self_reference_cycle_and_lookup_table():
     schema, real = tricky_schema_and_data()
     assert schema.deferred_edges()  # the self-reference and the branches ⇄ employees cycle
-    out = RelationalSynthesizer(schema).fit(real).sample(seed=4)
+    fitted = RelationalSynthesizer(schema).fit(real)
+    out = fitted.sample(seed=4)
 
     pd.testing.assert_frame_equal(out["currencies"], real["currencies"].astype(object), check_dtype=False)  # copied
     accounts = out["accounts"]
@@ -149,6 +150,25 @@ def test_composite_keys_self_reference_cycle_and_lookup_table():
     assert heads.isin(employees.index).all()
     assert len(out["audit_log"]) == 40  # a table with no primary key is still cloned
 
+    holders = out["account_holders"]  # many-to-many link with a composite key
+    assert not holders.duplicated(["customer_id", "branch_code", "account_no"]).any()
+    assert holders["customer_id"].isin(out["customers"]["customer_id"]).all()
+    assert all(k in keys for k in zip(holders["branch_code"], holders["account_no"]))
+    assert out["transfer_fees"]["transfer_id"].isin(transfers["transfer_id"]).all()  # depth 4
+    assert not set(out["customers"]["full_name"]) & set(real["customers"]["full_name"])
+    assert len(schema.tables) >= 8 and max(_depth(schema, t) for t in schema.tables) >= 4
+    for name in ("accounts", "transfers", "transfer_fees", "account_holders", "employees"):
+        assert abs(len(out[name]) - len(real[name])) <= 0.1 * len(real[name]) + 1, name
+    doubled = fitted.sample(scale=2.0, seed=4)
+    for name in ("transfers", "transfer_fees", "account_holders"):
+        assert abs(len(doubled[name]) - 2 * len(real[name])) <= 0.1 * 2 * len(real[name]) + 1, name
+
+
+def _depth(schema, name):
+    from synthbank.relational.plan import depth
+
+    return depth(schema, name) + 1
+
 
 def test_table_modes_and_schema_errors():
     schema, real = tricky_schema_and_data()
@@ -163,6 +183,12 @@ def test_table_modes_and_schema_errors():
     schema.tables["branches"].mode = "exclude"
     with pytest.raises(SchemaError, match="'branches' is excluded, but"):
         RelationalSynthesizer(schema).fit(real)
+
+    empty = {**real, "audit_log": real["audit_log"].iloc[:0]}
+    schema.tables["branches"].mode = "synthesize"
+    schema.tables["audit_log"].mode = "synthesize"
+    with pytest.raises(SchemaError, match="'audit_log' is empty.*'copy'"):
+        RelationalSynthesizer(schema).fit(empty)
 
     with pytest.raises(SchemaError, match="lacks the column"):
         RelationalSynthesizer(demo_schema()).fit({**generate_demo_bank(10), "users": generate_demo_bank(10)["users"].drop(columns="email")})

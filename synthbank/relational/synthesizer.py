@@ -123,6 +123,9 @@ class RelationalSynthesizer:
             missing = [c for c in table.columns if c not in tables[name].columns]
             if missing:
                 raise SchemaError(f"The data for table '{name}' lacks the column(s) {', '.join(missing)}.")
+            if table.mode == "synthesize" and len(tables[name]) == 0:
+                raise SchemaError(f"Table '{name}' is empty, so there is nothing to learn; set its mode to 'copy' "
+                                  "(written empty) or 'exclude' in the schema file.")
             frames[name] = normalize(tables[name][list(table.columns)].reset_index(drop=True), table)
         return frames
 
