@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rdt.transformers import OrderedUniformEncoder
 
 from synthbank import __version__
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.relational.encoding import category_orders
 from synthbank.relational.frames import cast_to_schema, normalize
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
@@ -61,13 +63,17 @@ Progress = Callable[[str, int, int], None]
 class RelationalSynthesizer:
     """Learn linked tables and sample synthetic ones with the same schema and full referential integrity.
 
-    Parameters are only stored here; :meth:`fit` learns. ``default_distribution`` is passed to each HMA
-    (SDV's name for the marginal distributions of the Gaussian copulas).
+    Parameters are only stored here; :meth:`fit` learns. ``default_distribution`` is the marginal
+    distribution of each window's root table (SDV's parameter; child tables keep HMA's ``norm``).
+    ``order_categories`` orders each categorical column's categories so that the copulas see their
+    associations (see :mod:`synthbank.relational.encoding`).
     """
 
-    def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", verbose: bool = False):
+    def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", order_categories: bool = True,
+                 verbose: bool = False):
         self.schema = schema
         self.default_distribution = default_distribution
+        self.order_categories = order_categories
         self.verbose = verbose
 
     # --- fitting -----------------------------------------------------------------------------------
@@ -226,12 +232,25 @@ class RelationalSynthesizer:
             keep = list(metadata.tables[name].columns)
             data[name] = frame[keep]
         hma = HMASynthesizer(metadata, verbose=self.verbose)
-        for name in window.tables:
-            hma.set_table_parameters(name, {"default_distribution": self.default_distribution})
+        # The window's root gets the configured marginals; children keep HMA's own choice ('norm'): their
+        # per-parent models are fitted once per parent row, where a beta fit costs ten times more.
+        hma.set_table_parameters(window.parent, {"default_distribution": self.default_distribution})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if self.order_categories:
+                hma.auto_assign_transformers(data)
+                for name in window.tables:
+                    orders = self._category_orders(name, data[name], metadata)
+                    if orders:
+                        hma.update_transformers(name, {c: OrderedUniformEncoder(order=o) for c, o in orders.items()})
             hma.fit(data)
         return hma
+
+    def _category_orders(self, name: str, frame: pd.DataFrame, metadata) -> dict[str, list]:
+        columns = metadata.tables[name].columns
+        categorical = [c for c, spec in columns.items() if spec["sdtype"] == "categorical"]
+        numeric = [c for c, spec in columns.items() if spec["sdtype"] in ("numerical", "datetime") and not c.startswith("_sb")]
+        return category_orders(frame, categorical, numeric)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -487,6 +506,7 @@ class RelationalSynthesizer:
             "secondary": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.secondary_.items()},
             "deferred": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.deferred_.items()},
             "default_distribution": self.default_distribution,
+            "order_categories": self.order_categories,
         }
         (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
         for name, frame in self.fixed_.items():
@@ -513,7 +533,8 @@ class RelationalSynthesizer:
         state = json.loads((directory / "relational.json").read_text())
         if state.get("format") != _FORMAT:
             raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
-        self = cls(schema, default_distribution=state["default_distribution"])
+        self = cls(schema, default_distribution=state["default_distribution"],
+                   order_categories=state.get("order_categories", True))
         self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
         self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
         self.row_counts_ = state["row_counts"]

@@ -136,6 +136,8 @@ def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: boo
     if base in types.TEMPORAL_TYPES:
         return "datetime", None
     non_null = values.dropna()
+    if base in types.INTEGER_TYPES and _looks_like_identifier(name, non_null):
+        return "id", None
     if base in types.NUMERIC_TYPES:
         if base in types.INTEGER_TYPES and 0 < non_null.nunique() <= MAX_INTEGER_CATEGORIES:
             return "categorical", None
@@ -152,6 +154,16 @@ def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: boo
     if len(non_null) >= 20 and non_null.nunique() / len(non_null) > MAX_CATEGORICAL_UNIQUE_SHARE and not _has_spaces(non_null):
         return "id", None
     return "categorical", None
+
+
+def _looks_like_identifier(name: str, values: pd.Series) -> bool:
+    """Distinct integers named like an id (``id``, ``*_id``, ``rownames``), or a gap-free running number."""
+    if len(values) < 20 or not values.is_unique:
+        return False
+    if re.search(r"(^|_)(id|key|no|number|rownames?)$", name.lower()):
+        return True
+    ordered = values.sort_values().to_numpy()
+    return bool((ordered[1:] - ordered[:-1] == 1).all())
 
 
 def _has_spaces(values: pd.Series) -> bool:
