@@ -63,14 +63,15 @@ def test_pii_is_faked_never_copied_and_unique(demo_fitted, demo_real):
     assert all(f in e for f, e in zip(first_names, users["email"]))  # email goes with the name
 
 
-def test_seed_determinism_and_scale(demo_fitted):
+def test_seed_determinism_and_scale(demo_fitted, demo_real):
     a, b, c = demo_fitted.sample(seed=5), demo_fitted.sample(seed=5), demo_fitted.sample(seed=6)
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name])
     assert not a["users"]["annual_income"].equals(c["users"]["annual_income"])
     big = demo_fitted.sample(scale=2.0, seed=5)
     assert len(big["users"]) == 2 * len(a["users"])
-    assert len(big["transactions"]) > 1.5 * len(a["transactions"])
+    for name in ("loans", "transactions", "complaints"):  # children follow the scale within 10%
+        assert abs(len(big[name]) - 2 * len(demo_real[name])) <= 0.2 * len(demo_real[name]), name
     shifted = demo_fitted.sample(seed=7, key_start=1_000_000)
     assert shifted["users"]["user_id"].min() > 1_000_000  # disjoint key ranges for chunks
 

@@ -98,7 +98,10 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
     return plans
 
 
-def plan_windows(schema: DatabaseSchema, plans: dict[str, TablePlan]) -> list[Window]:
+def plan_windows(schema: DatabaseSchema, plans: dict[str, TablePlan], *, leaf_models: bool = True) -> list[Window]:
+    """Windows in sampling order. With ``leaf_models`` a table modelled only as a child (a leaf) also gets
+    a window of its own, where one copula sees all its rows; its values then replace those of HMA's
+    per-parent child models (see ``RelationalSynthesizer``)."""
     children: dict[str, list[str]] = {name: [] for name in plans}
     for plan in plans.values():
         if plan.primary_fk is not None:
@@ -111,7 +114,7 @@ def plan_windows(schema: DatabaseSchema, plans: dict[str, TablePlan]) -> list[Wi
         if kids:
             for start in range(0, len(kids), MAX_CHILDREN_PER_WINDOW):
                 windows.append(Window(name, kids[start:start + MAX_CHILDREN_PER_WINDOW]))
-        elif plans[name].primary_fk is None:
+        elif plans[name].primary_fk is None or leaf_models:
             windows.append(Window(name, []))
     return windows
 

@@ -66,12 +66,15 @@ class RelationalSynthesizer:
     Parameters are only stored here; :meth:`fit` learns. ``default_distribution`` is the marginal
     distribution of each window's root table (SDV's parameter; child tables keep HMA's ``norm``).
     ``order_categories`` orders each categorical column's categories so that the copulas see their
-    associations (see :mod:`synthbank.relational.encoding`).
+    associations (see :mod:`synthbank.relational.encoding`). ``leaf_models`` gives tables that are
+    only ever children a copula of their own over all their rows, whose values replace those of HMA's
+    per-parent child models (which see a handful of rows each and lose the table's own correlations).
     """
 
     def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", order_categories: bool = True,
-                 verbose: bool = False):
+                 leaf_models: bool = True, verbose: bool = False):
         self.schema = schema
+        self.leaf_models = leaf_models
         self.default_distribution = default_distribution
         self.order_categories = order_categories
         self.verbose = verbose
@@ -81,7 +84,7 @@ class RelationalSynthesizer:
         schema = self.schema
         frames = self._check_input(tables)
         self.plans_ = plan_tables(schema, frames)
-        self.windows_ = plan_windows(schema, self.plans_)
+        self.windows_ = plan_windows(schema, self.plans_, leaf_models=self.leaf_models)
         self.row_counts_ = {name: len(frame) for name, frame in frames.items()}
         positions = self._positions(frames)
 
@@ -507,6 +510,7 @@ class RelationalSynthesizer:
             "deferred": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.deferred_.items()},
             "default_distribution": self.default_distribution,
             "order_categories": self.order_categories,
+            "leaf_models": self.leaf_models,
         }
         (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
         for name, frame in self.fixed_.items():
@@ -534,7 +538,7 @@ class RelationalSynthesizer:
         if state.get("format") != _FORMAT:
             raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
         self = cls(schema, default_distribution=state["default_distribution"],
-                   order_categories=state.get("order_categories", True))
+                   order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True))
         self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
         self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
         self.row_counts_ = state["row_counts"]
