@@ -32,7 +32,9 @@ def test_depth_three_chain_and_diamond_have_full_integrity(demo_fitted, demo_rea
     out = demo_fitted.sample(seed=1)
     users, loans, tx, complaints = (out[n] for n in ("users", "loans", "transactions", "complaints"))
     # the chain users → loans → transactions is depth 3: SDV's HMA alone refuses it
-    assert [w.parent for w in demo_fitted.windows_] == ["users", "loans"]
+    # each window is a parent and its children (depth 2); leaves get a window of their own
+    assert [w.tables for w in demo_fitted.windows_] == [["users", "complaints", "loans"], ["loans", "transactions"],
+                                                        ["complaints"], ["transactions"]]
     for frame, key in ((users, "user_id"), (loans, "loan_id"), (tx, "transaction_id"), (complaints, "complaint_id")):
         assert frame[key].is_unique and frame[key].notna().all()
     assert loans["user_id"].isin(users["user_id"]).all()

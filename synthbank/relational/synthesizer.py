@@ -44,6 +44,9 @@ for _noisy in ("SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata", "S
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 KEY = "_sb_key"
+#: Datetimes reach SDV as days since this instant (floats): SDV would turn them into numbers anyway, and
+#: its per-value datetime validation and format guessing cost more than the rest of a window's fit.
+EPOCH = pd.Timestamp("1970-01-01")
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
 _FORMAT = "synthbank-relational/1"
@@ -192,7 +195,7 @@ class RelationalSynthesizer:
         if plan.primary_fk is not None:
             data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
         for column in plan.learned:
-            data[column] = frame[column]
+            data[column] = _to_days(frame[column]) if table.columns[column].sdtype == "datetime" else frame[column]
         for i in plan.categorical_fks:
             data[table.foreign_keys[i].columns[0]] = frame[table.foreign_keys[i].columns[0]].astype(object)
         for i in plan.secondary_fks:
@@ -215,7 +218,8 @@ class RelationalSynthesizer:
                 elif column.startswith("_sb_has"):
                     columns[column] = {"sdtype": "boolean"}
                 elif column in table.columns and table.columns[column].sdtype in ("numerical", "datetime", "boolean"):
-                    columns[column] = {"sdtype": table.columns[column].sdtype}
+                    sdtype = table.columns[column].sdtype
+                    columns[column] = {"sdtype": "numerical" if sdtype == "datetime" else sdtype}
                 else:
                     columns[column] = {"sdtype": "categorical"}
             spec["tables"][name] = {"primary_key": KEY, "columns": columns}
@@ -338,7 +342,8 @@ class RelationalSynthesizer:
             plan = self.plans_[name]
             result = pd.DataFrame(index=range(n))
             for column in plan.learned:
-                result[column] = frame[column].to_numpy()
+                values = frame[column]
+                result[column] = (_from_days(values) if table.columns[column].sdtype == "datetime" else values).to_numpy()
             positions[name] = {}
             if plan.primary_fk is not None:
                 positions[name][plan.primary_fk] = parent_of[name]
@@ -553,6 +558,15 @@ class RelationalSynthesizer:
                 self.hmas_.append(cloudpickle.load(handle))
         self.manifest_ = manifest
         return self
+
+
+def _to_days(values: pd.Series) -> pd.Series:
+    return (pd.to_datetime(values) - EPOCH) / pd.Timedelta(days=1)
+
+
+def _from_days(values: pd.Series) -> pd.Series:
+    days = pd.to_numeric(values, errors="coerce")
+    return (EPOCH + pd.to_timedelta(days, unit="D")).dt.round("s")
 
 
 def _describe(window: Window) -> str:
