@@ -19,7 +19,7 @@ import pandas as pd
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.relational.reader import read_tables
 from synthbank.relational.synthesizer import RelationalSynthesizer
-from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, check_target, write_tables
+from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.schemas.reflect import reflect_schema
 
@@ -168,4 +168,4 @@ class DatabaseSynthesizer:
             raise SynthbankError("This synthesizer is not fitted yet: call fit() first (or load a model).")
 
 
-__all__ = ["DatabaseSynthesizer", "SyntheticDatabase", "check_target", "resolve_schema"]
+__all__ = ["DatabaseSynthesizer", "SyntheticDatabase", "resolve_schema"]

@@ -94,22 +94,20 @@ class SecondaryLink:
         linked = child_pos >= 0
         if linked.sum() < 10 or not child_cats or not parent_cats:
             return link
-        best = (0.0, None, None)
+        best = (0.0, None, None, None)
         for c in child_cats:
             for p in parent_cats:
-                pair = pd.DataFrame({"c": child[c].to_numpy()[linked].astype(str),
-                                     "p": parent[p].to_numpy()[child_pos[linked]].astype(str)})
-                v = _cramers_v(pd.crosstab(pair["c"], pair["p"]))
+                counts = pd.crosstab(child[c].to_numpy()[linked].astype(str),
+                                     parent[p].to_numpy()[child_pos[linked]].astype(str))
+                v = _cramers_v(counts)
                 if v > best[0]:
-                    best = (v, c, p)
+                    best = (v, c, p, counts)
         if best[0] < 0.2:
             return link
-        _, link.child_column, link.parent_column = best
-        pair = pd.DataFrame({"c": child[link.child_column].to_numpy()[linked].astype(str),
-                             "p": parent[link.parent_column].to_numpy()[child_pos[linked]].astype(str)})
-        counts = pd.crosstab(pair["c"], pair["p"]) + 0.5
+        _, link.child_column, link.parent_column, counts = best
+        link.parent_share = (counts.sum(axis=0) / counts.to_numpy().sum()).to_dict()
+        counts = counts + 0.5
         link.table = (counts.div(counts.sum(axis=1), axis=0)).to_dict(orient="index")
-        link.parent_share = (pair["p"].value_counts(normalize=True)).to_dict()
         return link
 
     def assign(self, child: pd.DataFrame, parent: pd.DataFrame, wanted: np.ndarray,

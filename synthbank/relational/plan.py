@@ -13,7 +13,7 @@ cycle-closing keys are *deferred* and filled after sampling; keys to ``exclude``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -117,7 +117,3 @@ def plan_windows(schema: DatabaseSchema, plans: dict[str, TablePlan], *, leaf_mo
         elif plans[name].primary_fk is None or leaf_models:
             windows.append(Window(name, []))
     return windows
-
-
-def plan_to_dict(plan: TablePlan) -> dict:
-    return asdict(plan)

@@ -3,7 +3,8 @@
 With ``sample_rows`` each root table (one with no parent among the tables read) contributes at most that
 many random rows; children are followed by foreign key, so the sample keeps its referential integrity:
 a child row is kept when each of its NOT NULL foreign keys points at a kept parent row, and a nullable
-foreign key pointing at a row left out becomes NULL.
+foreign key pointing at a row left out becomes NULL. Values are returned as the driver gives them;
+:func:`synthbank.relational.frames.normalize` turns them into model dtypes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import sqlalchemy as sa
 
 from synthbank.database import display_url, open_engine
 from synthbank.errors import DatabaseConnectionError
-from synthbank.relational.frames import normalize
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def read_tables(
                     frame = _read_all(connection, name, columns, count, on_rows)
                 if sample_rows is not None and parents:
                     frame = _follow_parents(frame, table, parents, frames)
-                frames[name] = normalize(frame, table)
+                frames[name] = frame
     except sa.exc.DBAPIError as exc:
         raise DatabaseConnectionError(f"Reading from '{display_url(url)}' failed: {str(exc.orig).splitlines()[0]}.") from None
     finally:

@@ -208,7 +208,7 @@ class RelationalSynthesizer:
 
         spec = {"METADATA_SPEC_VERSION": "V1", "tables": {}, "relationships": []}
         for name in window.tables:
-            table, plan, frame = self.schema.tables[name], self.plans_[name], self.model_frames_[name]
+            table, frame = self.schema.tables[name], self.model_frames_[name]
             columns = {KEY: {"sdtype": "id"}}
             for column in frame.columns:
                 if column == KEY or (column.startswith("_sb_fk") and name == window.parent):
@@ -355,24 +355,17 @@ class RelationalSynthesizer:
                 for column in table.foreign_keys[i].columns:
                     result[column] = None
             for i, pos in positions[name].items():
-                fk = table.foreign_keys[i]
-                parent_frame = out[fk.parent]
-                for column, parent_column in zip(fk.columns, fk.parent_columns):
-                    values = parent_frame[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
-                    result[column] = np.where(pos >= 0, values, None)
+                _copy_keys(result, table.foreign_keys[i], out[table.foreign_keys[i].parent], pos)
             for column, key_format in self.key_formats_[name].items():
                 result[column] = key_format.generate(n, rng, start=key_start).to_numpy()
-            result = self._drop_duplicate_keys(table, result)
             out[name] = result
         for name, links in self.deferred_.items():
-            table = schema.tables[name]
             for i, link in links.items():
-                fk = table.foreign_keys[i]
-                pos = link.fill(len(out[name]), len(out[fk.parent]), rng)
-                for column, parent_column in zip(fk.columns, fk.parent_columns):
-                    values = out[fk.parent][parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
-                    out[name][column] = np.where(pos >= 0, values, None)
+                fk = schema.tables[name].foreign_keys[i]
+                _copy_keys(out[name], fk, out[fk.parent], link.fill(len(out[name]), len(out[fk.parent]), rng))
         for name, frame in out.items():
+            # only once every key is written: dropping rows earlier would shift the row positions links use
+            frame = self._drop_duplicate_keys(schema.tables[name], frame)
             frame = self.pii_[name].fill(frame, seed=seed * 7919 + len(name))
             out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name])
         return out
@@ -381,9 +374,8 @@ class RelationalSynthesizer:
         table = self.schema.tables[name]
         fk = table.foreign_keys[index]
         parent_frame = out[fk.parent]
-        if fk.parent in self.fixed_ or fk.parent not in self.plans_:
-            wanted = np.ones(len(frame), dtype=bool)
-            return np.where(wanted, rng.integers(0, max(len(parent_frame), 1), len(frame)), -1) if len(parent_frame) else np.full(len(frame), -1)
+        if fk.parent not in self.plans_:  # a composite key into a copy/subset table: any kept row
+            return rng.integers(0, len(parent_frame), len(frame)) if len(parent_frame) else np.full(len(frame), -1)
         link = self.secondary_[name][index]
         if has_column(index) in frame:
             wanted = frame[has_column(index)].fillna(False).astype(bool).to_numpy()
@@ -427,12 +419,9 @@ class RelationalSynthesizer:
             present = frame[fk.columns].notna().all(axis=1).to_numpy()
             parent = out.get(fk.parent)
             if parent is None or not len(parent):
-                pos = np.full(len(frame), -1)
+                frame[fk.columns] = None
             else:
-                pos = np.where(present, rng.integers(0, len(parent), len(frame)), -1)
-            for column, parent_column in zip(fk.columns, fk.parent_columns):
-                values = parent[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)] if parent is not None and len(parent) else np.full(len(frame), None)
-                frame[column] = np.where(pos >= 0, values, None)
+                _copy_keys(frame, fk, parent, np.where(present, rng.integers(0, len(parent), len(frame)), -1))
         return frame
 
     def _fixed_keys(self, name: str, index: int, frame: pd.DataFrame, out, rng) -> np.ndarray:
@@ -558,6 +547,13 @@ class RelationalSynthesizer:
                 self.hmas_.append(cloudpickle.load(handle))
         self.manifest_ = manifest
         return self
+
+
+def _copy_keys(frame: pd.DataFrame, fk, parent: pd.DataFrame, pos: np.ndarray) -> None:
+    """Write into ``frame`` the key values of the parent row at each position (-1: NULL)."""
+    for column, parent_column in zip(fk.columns, fk.parent_columns):
+        values = parent[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
+        frame[column] = np.where(pos >= 0, values, None)
 
 
 def _to_days(values: pd.Series) -> pd.Series:

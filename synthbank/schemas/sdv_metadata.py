@@ -9,15 +9,19 @@ self-references, so those are left out too and handled around HMA by the relatio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from synthbank.schemas.model import DatabaseSchema
+
+if TYPE_CHECKING:  # SDV takes seconds to import: only when a conversion is asked for
+    import sdv.metadata
 
 LEARNED_SDTYPES = ("id", "numerical", "categorical", "datetime", "boolean")
 
 
 @dataclass
 class SdvConversion:
-    metadata: "sdv.metadata.Metadata"  # noqa: F821
+    metadata: sdv.metadata.Metadata
     notes: list[str] = field(default_factory=list)
 
 
