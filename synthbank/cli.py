@@ -68,7 +68,10 @@ def _step_progress(progress: Progress):
     tasks: dict[str, int] = {}
 
     def update(message: str, done: int, total: int) -> None:
-        phase = message if message.startswith("reading ") else "fitting" if message.startswith("fit") else "sampling"
+        if message.startswith(("reading ", "training ", "generating ")):
+            phase = message.split(" (")[0]  # one bar per table read and per text column trained or written
+        else:
+            phase = "fitting" if message.startswith("fit") else "sampling"
         if phase not in tasks:
             tasks[phase] = progress.add_task(phase, total=total)
         finished = f"{phase} done" if phase in ("fitting", "sampling") else phase
@@ -83,7 +86,8 @@ def _fit_from_args(args, progress: Progress):
     tables = args.tables.split(",") if args.tables else None
     with err_console.status("Reflecting the source schema…"):
         synthesizer = DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
-                                                   tables=tables, sample_rows=args.sample_rows)
+                                                   tables=tables, sample_rows=args.sample_rows,
+                                                   text=not args.no_text, text_options=_text_options(args))
     synthesizer.fit(progress=_step_progress(progress))
     return synthesizer
 
@@ -106,10 +110,12 @@ def print_write_report(report, target: str, synthesizer) -> None:
     console.print(table)
     console.print("Integrity: every foreign key resolves and every key is unique." if report.ok
                   else "[bold red]Integrity check failed[/]: see the table above.")
-    text = synthesizer.text_columns
-    if text:
-        listed = ", ".join(f"{t}.{c}" for t, cols in text.items() for c in cols)
-        console.print(f"Free-text columns left for the text engine (written as NULL, or '' where NOT NULL): {listed}.")
+    generated = synthesizer.generated_text_columns
+    if generated:
+        console.print(f"Free text written by the LoRA-tuned {synthesizer.texts_.base_model} model: {', '.join(generated)}.")
+    left = [f"{t}.{c}" for t, cols in synthesizer.text_columns.items() for c in cols if f"{t}.{c}" not in generated]
+    if left:
+        console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(left)}.")
     unsupported = synthesizer.relational_.unsupported_columns
     if unsupported:
         listed = ", ".join(f"{t}.{c}" for t, cols in unsupported.items() for c in cols)
@@ -139,11 +145,44 @@ def cmd_sample(args) -> None:
     from synthbank.relational.writer import check_target
     from synthbank.synthesizer import DatabaseSynthesizer
 
-    synthesizer = DatabaseSynthesizer.load(args.model)
+    synthesizer = DatabaseSynthesizer.load(args.model, device=args.device)
     check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
     with _progress() as progress:
         report = _sample_and_write(synthesizer, args, progress)
     print_write_report(report, args.target, synthesizer)
+
+
+def cmd_complaints_train(args) -> None:
+    from synthbank.text.corpus import train_text_model
+
+    context = [c.strip() for c in args.context.split(",") if c.strip()] if args.context else []
+    with _progress() as progress:
+        model = train_text_model(args.data, args.text, context, args.model, table=args.table,
+                                 progress=_step_progress(progress), **_text_options(args))
+    stats = model.training_stats_
+    console.print(f"Text model saved to {args.model}: {stats.examples:,} texts, {stats.steps} steps, "
+                  f"{stats.tokens_per_second:.0f} tokens/s, final loss {stats.final_loss:.2f}.")
+
+
+def cmd_complaints_generate(args) -> None:
+    from synthbank.text.corpus import generate_corpus, parse_where
+
+    options = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
+                                 ("max_new_tokens", args.max_new_tokens), ("batch_size", args.batch_size),
+                                 ("pii_fill", args.pii_fill)) if v is not None}
+    with _progress() as progress:
+        corpus = generate_corpus(args.model, args.out, n=args.n, where=parse_where(args.where),
+                                 context_from=args.context_from, seed=args.seed, device=args.device,
+                                 progress=_step_progress(progress), **options)
+    console.print(f"Wrote {len(corpus):,} texts to {args.out}.")
+
+
+def _text_options(args) -> dict:
+    """TextSynthesizer arguments from the --text-* options that were given."""
+    training = {k: v for k, v in (("epochs", args.text_epochs), ("max_steps", args.text_max_steps),
+                                  ("max_examples", args.text_max_examples)) if v is not None}
+    generation = {"max_new_tokens": args.text_max_new_tokens} if getattr(args, "text_max_new_tokens", None) else {}
+    return {"base_model": args.text_model, "training": training, "generation": generation, "device": args.device}
 
 
 def print_schema(schema, *, details: bool = False) -> None:
@@ -209,7 +248,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET_URL", help="database to write")
     p.add_argument("--model", required=True, metavar="DIR", help="model directory written by `synthbank fit`")
     _add_sample_options(p)
+    p.add_argument("--device", help="cpu, cuda, mps… for the text models (default: a GPU if one is visible)")
     p.set_defaults(func=cmd_sample)
+
+    complaints = sub.add_parser("complaints", help="train a text model on a complaint corpus and generate synthetic corpora")
+    csub = complaints.add_subparsers(dest="complaints_command", required=True, metavar="SUBCOMMAND")
+    p = csub.add_parser("train", help="fine-tune the text model (LoRA) on texts and their context fields")
+    p.add_argument("--data", required=True, metavar="FILE_OR_URL", help=".csv/.jsonl/.parquet file, or a database URL with --table")
+    p.add_argument("--table", help="the table to read when --data is a database URL")
+    p.add_argument("--text", required=True, metavar="COLUMN", help="the text column, e.g. narrative")
+    p.add_argument("--context", metavar="C1,C2", help="context columns the text is conditioned on, e.g. product,issue,state")
+    p.add_argument("--model", required=True, metavar="DIR", help="text model directory to write")
+    _add_text_options(p, with_switch=False)
+    p.set_defaults(func=cmd_complaints_train)
+
+    p = csub.add_parser("generate", help="write a synthetic corpus from a trained text model")
+    p.add_argument("--model", required=True, metavar="DIR", help="text model directory written by `complaints train`")
+    p.add_argument("--out", required=True, metavar="FILE", help="corpus file: .jsonl, .csv or .parquet")
+    p.add_argument("--n", type=_positive_int, help="number of texts (contexts sampled from the training frequencies)")
+    p.add_argument("--where", action="append", metavar='COLUMN="VALUE"', help='fix a context field, e.g. product="Credit card" (repeatable)')
+    p.add_argument("--context-from", metavar="FILE", help="generate one text per row of this .csv/.jsonl/.parquet file")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--temperature", type=_positive_float, help="sampling temperature (default 0.8)")
+    p.add_argument("--top-p", type=_positive_float, help="nucleus sampling share (default 0.95)")
+    p.add_argument("--max-new-tokens", type=_positive_int, help="longest text in tokens (default 128)")
+    p.add_argument("--batch-size", type=_positive_int, help="texts generated together (default 32)")
+    p.add_argument("--pii-fill", choices=["faker", "mask"], help="placeholders become fake values (default) or XXXX")
+    p.add_argument("--device", help="cpu, cuda, mps… (default: a GPU if one is visible)")
+    p.set_defaults(func=cmd_complaints_generate)
     return parser
 
 
@@ -218,6 +284,18 @@ def _add_fit_options(p) -> None:
     p.add_argument("--strict", action="store_true", help="refuse any table or column the schema file does not classify")
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--sample-rows", type=_positive_int, metavar="N", help="train on at most N rows per root table (children followed)")
+    _add_text_options(p, with_switch=True)
+
+
+def _add_text_options(p, *, with_switch: bool) -> None:
+    if with_switch:
+        p.add_argument("--no-text", action="store_true", help="leave free-text columns empty instead of training the text model")
+    p.add_argument("--text-model", metavar="NAME_OR_DIR", help="base LLM: smollm2-135m-instruct (default, offline), a Hugging Face id or a local directory")
+    p.add_argument("--text-epochs", type=_positive_float, metavar="E", help="passes over the texts (default 1)")
+    p.add_argument("--text-max-steps", type=_positive_int, metavar="N", help="stop training after N steps")
+    p.add_argument("--text-max-examples", type=_positive_int, metavar="N", help="train on at most N texts (default 2000)")
+    p.add_argument("--text-max-new-tokens", type=_positive_int, metavar="N", help="longest generated text in tokens (default 128)")
+    p.add_argument("--device", help="cpu, cuda, mps… for the text model (default: a GPU if one is visible)")
 
 
 def _add_sample_options(p) -> None:

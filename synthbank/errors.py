@@ -20,3 +20,7 @@ class SchemaError(SynthbankError):
 
 class TargetNotEmptyError(SynthbankError):
     """The target database already holds tables that would be overwritten."""
+
+
+class TextModelError(SynthbankError):
+    """A base model or text model cannot be found or used, or text training data is unusable."""

@@ -84,15 +84,20 @@ class DatabaseSynthesizer:
     Parameters: ``schema`` (a :class:`DatabaseSchema`, or None to take it from ``from_url`` or ``fit``),
     ``source_url`` (read by :meth:`fit` when no DataFrames are given), ``sample_rows`` (train on at most
     this many rows per root table, children followed by foreign key), ``default_distribution`` (of
-    HMA's Gaussian copulas). Nothing is read until :meth:`fit`.
+    HMA's Gaussian copulas), ``text`` (write free-text columns with the LoRA-tuned text engine; False
+    leaves them NULL), ``text_options`` (arguments of :class:`~synthbank.text.TextSynthesizer`:
+    ``base_model``, ``training``, ``generation``, ``lora``, ``device``). Nothing is read until :meth:`fit`.
     """
 
     def __init__(self, schema: DatabaseSchema | None = None, *, source_url: str | None = None,
-                 sample_rows: int | None = None, default_distribution: str = "beta"):
+                 sample_rows: int | None = None, default_distribution: str = "beta", text: bool = True,
+                 text_options: Mapping | None = None):
         self.schema = schema
         self.source_url = source_url
         self.sample_rows = sample_rows
         self.default_distribution = default_distribution
+        self.text = text
+        self.text_options = dict(text_options or {})
 
     @classmethod
     def from_url(cls, url: str, *, schema: DatabaseSchema | str | Path | None = None, strict: bool = False,
@@ -123,6 +128,11 @@ class DatabaseSynthesizer:
                                  on_rows=on_rows if progress else None)
         self.relational_ = RelationalSynthesizer(self.schema, default_distribution=self.default_distribution)
         self.relational_.fit(dict(tables), progress=progress)
+        self.texts_ = None
+        if self.text and any(self.relational_.text_columns.values()):
+            from synthbank.text.tables import DatabaseTexts
+
+            self.texts_ = DatabaseTexts(self.schema, **self.text_options).fit(tables, progress=progress)
         return self
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -130,12 +140,21 @@ class DatabaseSynthesizer:
         """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``."""
         self._check_fitted()
         tables = self.relational_.sample(scale=scale, seed=seed, key_start=key_start, progress=progress)
+        if self.texts_ is not None:
+            self.texts_.fill(tables, seed=seed, progress=progress)
         return SyntheticDatabase(tables, self.schema)
 
     @property
     def text_columns(self) -> dict[str, list[str]]:
+        """Free-text columns per table (written by the text engine, or left NULL with ``text=False``)."""
         self._check_fitted()
         return self.relational_.text_columns
+
+    @property
+    def generated_text_columns(self) -> list[str]:
+        """``table.column`` of the text columns the text engine writes."""
+        self._check_fitted()
+        return self.texts_.columns if self.texts_ is not None else []
 
     def save(self, directory: str | Path) -> Path:
         """Write the fitted model to ``directory`` (created; replaced only once the new one is complete)."""
@@ -145,6 +164,8 @@ class DatabaseSynthesizer:
         shutil.rmtree(staging, ignore_errors=True)
         try:
             self.relational_.save(staging / "relational")
+            if self.texts_ is not None:
+                self.texts_.save(staging / "text")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -153,7 +174,7 @@ class DatabaseSynthesizer:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> DatabaseSynthesizer:
+    def load(cls, directory: str | Path, *, device: str | None = None) -> DatabaseSynthesizer:
         """Load a model written by :meth:`save`. Model directories hold pickles: load only trusted ones."""
         directory = Path(directory)
         if not directory.is_dir():
@@ -161,6 +182,12 @@ class DatabaseSynthesizer:
         relational = RelationalSynthesizer.load(directory / "relational")
         self = cls(relational.schema, default_distribution=relational.default_distribution)
         self.relational_ = relational
+        self.texts_ = None
+        if (directory / "text" / "texts.json").is_file():
+            from synthbank.text.tables import DatabaseTexts
+
+            self.texts_ = DatabaseTexts.load(directory / "text", relational.schema, device=device)
+        self.text = self.texts_ is not None
         return self
 
     def _check_fitted(self):

@@ -1,0 +1,257 @@
+"""``TextSynthesizer``: a LoRA-tuned causal LM that writes a text column given the row's other fields.
+
+    ts = TextSynthesizer().fit(complaints, "narrative", ["product", "issue", "state"])
+    ts.generate(synthetic_complaints)          # one narrative per row
+    ts.generate(n=100, where={"product": "Credit card"})
+    ts.save("narratives/"); TextSynthesizer.load("narratives/")
+
+Training texts are scrubbed of PII first (see :mod:`synthbank.text.scrub`); generated texts that copy a
+training text are drawn again (see :mod:`synthbank.text.memorization`). A saved model holds the LoRA
+adapter (safetensors), its settings and the context frequencies as JSON, and refers to its base model by
+name; it holds no training text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+from synthbank.errors import SynthbankError, TextModelError
+from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
+from synthbank.text.context import ContextSampler
+from synthbank.text.generation import GenerationStats, generate_batched
+from synthbank.text.memorization import CopyFilter, calibrate_ngram
+from synthbank.text.prompt import build_prompts
+from synthbank.text.scrub import PiiScrubber, fill_placeholders
+from synthbank.text.settings import GenerationSettings, LoraSettings, TrainingSettings, from_dict
+from synthbank.text.training import TrainingStats, add_lora, train_lora
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+FORMAT_VERSION = 1
+
+
+def _clean_texts(values: pd.Series, column: str) -> pd.Series:
+    """Texts as ``str`` (bytes decoded as UTF-8), refusing bytes that are not UTF-8 text."""
+    def one(value):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            try:
+                return bytes(value).decode("utf-8")
+            except UnicodeDecodeError:
+                raise TextModelError(f"Column '{column}' holds bytes that are not UTF-8 text.") from None
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TextModelError(f"Column '{column}' holds characters that are not valid UTF-8 text.") from None
+        return text
+    return values.map(one)
+
+
+def _base_signature(model) -> dict:
+    config = model.config
+    return {k: getattr(config, k, None) for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")}
+
+
+class TextSynthesizer:
+    """Learn to write ``text_column`` from ``context_columns`` with LoRA on a small causal LM.
+
+    ``base_model``: ``"smollm2-135m-instruct"`` (default, offline), a Hugging Face id or a local directory.
+    ``lora``, ``training``, ``generation``: :mod:`synthbank.text.settings` objects (or dicts).
+    ``device``: ``"cpu"``, ``"cuda"``… (default: a GPU when one is visible).
+    """
+
+    def __init__(self, base_model: str | None = None, *, lora: LoraSettings | dict | None = None,
+                 training: TrainingSettings | dict | None = None, generation: GenerationSettings | dict | None = None,
+                 device: str | None = None):
+        self.base_model = base_model or DEFAULT_BASE_MODEL
+        self.lora = lora if isinstance(lora, LoraSettings) else from_dict(LoraSettings, lora)
+        self.training = training if isinstance(training, TrainingSettings) else from_dict(TrainingSettings, training)
+        self.generation = generation if isinstance(generation, GenerationSettings) else from_dict(GenerationSettings, generation)
+        self.device = device
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame, text_column: str, context_columns: Sequence[str] = (), *,
+            pii_values: Mapping[str, Iterable] | None = None, progress: Progress | None = None) -> TextSynthesizer:
+        """Fine-tune on the non-empty texts of ``data[text_column]`` given ``data[context_columns]``.
+
+        ``pii_values`` (PII kind → real values, e.g. ``{"name": users.full_name}``) are scrubbed from the
+        texts besides the pattern-based PII.
+        """
+        context_columns = list(context_columns)
+        missing = [c for c in [text_column, *context_columns] if c not in data.columns]
+        if missing:
+            raise TextModelError(f"Column(s) {', '.join(repr(c) for c in missing)} not found in the training data "
+                                 f"(it has: {', '.join(map(str, data.columns))}).")
+        if text_column in context_columns:
+            raise TextModelError(f"The text column '{text_column}' cannot also be a context column.")
+        texts = _clean_texts(data[text_column], text_column)
+        keep = texts.notna() & (texts.fillna("").str.strip() != "")
+        if not keep.any():
+            raise TextModelError(f"The text column '{text_column}' has no non-empty text to learn from.")
+        rows = data.loc[keep, context_columns].reset_index(drop=True)
+        texts = texts[keep].reset_index(drop=True)
+        limit = self.training.max_examples
+        if limit is not None and len(texts) > limit:
+            pick = np.sort(np.random.default_rng(self.training.seed).choice(len(texts), limit, replace=False))
+            rows, texts = rows.iloc[pick].reset_index(drop=True), texts.iloc[pick].reset_index(drop=True)
+
+        scrubber = PiiScrubber(pii_values)
+        scrubbed = [" ".join(scrubber.scrub(t).split()) for t in texts]
+        ngram = self.generation.copy_ngram or calibrate_ngram(scrubbed, seed=self.training.seed)
+        self.copy_filter_ = CopyFilter(scrubbed, ngram)
+        self.text_column_, self.context_columns_ = text_column, context_columns
+        self.context_ = ContextSampler.fit(rows)
+
+        loaded = load_base_model(self.base_model, device=self.device)
+        self.base_model, self.tokenizer_ = loaded.name, loaded.tokenizer
+        self.base_signature_ = _base_signature(loaded.model)
+        self.model_ = add_lora(loaded.model, self.lora)
+        on_step = (lambda step, steps, loss: progress(f"training {text_column}", step, steps)) if progress else None
+        self.training_stats_ = train_lora(self.model_, self.tokenizer_, build_prompts(rows, context_columns),
+                                          scrubbed, self.training, progress=on_step)
+        log.info("trained %s: %d examples, %d steps, %.0f tokens/s, loss %.3f", text_column,
+                 self.training_stats_.examples, self.training_stats_.steps,
+                 self.training_stats_.tokens_per_second, self.training_stats_.final_loss)
+        return self
+
+    # ------------------------------------------------------------------ generate
+    def sample_context(self, n: int, *, seed: int = 0, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """``n`` context rows drawn from the training frequencies (``where`` fixes some columns)."""
+        self._check_fitted()
+        return self.context_.sample(n, np.random.default_rng(seed), where)
+
+    def generate(self, context: pd.DataFrame | None = None, n: int | None = None, *, seed: int = 0,
+                 where: Mapping[str, object] | None = None, row_values: pd.DataFrame | None = None,
+                 forbidden: PiiScrubber | None = None, progress: Progress | None = None,
+                 **options) -> pd.Series:
+        """One text per row of ``context`` (or per row of ``n`` sampled contexts), as a Series.
+
+        ``options`` override :class:`GenerationSettings` fields for this call (``temperature``,
+        ``max_new_tokens``…). ``row_values`` holds per-row values for placeholders (columns ``NAME``,
+        ``EMAIL``…: e.g. the synthetic customer's own name); ``forbidden`` holds real PII values that a
+        generated text must not contain. Rows whose every draw copies a training text get None.
+        """
+        self._check_fitted()
+        settings = from_dict(GenerationSettings, {**asdict(self.generation), **options})
+        if context is None:
+            if n is None:
+                raise SynthbankError("Pass context rows or a number of texts (n) to generate().")
+            context = self.sample_context(n, seed=seed, where=where)
+        missing = [c for c in self.context_columns_ if c not in context.columns]
+        if missing:
+            raise TextModelError(f"The context rows lack column(s) {', '.join(missing)} that this text model was trained with.")
+        prompts = build_prompts(context.reset_index(drop=True), self.context_columns_)
+        raw: list[str | None] = [None] * len(prompts)
+        todo = list(range(len(prompts)))
+        self.generation_stats_ = GenerationStats(0, 0, 0.0)
+        self.rejected_copies_ = 0
+        self.model_.merge_adapter()  # LoRA folded into the weights: generation runs at the base model's speed
+        try:
+            for attempt in range(settings.max_attempts):
+                if not todo:
+                    break
+                label = f"generating {self.text_column_}" + (f" (redraw {attempt})" if attempt else "")
+                texts, stats = generate_batched(
+                    self.model_, self.tokenizer_, [prompts[i] for i in todo],
+                    temperature=settings.temperature + 0.1 * attempt, top_p=settings.top_p,
+                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=seed + 7919 * attempt,
+                    progress=(lambda done, total: progress(label, done, total)) if progress else None)
+                self.generation_stats_ = GenerationStats(self.generation_stats_.texts + stats.texts,
+                                                         self.generation_stats_.new_tokens + stats.new_tokens,
+                                                         self.generation_stats_.seconds + stats.seconds)
+                again = []
+                for i, text in zip(todo, texts):
+                    text = PiiScrubber().scrub(" ".join(text.split()))  # invented emails, phones… become placeholders
+                    if forbidden is not None:
+                        text = forbidden.scrub(text)
+                    if not text or self.copy_filter_.copies(text):
+                        self.rejected_copies_ += bool(text)
+                        again.append(i)
+                    else:
+                        raw[i] = text
+                todo = again
+        finally:
+            self.model_.unmerge_adapter()
+        if todo:
+            log.warning("%d of %d generated texts still copied a training text (or were empty) after %d draws; left empty",
+                        len(todo), len(prompts), settings.max_attempts)
+        faker = Faker("en_US")
+        faker.seed_instance(seed)
+        rows = row_values.reset_index(drop=True).to_dict("records") if row_values is not None else None
+        out = [None if text is None else fill_placeholders(text, faker, mode=settings.pii_fill,
+                                                           row_values=rows[i] if rows else None, forbidden=forbidden)
+               for i, text in enumerate(raw)]
+        return pd.Series(out, index=context.index, name=self.text_column_, dtype=object)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write the adapter (safetensors), settings and context frequencies (JSON) to ``directory``."""
+        self._check_fitted()
+        directory = Path(directory)
+        staging = directory.with_name(directory.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            self.model_.save_pretrained(staging, safe_serialization=True)
+            state = {
+                "format": FORMAT_VERSION, "base_model": self.base_model, "base_signature": self.base_signature_,
+                "text_column": self.text_column_, "context_columns": self.context_columns_,
+                "lora": asdict(self.lora), "training": asdict(self.training), "generation": asdict(self.generation),
+                "training_stats": asdict(self.training_stats_), "context": self.context_.to_dict(),
+                "copy_filter": self.copy_filter_.to_dict(),
+            }
+            (staging / "text_model.json").write_text(json.dumps(state, default=str))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(directory, ignore_errors=True)
+        staging.rename(directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, *, base_model: str | None = None, device: str | None = None) -> TextSynthesizer:
+        """Load a model written by :meth:`save` on top of its base model (or ``base_model``, which must match)."""
+        from peft import PeftModel
+
+        directory = Path(directory)
+        state_file = directory / "text_model.json"
+        if not state_file.is_file():
+            raise TextModelError(f"'{directory}' is not a synthbank text model directory (no text_model.json).")
+        state = json.loads(state_file.read_text())
+        if state.get("format") != FORMAT_VERSION:
+            raise TextModelError(f"'{directory}' was written by an incompatible synthbank version (format {state.get('format')}).")
+        if base_model is not None and resolve_base_model(base_model)[0] != state["base_model"]:
+            raise TextModelError(f"The text model in '{directory}' was trained on '{state['base_model']}', not '{base_model}'.")
+        self = cls(state["base_model"], lora=state["lora"], training=state["training"],
+                   generation=state["generation"], device=device)
+        loaded = load_base_model(state["base_model"], device=device)
+        signature = _base_signature(loaded.model)
+        if signature != state["base_signature"]:
+            raise TextModelError(f"The text model in '{directory}' does not fit the base model '{state['base_model']}' found here "
+                                 f"({signature} vs {state['base_signature']}).")
+        self.model_ = PeftModel.from_pretrained(loaded.model, directory)
+        self.model_.eval()
+        self.tokenizer_, self.base_signature_ = loaded.tokenizer, signature
+        self.text_column_, self.context_columns_ = state["text_column"], state["context_columns"]
+        self.training_stats_ = TrainingStats(**state["training_stats"])
+        self.context_ = ContextSampler.from_dict(state["context"])
+        self.copy_filter_ = CopyFilter.from_dict(state["copy_filter"])
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise SynthbankError("This text synthesizer is not fitted yet: call fit() first (or load a model).")
+
+
+__all__ = ["TextSynthesizer", "LoraSettings", "TrainingSettings", "GenerationSettings"]

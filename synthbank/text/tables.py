@@ -1,0 +1,227 @@
+"""The text engine inside a database: one :class:`TextSynthesizer` per free-text column.
+
+Each text column is conditioned on the categorical and boolean fields of its own row and of the parent
+rows its foreign keys point to (named ``parent.column`` in the prompt). Of those candidates, the ones the
+text actually depends on are kept: a quick TF-IDF classifier must predict the field from the text
+clearly better than always guessing its most common value (at most ``MAX_CONTEXT`` fields; the prompt
+costs training time). The real PII of every table is scrubbed from the training texts, and, while it is in
+memory (fit and sample in one process), kept out of the generated ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthbank.schemas.model import DatabaseSchema
+from synthbank.text.scrub import KIND_PLACEHOLDER, PiiScrubber
+from synthbank.text.synthesizer import TextSynthesizer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+MAX_CONTEXT = 6
+MAX_CATEGORIES = 100
+MIN_LIFT = 0.03
+
+
+def candidate_context(schema: DatabaseSchema, table: str) -> list[tuple[str, str, str]]:
+    """``(prompt name, table, column)`` for the categorical/boolean fields of the row and its parents."""
+    own = schema.tables[table]
+    out = [(c, table, c) for c, col in own.columns.items() if col.sdtype in ("categorical", "boolean")]
+    for fk in own.foreign_keys:
+        if fk.parent == table or fk.parent not in schema.tables or schema.tables[fk.parent].mode == "exclude":
+            continue
+        parent = schema.tables[fk.parent]
+        prefix = fk.parent if sum(f.parent == fk.parent for f in own.foreign_keys) == 1 else f"{fk.parent}({','.join(fk.columns)})"
+        out += [(f"{prefix}.{c}", fk.parent, c) for c, col in parent.columns.items() if col.sdtype in ("categorical", "boolean")]
+    return out
+
+
+def context_frame(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame], table: str,
+                  fields: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """The context fields for every row of ``tables[table]`` (parents joined by foreign key)."""
+    own = schema.tables[table]
+    frame = tables[table]
+    out = pd.DataFrame(index=frame.index)
+    for name, source, column in fields:
+        if source == table and "." not in name:
+            out[name] = frame[column]
+    for fk in own.foreign_keys:
+        wanted = [(name, column) for name, source, column in fields if source == fk.parent and "." in name
+                  and name.split(".", 1)[0] in (fk.parent, f"{fk.parent}({','.join(fk.columns)})")]
+        if not wanted or fk.parent not in tables:
+            continue
+        parent = tables[fk.parent][[*fk.parent_columns, *{c for _, c in wanted}]].drop_duplicates(fk.parent_columns)
+        left = frame[fk.columns].copy()
+        left.columns = fk.parent_columns
+        joined = left.merge(parent, how="left", on=fk.parent_columns).set_index(frame.index)
+        for name, column in wanted:
+            out[name] = joined[column]
+    return out[[name for name, _, _ in fields]]
+
+
+def _lift(texts: pd.Series, values: pd.Series) -> float:
+    """How much better than the majority share a TF-IDF classifier predicts ``values`` from ``texts``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    labels = values.astype(str)
+    counts = labels.value_counts()
+    if len(counts) < 2 or len(counts) > MAX_CATEGORIES:
+        return 0.0
+    common = labels.isin(counts[counts >= 3].index)
+    if common.sum() < 20 or labels[common].nunique() < 2:
+        return 0.0
+    model = make_pipeline(TfidfVectorizer(min_df=2, sublinear_tf=True), LogisticRegression(max_iter=500))
+    accuracy = cross_val_score(model, texts[common], labels[common], cv=3).mean()
+    return float(accuracy - counts.iloc[0] / len(labels))
+
+
+def choose_context(texts: pd.Series, frame: pd.DataFrame) -> list[str]:
+    """The context columns (in ``frame``'s order) the texts depend on; at most ``MAX_CONTEXT``."""
+    keep = texts.notna() & (texts.astype(str).str.strip() != "")
+    texts, frame = texts[keep].astype(str), frame[keep]
+    if len(texts) > 3000:
+        pick = np.random.default_rng(0).choice(len(texts), 3000, replace=False)
+        texts, frame = texts.iloc[pick], frame.iloc[pick]
+    lifts = {c: _lift(texts, frame[c]) for c in frame.columns}
+    chosen = sorted((c for c, v in lifts.items() if v >= MIN_LIFT), key=lambda c: -lifts[c])[:MAX_CONTEXT]
+    log.info("context lifts: %s", {c: round(v, 3) for c, v in lifts.items()})
+    return [c for c in frame.columns if c in chosen]
+
+
+def pii_values(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame]) -> dict[str, list]:
+    """Every real value of every PII column, per PII kind."""
+    values: dict[str, list] = {}
+    for name, table in schema.tables.items():
+        if name not in tables:
+            continue
+        for column in table.columns_of("pii"):
+            if column in tables[name]:
+                values.setdefault(table.columns[column].pii or "name", []).extend(tables[name][column].dropna().tolist())
+    return values
+
+
+def _row_values(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame], table: str) -> pd.DataFrame:
+    """Per synthetic row, its own (or its parents') synthetic PII per placeholder, e.g. the customer's name."""
+    own = schema.tables[table]
+    sources = [(table, None)] + [(fk.parent, fk) for fk in own.foreign_keys if fk.parent in tables and fk.parent != table]
+    frame = tables[table]
+    out = pd.DataFrame(index=frame.index)
+    for source, fk in sources:
+        spec = schema.tables[source]
+        for column in spec.columns_of("pii"):
+            placeholder = KIND_PLACEHOLDER.get(spec.columns[column].pii or "")
+            if placeholder in (None, *out.columns) or spec.columns[column].pii in ("first_name", "last_name"):
+                continue
+            if fk is None:
+                out[placeholder] = frame[column] if column in frame else None
+            else:
+                parent = tables[source][[*fk.parent_columns, column]].drop_duplicates(fk.parent_columns)
+                left = frame[fk.columns].copy()
+                left.columns = fk.parent_columns
+                out[placeholder] = left.merge(parent, how="left", on=fk.parent_columns)[column].to_numpy()
+    return out
+
+
+class DatabaseTexts:
+    """Fits and applies the text models of every free-text column of a schema."""
+
+    def __init__(self, schema: DatabaseSchema, **options):
+        self.schema = schema
+        self.options = options  # TextSynthesizer arguments: base_model, lora, training, generation, device
+
+    def fit(self, tables: Mapping[str, pd.DataFrame], progress: Progress | None = None) -> DatabaseTexts:
+        self.models_: dict[tuple[str, str], TextSynthesizer] = {}
+        self.fields_: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        self.null_share_: dict[tuple[str, str], float] = {}
+        self.real_pii_ = pii_values(self.schema, tables)  # in memory only, never saved
+        for table, spec in self.schema.tables.items():
+            if spec.mode != "synthesize" or table not in tables:
+                continue
+            for column in spec.columns_of("text"):
+                texts = tables[table][column]
+                present = texts.notna() & (texts.astype(str).str.strip() != "")
+                if not present.any():
+                    log.warning("%s.%s has no text to learn from; it stays empty", table, column)
+                    continue
+                candidates = candidate_context(self.schema, table)
+                frame = context_frame(self.schema, tables, table, candidates)
+                chosen = choose_context(texts, frame)
+                fields = [f for f in candidates if f[0] in chosen]
+                data = frame[chosen].assign(**{"__text__": texts})
+                model = TextSynthesizer(**self.options)
+                model.fit(data, "__text__", chosen, pii_values=self.real_pii_,
+                          progress=(lambda s, d, n, c=f"{table}.{column}": progress(f"training {c}", d, n)) if progress else None)
+                model.text_column_ = column
+                self.models_[(table, column)] = model
+                self.fields_[(table, column)] = fields
+                self.null_share_[(table, column)] = float(1 - present.mean())
+        return self
+
+    def fill(self, tables: dict[str, pd.DataFrame], seed: int = 0, progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        """Write every learned text column of the synthetic ``tables`` (in place; also returned)."""
+        forbidden = PiiScrubber(getattr(self, "real_pii_", None)) if getattr(self, "real_pii_", None) else None
+        for (table, column), model in self.models_.items():
+            if table not in tables or tables[table].empty:
+                continue
+            frame = tables[table]
+            context = context_frame(self.schema, tables, table, self.fields_[(table, column)])
+            rng = np.random.default_rng([seed, len(frame)])
+            empty = rng.random(len(frame)) < self.null_share_[(table, column)]
+            texts = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            rows = np.flatnonzero(~empty)
+            if len(rows):
+                generated = model.generate(context.iloc[rows], seed=seed, row_values=_row_values(self.schema, tables, table).iloc[rows],
+                                           forbidden=forbidden,
+                                           progress=(lambda s, d, n, c=f"{table}.{column}": progress(f"generating {c}", d, n)) if progress else None)
+                texts.iloc[rows] = generated.to_numpy()
+            if not self.schema.tables[table].columns[column].nullable:
+                texts = texts.fillna("")
+            frame[column] = texts
+        return tables
+
+    @property
+    def columns(self) -> list[str]:
+        return [f"{t}.{c}" for t, c in self.models_]
+
+    def save(self, directory: Path) -> None:
+        import json
+
+        directory.mkdir(parents=True, exist_ok=True)
+        index = []
+        for i, ((table, column), model) in enumerate(self.models_.items()):
+            name = re.sub(r"[^\w.-]", "_", f"{i}-{table}.{column}")
+            model.save(directory / name)
+            index.append({"table": table, "column": column, "dir": name, "fields": self.fields_[(table, column)],
+                          "null_share": self.null_share_[(table, column)]})
+        (directory / "texts.json").write_text(json.dumps({"options": _jsonable(self.options), "columns": index}, indent=1))
+
+    @classmethod
+    def load(cls, directory: Path, schema: DatabaseSchema, device: str | None = None) -> DatabaseTexts:
+        import json
+
+        state = json.loads((directory / "texts.json").read_text())
+        self = cls(schema, **state["options"])
+        self.models_, self.fields_, self.null_share_ = {}, {}, {}
+        for entry in state["columns"]:
+            key = (entry["table"], entry["column"])
+            self.models_[key] = TextSynthesizer.load(directory / entry["dir"], device=device)
+            self.models_[key].text_column_ = entry["column"]
+            self.fields_[key] = [tuple(f) for f in entry["fields"]]
+            self.null_share_[key] = entry["null_share"]
+        return self
+
+
+def _jsonable(options: dict) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    return {k: asdict(v) if is_dataclass(v) else v for k, v in options.items()}
