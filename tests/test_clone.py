@@ -43,7 +43,7 @@ def small_demo_source(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fitted_demo(small_demo_source):
-    return DatabaseSynthesizer.from_url(small_demo_source).fit()
+    return DatabaseSynthesizer.from_url(small_demo_source, text=False).fit()
 
 
 def test_clone_keeps_ddl_and_integrity_on_every_backend(small_demo_source, fitted_demo, database_url):
@@ -60,7 +60,7 @@ def test_clone_keeps_ddl_and_integrity_on_every_backend(small_demo_source, fitte
 def test_clone_between_backends(database_url, second_database_url):
     """A demo bank on one backend cloned into another database (same backend here; sqlite→server below)."""
     write_demo_bank(database_url, users=30, seed=4)
-    report = DatabaseSynthesizer.from_url(database_url).fit().sample(seed=2).to_url(second_database_url)
+    report = DatabaseSynthesizer.from_url(database_url, text=False).fit().sample(seed=2).to_url(second_database_url)
     assert report.ok and report.rows["users"] == 30
 
 
@@ -69,7 +69,7 @@ def test_sqlite_to_server_and_back(fitted_demo, backend, tmp_path):
     for server_url in _fresh_database(backend, tmp_path):
         assert fitted_demo.sample(seed=3).to_url(server_url).ok
         back = f"sqlite:///{tmp_path / 'back.db'}"
-        report = DatabaseSynthesizer.from_url(server_url).fit().sample(seed=1).to_url(back)
+        report = DatabaseSynthesizer.from_url(server_url, text=False).fit().sample(seed=1).to_url(back)
         assert report.ok and report.rows["users"] == 40
 
 
@@ -79,7 +79,7 @@ def test_cycles_self_references_and_composite_keys_in_a_database(database_url, s
     assert report.ok
     reflected = reflect_schema(database_url)
     assert reflected.deferred_edges()
-    synthesizer = DatabaseSynthesizer.from_url(database_url, schema=_as_copy_lookup(reflected)).fit()
+    synthesizer = DatabaseSynthesizer.from_url(database_url, schema=_as_copy_lookup(reflected), text=False).fit()
     report = synthesizer.sample(seed=5).to_url(second_database_url)
     assert report.ok, report.tables
     engine = sa.create_engine(second_database_url)
@@ -113,16 +113,16 @@ def test_schema_file_strict_and_sample_rows(small_demo_source, tmp_path):
     text = path.read_text().replace("      home_ownership: {type: varchar(10), nullable: false, sdtype: categorical}\n", "")
     path.write_text(text)
     with pytest.raises(SchemaError, match="--strict: the schema file does not classify users.home_ownership"):
-        DatabaseSynthesizer.from_url(small_demo_source, schema=path, strict=True)
-    lenient = DatabaseSynthesizer.from_url(small_demo_source, schema=path)
+        DatabaseSynthesizer.from_url(small_demo_source, schema=path, strict=True, text=False)
+    lenient = DatabaseSynthesizer.from_url(small_demo_source, schema=path, text=False)
     assert lenient.schema.tables["users"].columns["home_ownership"].sdtype == "categorical"
     edited = reflect_schema(small_demo_source)
     edited.tables["users"].columns["shoe_size"] = Column("shoe_size", "integer", sdtype="numerical")
     edited.save(path)
     with pytest.raises(SchemaError, match="users.shoe_size, which the database does not have"):
-        DatabaseSynthesizer.from_url(small_demo_source, schema=path)
+        DatabaseSynthesizer.from_url(small_demo_source, schema=path, text=False)
 
-    sampled = DatabaseSynthesizer.from_url(small_demo_source, sample_rows=10).fit()
+    sampled = DatabaseSynthesizer.from_url(small_demo_source, sample_rows=10, text=False).fit()
     assert sampled.relational_.row_counts_["users"] == 10
     out = sampled.sample(scale=4.0, seed=1)
     assert len(out["users"]) == 40 and out["loans"]["user_id"].isin(out["users"]["user_id"]).all()
@@ -132,7 +132,7 @@ def test_dataframes_in_and_out_without_a_database(small_demo_source):
     from synthbank.demo_bank import demo_schema, generate_demo_bank
 
     tables = generate_demo_bank(users=25, seed=9)
-    synthetic = DatabaseSynthesizer(demo_schema()).fit(tables).sample(seed=1)
+    synthetic = DatabaseSynthesizer(demo_schema(), text=False).fit(tables).sample(seed=1)
     assert set(synthetic) == set(tables)
     assert all(isinstance(frame, pd.DataFrame) for frame in synthetic.values())
 
@@ -145,12 +145,12 @@ def run_cli(*args):
 
 def test_cli_clone_fit_sample(small_demo_source, tmp_path):
     target = f"sqlite:///{tmp_path / 'synth.db'}"
-    code, out, err = run_cli("clone", small_demo_source, target, "--seed", "3")
+    code, out, err = run_cli("clone", small_demo_source, target, "--seed", "3", "--no-text")
     assert code == 0, err
     assert "Integrity: every foreign key resolves" in out and "complaints.narrative" in out
     code, _, err = run_cli("clone", small_demo_source, target)
     assert code == 1 and "already has the table(s)" in err and "Traceback" not in err
-    code, out, err = run_cli("fit", small_demo_source, "--model", str(tmp_path / "model"))
+    code, out, err = run_cli("fit", small_demo_source, "--model", str(tmp_path / "model"), "--no-text")
     assert code == 0, err
     assert "users → complaints, loans" in out
     code, out, err = run_cli("sample", str(tmp_path / "again.db"), "--model", str(tmp_path / "model"), "--scale", "2")
@@ -199,7 +199,7 @@ def test_postgres_types(tmp_path):
         assert [cards.columns[c].type for c in ("card_id", "tier", "limit_usd", "opened_at", "active", "prefs", "tags")] == [
             "uuid", "enum(basic|gold|platinum)", "numeric(10,2)", "datetime(tz)", "boolean", "json", "array(text)"]
         assert cards.columns["prefs"].sdtype == "unsupported" and cards.columns["tier"].sdtype == "categorical"
-        synthesizer = DatabaseSynthesizer.from_url(source).fit()
+        synthesizer = DatabaseSynthesizer.from_url(source, text=False).fit()
         assert synthesizer.relational_.unsupported_columns == {"cards": ["prefs", "tags"]}
         for pg_target in _fresh_database("postgresql", tmp_path):
             for target in (f"sqlite:///{tmp_path / 'cards.db'}", pg_target):

@@ -108,7 +108,9 @@ def resolve_base_model(name: str | None = None) -> tuple[str, Path | str]:
 def load_base_model(name: str | None = None, *, device: str | None = None) -> LoadedModel:
     """Load the tokenizer and fp32 causal LM for ``name`` (see :func:`resolve_base_model`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # synthbank shows its own progress
     start = time.perf_counter()
     cached_before = name in (None, *_ALIASES) and (cache_dir() / "models" / DEFAULT_BASE_MODEL / "config.json").is_file()
     canonical, source = resolve_base_model(name)

@@ -35,7 +35,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("PHONE", re.compile(r"(?<![\w$])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b(?:\s*(?:x|ext\.?)\s*\d+)?")),
     ("ACCOUNT", re.compile(r"(?<![\d$.,])\d{8,}\b")),
 ]
-_TOKEN = re.compile(r"[\w@+'-]+(?:\.[\w@+'-]+)*")
+_TOKEN = re.compile(r"[\w@+'’-]+(?:\.[\w@+'’-]+)*")
 _NAME_KINDS = {"name", "first_name", "last_name"}
 _MIN_LENGTH = 3
 
@@ -89,15 +89,19 @@ class PiiScrubber:
                 if key in self._phrases:
                     hit = (length, self._phrases[key])
                     break
-            if hit is None and tokens[i].group() in self._name_parts:
-                hit = (1, "NAME")
+            end = None
+            if hit is None:
+                word = tokens[i].group()
+                part = word[:-2] if word.endswith(("'s", "’s")) else word  # "Levy's" → "Levy"
+                if part in self._name_parts:
+                    hit, end = (1, "NAME"), tokens[i].start() + len(part)
             if hit is None:
                 i += 1
                 continue
             length, placeholder = hit
             out.append(text[last:tokens[i].start()])
             out.append(f"[{placeholder}]")
-            last = tokens[i + length - 1].end()
+            last = end if end is not None else tokens[i + length - 1].end()
             i += length
         out.append(text[last:])
         return "".join(out)

@@ -102,6 +102,7 @@ class TextSynthesizer:
             raise TextModelError(f"The text column '{text_column}' has no non-empty text to learn from.")
         rows = data.loc[keep, context_columns].reset_index(drop=True)
         texts = texts[keep].reset_index(drop=True)
+        self.context_ = ContextSampler.fit(rows)  # all rows with a text, not only the ones trained on
         limit = self.training.max_examples
         if limit is not None and len(texts) > limit:
             pick = np.sort(np.random.default_rng(self.training.seed).choice(len(texts), limit, replace=False))
@@ -112,7 +113,6 @@ class TextSynthesizer:
         ngram = self.generation.copy_ngram or calibrate_ngram(scrubbed, seed=self.training.seed)
         self.copy_filter_ = CopyFilter(scrubbed, ngram)
         self.text_column_, self.context_columns_ = text_column, context_columns
-        self.context_ = ContextSampler.fit(rows)
 
         loaded = load_base_model(self.base_model, device=self.device)
         self.base_model, self.tokenizer_ = loaded.name, loaded.tokenizer
@@ -157,7 +157,7 @@ class TextSynthesizer:
         todo = list(range(len(prompts)))
         self.generation_stats_ = GenerationStats(0, 0, 0.0)
         self.rejected_copies_ = 0
-        self.model_.merge_adapter()  # LoRA folded into the weights: generation runs at the base model's speed
+        saved = self._merge_for_generation()
         try:
             for attempt in range(settings.max_attempts):
                 if not todo:
@@ -183,7 +183,7 @@ class TextSynthesizer:
                         raw[i] = text
                 todo = again
         finally:
-            self.model_.unmerge_adapter()
+            self._unmerge(saved)
         if todo:
             log.warning("%d of %d generated texts still copied a training text (or were empty) after %d draws; left empty",
                         len(todo), len(prompts), settings.max_attempts)
@@ -194,6 +194,26 @@ class TextSynthesizer:
                                                            row_values=rows[i] if rows else None, forbidden=forbidden)
                for i, text in enumerate(raw)]
         return pd.Series(out, index=context.index, name=self.text_column_, dtype=object)
+
+    def _merge_for_generation(self) -> dict:
+        """Fold the LoRA update into the adapted weights, so generation runs at the base model's speed;
+        returns copies of those weights (unmerging by subtraction would not restore them bit for bit)."""
+        import torch
+
+        with torch.no_grad():
+            saved = {name: module.base_layer.weight.detach().clone()
+                     for name, module in self.model_.named_modules() if hasattr(module, "base_layer") and hasattr(module, "lora_A")}
+        self.model_.merge_adapter()
+        return saved
+
+    def _unmerge(self, saved: dict) -> None:
+        import torch
+
+        self.model_.unmerge_adapter()
+        modules = dict(self.model_.named_modules())
+        with torch.no_grad():
+            for name, weight in saved.items():
+                modules[name].base_layer.weight.copy_(weight)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:

@@ -66,8 +66,11 @@ def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> 
 
 def add_lora(model, settings: LoraSettings):
     """Wrap ``model`` with fresh LoRA adapters (only they are trainable)."""
+    import warnings
+
     from peft import LoraConfig, get_peft_model
 
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                         target_modules=list(settings.target_modules), task_type="CAUSAL_LM")
     return get_peft_model(model, config)
