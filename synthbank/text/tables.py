@@ -190,6 +190,10 @@ class DatabaseTexts:
         return tables
 
     @property
+    def base_model(self) -> str:
+        return next(iter(self.models_.values())).base_model if self.models_ else str(self.options.get("base_model") or "")
+
+    @property
     def columns(self) -> list[str]:
         return [f"{t}.{c}" for t, c in self.models_]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import numpy as np
 from synthbank.text.settings import LoraSettings, TrainingSettings
 
 log = logging.getLogger(__name__)
+# PEFT 0.21 calls a transformers method that transformers 5 deprecates; nothing for a user to act on.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 IGNORE = -100
 
@@ -66,11 +69,8 @@ def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> 
 
 def add_lora(model, settings: LoraSettings):
     """Wrap ``model`` with fresh LoRA adapters (only they are trainable)."""
-    import warnings
-
     from peft import LoraConfig, get_peft_model
 
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                         target_modules=list(settings.target_modules), task_type="CAUSAL_LM")
     return get_peft_model(model, config)
