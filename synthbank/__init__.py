@@ -8,4 +8,8 @@ def __getattr__(name):  # lazy, so `import synthbank` stays fast
         from synthbank import synthesizer
 
         return getattr(synthesizer, name)
+    if name == "TextSynthesizer":
+        from synthbank.text import TextSynthesizer
+
+        return TextSynthesizer
     raise AttributeError(f"module 'synthbank' has no attribute {name!r}")

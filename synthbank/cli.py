@@ -138,7 +138,9 @@ def cmd_fit(args) -> None:
         synthesizer = _fit_from_args(args, progress)
     path = synthesizer.save(args.model)
     windows = "; ".join(synthesizer.relational_.describe_windows())
-    console.print(f"Model saved to {path} (HMA windows: {windows}). It contains pickles: share it only with people you trust.")
+    texts = synthesizer.generated_text_columns
+    text_note = f"; text models: {', '.join(texts)}" if texts else ""
+    console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
 
 
 def cmd_sample(args) -> None:

@@ -1,1 +1,32 @@
-"""Scores and the report: integrity, fidelity, text similarity, privacy, utility."""
+"""Scores and the report: integrity, fidelity, text similarity, privacy and utility."""
+
+from synthbank.evaluation.evaluate import evaluate
+from synthbank.evaluation.report import Report
+
+__all__ = ["evaluate", "evaluate_urls", "Report"]
+
+
+def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None = None, schema=None,
+                  tables: list[str] | None = None, targets: list[str] | None = None, seed: int = 0,
+                  progress=None) -> Report:
+    """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one."""
+    from synthbank.errors import SynthbankError
+    from synthbank.relational.reader import read_tables
+    from synthbank.schemas.reflect import reflect_schema
+    from synthbank.synthesizer import resolve_schema
+
+    reflected = reflect_schema(real_url, tables)
+    schema = resolve_schema(reflected, schema)
+    synthetic_schema = reflect_schema(synthetic_url)
+    for name, table in schema.tables.items():
+        if table.mode == "exclude":
+            continue
+        if name not in synthetic_schema.tables:
+            raise SynthbankError(f"The synthetic database has no table '{name}', which the real one has.")
+        missing = [c for c in table.columns if c not in synthetic_schema.tables[name].columns]
+        if missing:
+            raise SynthbankError(f"The synthetic table '{name}' lacks column(s) {', '.join(missing)} of the real one.")
+    real = read_tables(real_url, schema)
+    synthetic = read_tables(synthetic_url, schema)
+    holdout = read_tables(holdout_url, schema) if holdout_url else None
+    return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress)

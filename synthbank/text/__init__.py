@@ -1,1 +1,6 @@
 """Free text: a LoRA-tuned small LLM writes narratives conditioned on the synthetic row."""
+
+from synthbank.text.settings import GenerationSettings, LoraSettings, TrainingSettings
+from synthbank.text.synthesizer import TextSynthesizer
+
+__all__ = ["TextSynthesizer", "LoraSettings", "TrainingSettings", "GenerationSettings"]

@@ -1,0 +1,145 @@
+"""``evaluate(real, synthetic, schema)``: every score of the report, each beside its real reference.
+
+Where the real data can be split (always, unless a table is too small), the real tables are cut in two
+halves along the foreign keys, and each fidelity score is also computed for one real half against the
+other: "how close to the best possible". A ``holdout`` (real rows the synthesizer never saw) makes the
+privacy scores exact (DCR share) and is the test set for utility.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from synthbank.errors import SynthbankError
+from synthbank.evaluation import fidelity, integrity, privacy, text_metrics, utility
+from synthbank.evaluation.report import Report
+from synthbank.evaluation.split import split_tables
+from synthbank.schemas.model import DatabaseSchema
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+STEPS = ["integrity", "quality", "k-hop trends", "detection", "text", "privacy", "utility"]
+
+
+def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> None:
+    for name, table in schema.tables.items():
+        for label, tables in (("real", real), ("synthetic", synthetic)):
+            if name not in tables:
+                raise SynthbankError(f"The {label} data has no table '{name}'.")
+            missing = [c for c in table.columns if c not in tables[name].columns]
+            if missing:
+                raise SynthbankError(f"The {label} table '{name}' lacks column(s) {', '.join(missing)}.")
+        if len(synthetic[name]) == 0 and len(real[name]) > 0:
+            raise SynthbankError(f"The synthetic table '{name}' is empty.")
+
+
+def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame) -> str | None:
+    """The categorical column of the text's own table with the fewest categories above one (e.g. product)."""
+    best = None
+    for column, spec in schema.tables[table].columns.items():
+        if spec.sdtype == "categorical":
+            n = frame[column].nunique()
+            if 2 <= n <= 30 and (best is None or n < best[1]):
+                best = (column, n)
+    return best[0] if best else None
+
+
+def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema, *,
+             holdout: dict[str, pd.DataFrame] | None = None, targets: list[str] | None = None, seed: int = 0,
+             progress: Progress | None = None) -> Report:
+    """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``)."""
+    schema = schema.subset([n for n, t in schema.tables.items() if t.mode != "exclude"])
+    check_tables(schema, real, synthetic)
+    if holdout is not None:
+        check_tables(schema, real, holdout)
+    targets = list(targets) if targets is not None else utility.default_targets(schema)
+    utility.check_targets(schema, targets)
+    half_a, half_b = split_tables(schema, real, 0.5, seed)
+    timings: dict[str, float] = {}
+    data: dict = {"tables": {n: {"real_rows": len(real[n]), "synthetic_rows": len(synthetic[n])} for n in schema.tables},
+                  "holdout": holdout is not None}
+    extras: dict = {}
+
+    def step(i: int, name: str):
+        if progress:
+            progress(f"evaluating: {name}", i, len(STEPS))
+        timings[name] = time.perf_counter()
+
+    def done(name: str):
+        timings[name] = round(time.perf_counter() - timings[name], 2)
+
+    step(0, "integrity")
+    data["integrity"] = integrity.integrity(schema, real, synthetic)
+    done("integrity")
+
+    step(1, "quality")
+    data["quality"] = fidelity.sdmetrics_reports(schema, real, synthetic)
+    reference = fidelity.sdmetrics_reports(schema, half_a, half_b)
+    data["quality"]["quality"]["real_reference"] = reference["quality"]["score"]
+    data["quality"]["quality"]["real_reference_properties"] = reference["quality"]["properties"]
+    done("quality")
+
+    step(2, "k-hop trends")
+    data["k_hop"] = fidelity.k_hop_trends(schema, real, synthetic)
+    data["k_hop"]["real_reference"] = fidelity.k_hop_trends(schema, half_a, half_b)["avg_2way"]
+    done("k-hop trends")
+
+    step(3, "detection")
+    c2st = fidelity.c2st_agg(schema, real, synthetic, seed)
+    c2st_reference = fidelity.c2st_agg(schema, half_a, half_b, seed)
+    for name, entry in c2st.items():
+        entry["real_reference_accuracy"] = c2st_reference.get(name, {}).get("accuracy")
+    data["detection"] = c2st
+    done("detection")
+
+    step(4, "text")
+    data["text"] = {}
+    for name, table in schema.tables.items():
+        for column in table.columns_of("text"):
+            category = _category_for(schema, name, real[name])
+            result = text_metrics.compare_texts(real[name], synthetic[name], column, category, seed)
+            extras[f"embeddings:{name}.{column}"] = result.pop("embeddings", None)
+            data["text"][f"{name}.{column}"] = result
+    done("text")
+
+    step(5, "privacy")
+    data["privacy"] = {"tables": {}, "pii_leaks": privacy.pii_leaks(schema, real, synthetic), "text_copying": {}}
+    for name in schema.tables:
+        entry = privacy.dcr(schema, name, real[name], synthetic[name], holdout[name] if holdout else None, seed)
+        if entry is None:
+            continue
+        extras[f"dcr:{name}"] = (entry.pop("synthetic_dcr"), entry.pop("holdout_dcr"))
+        entry["exact_copy_share"] = privacy.exact_copies(schema, name, real[name], synthetic[name])
+        entry["real_reference_exact_copy_share"] = privacy.exact_copies(schema, name, half_a[name], half_b[name])
+        data["privacy"]["tables"][name] = entry
+    for name, table in schema.tables.items():
+        for column in table.columns_of("text"):
+            if holdout is not None:
+                copying = privacy.text_copying(real[name][column], synthetic[name][column], holdout[name][column])
+            else:
+                copying = privacy.text_copying(real[name][column], synthetic[name][column], None)
+                copying["holdout_share"] = privacy.text_copying(half_a[name][column], half_b[name][column], None)["synthetic_share"]
+                copying["note"] = "reference: one real half against the other"
+            data["privacy"]["text_copying"][f"{name}.{column}"] = copying
+    done("privacy")
+
+    step(6, "utility")
+    data["utility"] = []
+    for target in targets:
+        if holdout is not None:
+            data["utility"].append(utility.tstr(schema, real, holdout, synthetic, target, seed))
+        else:
+            train, test = split_tables(schema, real, 0.7, seed + 1)
+            entry = utility.tstr(schema, train, test, synthetic, target, seed)
+            entry["note"] = "tested on 30% of the real rows, which the synthesizer may have seen (no holdout given)"
+            data["utility"].append(entry)
+    done("utility")
+    if progress:
+        progress("evaluating: done", len(STEPS), len(STEPS))
+    data["seconds"] = timings
+    return Report(data, schema, real, synthetic, extras)

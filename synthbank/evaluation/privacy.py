@@ -1,0 +1,152 @@
+"""Privacy: distance to closest record, exact copies, PII leaks and copied text.
+
+- **DCR** per table, on the learned columns (numbers scaled by the real range, categories one-hot): the
+  distance of each synthetic row to its closest real row. With a holdout (real rows the synthesizer never
+  saw), the **DCR share** is the share of synthetic rows closer to a training row than to a holdout row
+  (ties count half; about 50% is ideal, as in mostlyai-qa), and SDMetrics' ``DCROverfittingProtection``.
+  Without one, the median DCR is shown beside that of one real half to the other.
+- **exact copies**: synthetic rows equal to a real row on every learned column.
+- **PII leaks**: every value of every real PII column searched in every synthetic table (equal cells) and
+  inside every synthetic text (whole words); should be 0.
+- **text copying**: share of synthetic texts sharing a run of ≥ 8 words with a training text, beside the
+  same share for real held-out texts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthbank.evaluation.fidelity import _as_numbers, learned_columns
+from synthbank.schemas.model import DatabaseSchema
+
+MAX_ROWS = 5000
+COPY_NGRAM = 8
+
+
+def _encode(schema: DatabaseSchema, table: str, reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
+    """Matrices of the learned columns, numbers min-max scaled on ``reference``, categories one-hot."""
+    blocks = [[] for _ in frames]
+    for column in learned_columns(schema, table):
+        sdtype = schema.tables[table].columns[column].sdtype
+        ref = _as_numbers(reference[column], sdtype)
+        if ref is not None:
+            lo, hi = np.nanmin(ref) if ref.notna().any() else 0.0, np.nanmax(ref) if ref.notna().any() else 1.0
+            span = (hi - lo) or 1.0
+            for block, frame in zip(blocks, frames):
+                values = (_as_numbers(frame[column], sdtype).to_numpy(dtype=float) - lo) / span
+                block.append(np.nan_to_num(values, nan=-1.0)[:, None])
+        else:
+            categories = reference[column].astype(str).value_counts().index[:50]
+            for block, frame in zip(blocks, frames):
+                values = frame[column].astype(str).to_numpy()
+                block.append((values[:, None] == np.asarray(categories)[None, :]).astype(float))
+    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames)]
+
+
+def _nearest(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(query)[0][:, 0]
+
+
+def _cap(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    return frame.sample(MAX_ROWS, random_state=seed) if len(frame) > MAX_ROWS else frame
+
+
+def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.DataFrame,
+        holdout: pd.DataFrame | None, seed: int = 0) -> dict | None:
+    if not learned_columns(schema, table) or real.empty or synthetic.empty:
+        return None
+    real_s, syn_s = _cap(real, seed), _cap(synthetic, seed)
+    out: dict = {}
+    if holdout is not None and not holdout.empty:
+        hold_s = _cap(holdout, seed)
+        n = min(len(real_s), len(hold_s))  # equal sizes, so that 50% is the ideal share
+        real_s, hold_s = real_s.sample(n, random_state=seed), hold_s.sample(n, random_state=seed)
+        r, s, h = _encode(schema, table, real, real_s, syn_s, hold_s)
+        to_train, to_holdout = _nearest(r, s), _nearest(h, s)
+        out["dcr_share"] = float(((to_train < to_holdout) + 0.5 * (to_train == to_holdout)).mean())
+        out["median_dcr"] = float(np.median(to_train))
+        out["holdout_median_dcr"] = float(np.median(_nearest(r, h)))
+        out["synthetic_dcr"] = to_train
+        out["holdout_dcr"] = _nearest(r, h)
+        out["dcr_overfitting_protection"] = _sdmetrics_dcr(schema, table, real_s, syn_s, hold_s)
+    else:
+        order = np.random.default_rng(seed).permutation(len(real_s))
+        half_a, half_b = real_s.iloc[order[: len(order) // 2]], real_s.iloc[order[len(order) // 2:]]
+        r, s, a, b = _encode(schema, table, real, real_s, syn_s, half_a, half_b)
+        out["median_dcr"] = float(np.median(_nearest(r, s)))
+        out["synthetic_dcr"] = _nearest(r, s)
+        out["holdout_dcr"] = _nearest(a, b)
+        out["holdout_median_dcr"] = float(np.median(out["holdout_dcr"]))
+        out["note"] = "no holdout given: DCR share needs real rows the synthesizer never saw"
+    out["zero_dcr_share"] = float((out["synthetic_dcr"] == 0).mean())
+    return out
+
+
+def _sdmetrics_dcr(schema, table, real, synthetic, holdout) -> float | None:
+    from sdmetrics.single_table import DCROverfittingProtection
+
+    from synthbank.evaluation.fidelity import _sdmetrics_frames
+    from synthbank.schemas.sdv_metadata import to_sdv_metadata
+
+    sub = schema.subset([table])
+    metadata = to_sdv_metadata(sub).metadata.to_dict()["tables"][table]
+    frames = [_sdmetrics_frames(sub, {table: f})[table] for f in (real, synthetic, holdout)]
+    try:
+        return float(DCROverfittingProtection.compute(frames[0], frames[1], frames[2], metadata))
+    except Exception:  # SDMetrics refuses some column mixes; the DCR share above still stands
+        return None
+
+
+def exact_copies(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.DataFrame) -> float | None:
+    columns = learned_columns(schema, table)
+    if not columns or synthetic.empty:
+        return None
+    def rows(frame):
+        return pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+    return float(rows(synthetic).isin(set(rows(real))).mean())
+
+
+def pii_leaks(schema: DatabaseSchema, real: dict, synthetic: dict) -> dict:
+    """Real PII values found in synthetic cells (equal) or texts (as words)."""
+    from synthbank.text.scrub import PiiScrubber
+    from synthbank.text.tables import pii_values
+
+    values = pii_values(schema, real)
+    normalized = {str(v).strip().lower() for kind, items in values.items() for v in items
+                  if kind not in ("first_name", "last_name", "city", "zipcode", "date_of_birth") and len(str(v).strip()) >= 3}
+    scrubber = PiiScrubber({k: v for k, v in values.items() if k not in ("first_name", "last_name", "city", "zipcode", "date_of_birth")})
+    cells, texts, examples = 0, 0, []
+    for name, table in schema.tables.items():
+        frame = synthetic[name]
+        for column, spec in table.columns.items():
+            if column not in frame or spec.sdtype in ("numerical", "boolean", "datetime", "id"):
+                continue
+            strings = frame[column].dropna().astype(str)
+            if spec.sdtype == "text":
+                for text in strings:
+                    found = scrubber.find(text)
+                    if found:
+                        texts += 1
+                        examples.append(f"{name}.{column}: {found[0]}")
+            else:
+                hits = strings.str.strip().str.lower().isin(normalized)
+                cells += int(hits.sum())
+                examples += [f"{name}.{column}: {v}" for v in strings[hits].head(3)]
+    return {"cells": cells, "texts": texts, "total": cells + texts, "examples": examples[:10],
+            "values_searched": len(normalized)}
+
+
+def text_copying(train_texts: pd.Series, synthetic_texts: pd.Series, holdout_texts: pd.Series | None) -> dict:
+    from synthbank.text.memorization import CopyFilter
+
+    train = train_texts.dropna().astype(str)
+    copy_filter = CopyFilter(train, ngram=COPY_NGRAM)
+    synthetic = synthetic_texts.dropna().astype(str)
+    out = {"ngram": COPY_NGRAM, "synthetic_share": float(np.mean([copy_filter.copies(t) for t in synthetic])) if len(synthetic) else 0.0,
+           "synthetic_exact": int(sum(" ".join(t.split()) in set(" ".join(x.split()) for x in train) for t in synthetic))}
+    if holdout_texts is not None and len(holdout_texts.dropna()):
+        out["holdout_share"] = float(np.mean([copy_filter.copies(t) for t in holdout_texts.dropna().astype(str)]))
+    return out

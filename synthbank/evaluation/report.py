@@ -1,0 +1,92 @@
+"""The evaluation result: ``report.json`` (documented in the README) and a self-contained ``report.html``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+class Report:
+    """Scores (``.data``, the content of report.json) plus what the HTML plots need."""
+
+    def __init__(self, data: dict, schema, real: dict, synthetic: dict, extras: dict):
+        self.data = _clean(data)
+        self.schema, self.real, self.synthetic, self.extras = schema, real, synthetic, extras
+        self.data = {"schema_version": SCHEMA_VERSION, "summary": self._summary(), **self.data}
+
+    def _summary(self) -> dict:
+        d = self.data
+        quality = d["quality"]["quality"]
+        detection = [e["accuracy"] for e in d["detection"].values()]
+        detection_ref = [e["real_reference_accuracy"] for e in d["detection"].values() if e.get("real_reference_accuracy") is not None]
+        privacy_tables = d["privacy"]["tables"].values()
+        summary = {
+            "integrity_ok": d["integrity"]["ok"],
+            "orphan_foreign_keys": d["integrity"]["orphans"],
+            "constraint_violations": d["integrity"]["constraint_violations"],
+            "quality_score": quality["score"], "quality_real_reference": quality.get("real_reference"),
+            "diagnostic_score": d["quality"]["diagnostic"]["score"],
+            "k_hop_avg_2way": d["k_hop"]["avg_2way"], "k_hop_real_reference": d["k_hop"]["real_reference"],
+            "detection_accuracy": float(np.mean(detection)) if detection else None,
+            "detection_real_reference": float(np.mean(detection_ref)) if detection_ref else None,
+            "pii_leaks": d["privacy"]["pii_leaks"]["total"],
+            "exact_copy_share": max((e["exact_copy_share"] or 0.0) for e in privacy_tables) if privacy_tables else None,
+            "dcr_share": (float(np.mean([e["dcr_share"] for e in privacy_tables if "dcr_share" in e]))
+                          if any("dcr_share" in e for e in privacy_tables) else None),
+            "text": {k: {"mauve": v.get("scores", {}).get("mauve", {}).get("synthetic"),
+                         "mauve_real_reference": v.get("scores", {}).get("mauve", {}).get("real_reference"),
+                         "category_accuracy": v.get("category_consistency", {}).get("synthetic_accuracy"),
+                         "category_real_reference": v.get("category_consistency", {}).get("real_holdout_accuracy")}
+                     for k, v in d["text"].items()},
+            "utility": {u["target"]: u.get("roc_auc_ratio") for u in d["utility"]},
+        }
+        return _clean(summary)
+
+    @property
+    def summary(self) -> dict:
+        return self.data["summary"]
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, indent=1)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``report.json`` and ``report.html`` into ``directory`` (replaced only when complete)."""
+        from synthbank.evaluation.html import render_html
+
+        directory = Path(directory)
+        staging = directory.with_name(f".{directory.name}.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            (staging / "report.json").write_text(self.to_json())
+            (staging / "report.html").write_text(render_html(self), encoding="utf-8")
+            directory.mkdir(parents=True, exist_ok=True)
+            for name in ("report.json", "report.html"):
+                (staging / name).replace(directory / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return directory
