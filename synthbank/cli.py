@@ -179,6 +179,49 @@ def cmd_complaints_generate(args) -> None:
     console.print(f"Wrote {len(corpus):,} texts to {args.out}.")
 
 
+def cmd_evaluate(args) -> None:
+    from synthbank.evaluation import evaluate_urls
+
+    targets = [t.strip() for t in args.target] if args.target else None
+    tables = args.tables.split(",") if args.tables else None
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=7)
+
+        def update(message: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=message)
+
+        report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
+                               targets=targets, seed=args.seed, progress=update)
+        report.save(args.out)
+    print_summary(report.summary)
+    console.print(f"Report written to {args.out}/report.html and {args.out}/report.json.")
+
+
+def print_summary(summary: dict) -> None:
+    """The headline scores of an evaluation as a table."""
+    def f(value):
+        return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    table = RichTable(title="Evaluation (each score beside one real half scored against the other)", title_justify="left")
+    for header in ("score", "synthetic", "real reference"):
+        table.add_column(header, justify="left" if header == "score" else "right")
+    table.add_row("integrity", "OK" if summary["integrity_ok"] else "FAILED",
+                  f"{summary['orphan_foreign_keys']} orphan FKs, {summary['constraint_violations']} violations")
+    table.add_row("quality (SDMetrics)", f(summary["quality_score"]), f(summary["quality_real_reference"]))
+    table.add_row("diagnostic (SDMetrics)", f(summary["diagnostic_score"]), "")
+    table.add_row("k-hop AVG 2-way", f(summary["k_hop_avg_2way"]), f(summary["k_hop_real_reference"]))
+    table.add_row("detection accuracy (0.5 best)", f(summary["detection_accuracy"]), f(summary["detection_real_reference"]))
+    for column, text in summary["text"].items():
+        table.add_row(f"MAUVE {column}", f(text["mauve"]), f(text["mauve_real_reference"]))
+        table.add_row(f"category accuracy {column}", f(text["category_accuracy"]), f(text["category_real_reference"]))
+    table.add_row("PII leaks", str(summary["pii_leaks"]), "0")
+    table.add_row("exact-copy share", f(summary["exact_copy_share"]), "")
+    table.add_row("DCR share (0.5 best)", f(summary["dcr_share"]), "needs --holdout" if summary["dcr_share"] is None else "")
+    for target, ratio in summary["utility"].items():
+        table.add_row(f"utility {target} (ROC-AUC ratio)", f(ratio), "1.000")
+    console.print(table)
+
+
 def _text_options(args) -> dict:
     """TextSynthesizer arguments from the --text-* options that were given."""
     training = {k: v for k, v in (("epochs", args.text_epochs), ("max_steps", args.text_max_steps),
@@ -252,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_options(p)
     p.add_argument("--device", help="cpu, cuda, mps… for the text models (default: a GPU if one is visible)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="score a synthetic database against the real one: report.json and report.html")
+    p.add_argument("real", metavar="REAL_URL", help="the real database (opened read-only)")
+    p.add_argument("synthetic", metavar="SYNTH_URL", help="the synthetic database (opened read-only)")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for report.json and report.html")
+    p.add_argument("--holdout", metavar="URL", help="real rows the synthesizer never saw (enables the DCR share; utility test set)")
+    p.add_argument("--target", action="append", metavar="TABLE.COLUMN", help="utility target (repeatable; default: columns named like default/fraud)")
+    p.add_argument("--tables", metavar="T1,T2", help="only these tables")
+    p.add_argument("--schema", metavar="FILE", help="reviewed schema file (from `synthbank schema --out`)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the splits and classifiers (default 0)")
+    p.set_defaults(func=cmd_evaluate)
 
     complaints = sub.add_parser("complaints", help="train a text model on a complaint corpus and generate synthetic corpora")
     csub = complaints.add_subparsers(dest="complaints_command", required=True, metavar="SUBCOMMAND")

@@ -10,13 +10,13 @@ or, without any database, DataFrames in and out:
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.files import staged_directory
 from synthbank.relational.reader import read_tables
 from synthbank.relational.synthesizer import RelationalSynthesizer
 from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
@@ -159,19 +159,11 @@ class DatabaseSynthesizer:
     def save(self, directory: str | Path) -> Path:
         """Write the fitted model to ``directory`` (created; replaced only once the new one is complete)."""
         self._check_fitted()
-        directory = Path(directory)
-        staging = directory.with_name(directory.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
+        with staged_directory(directory) as staging:
             self.relational_.save(staging / "relational")
             if self.texts_ is not None:
                 self.texts_.save(staging / "text")
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        shutil.rmtree(directory, ignore_errors=True)
-        staging.rename(directory)
-        return directory
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, device: str | None = None) -> DatabaseSynthesizer:

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from synthbank.errors import SynthbankError
@@ -38,15 +37,19 @@ def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> None:
             raise SynthbankError(f"The synthetic table '{name}' is empty.")
 
 
-def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame) -> str | None:
-    """The categorical column of the text's own table with the fewest categories above one (e.g. product)."""
-    best = None
-    for column, spec in schema.tables[table].columns.items():
-        if spec.sdtype == "categorical":
-            n = frame[column].nunique()
-            if 2 <= n <= 30 and (best is None or n < best[1]):
-                best = (column, n)
-    return best[0] if best else None
+def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, column: str) -> str | None:
+    """The categorical column of the text's own table that the real texts predict best (e.g. product)."""
+    from synthbank.text.tables import _lift
+
+    candidates = [c for c, spec in schema.tables[table].columns.items() if spec.sdtype == "categorical"
+                  and 2 <= frame[c].nunique() <= 30]
+    texts = frame[column].where(frame[column].notna(), None)
+    keep = texts.notna() & (texts.astype(str).str.strip() != "")
+    if not candidates or keep.sum() < 20:
+        return None
+    lifts = {c: _lift(texts[keep].astype(str), frame.loc[keep, c]) for c in candidates}
+    best = max(lifts, key=lifts.get)
+    return best if lifts[best] > 0 else None
 
 
 def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema, *,
@@ -101,7 +104,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["text"] = {}
     for name, table in schema.tables.items():
         for column in table.columns_of("text"):
-            category = _category_for(schema, name, real[name])
+            category = _category_for(schema, name, real[name], column)
             result = text_metrics.compare_texts(real[name], synthetic[name], column, category, seed)
             extras[f"embeddings:{name}.{column}"] = result.pop("embeddings", None)
             data["text"][f"{name}.{column}"] = result

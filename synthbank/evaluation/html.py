@@ -74,9 +74,13 @@ def _distribution_plots(report) -> str:
             real, syn = report.real[name][column], report.synthetic[name][column]
             r, s = _as_numbers(real, sdtype), _as_numbers(syn, sdtype)
             if r is not None:
+                if sdtype == "datetime":  # seconds → calendar years
+                    r, s = 1970 + r / 31_557_600, 1970 + s / 31_557_600
                 r, s = r.dropna(), s.dropna()
                 if len(r) and len(s):
-                    bins = np.histogram_bin_edges(pd.concat([r, s]), bins=25)
+                    low, high = np.percentile(r, [1, 99])  # long tails would squeeze the plot
+                    bins = np.linspace(low, high if high > low else low + 1, 26)
+                    r, s = r.clip(low, high), s.clip(low, high)
                     ax.hist(r, bins=bins, alpha=0.55, density=True, color=REAL, label="real")
                     ax.hist(s, bins=bins, alpha=0.55, density=True, color=SYNTHETIC, label="synthetic")
             else:
@@ -89,7 +93,7 @@ def _distribution_plots(report) -> str:
             ax.set_title(column, fontsize=9)
             ax.tick_params(labelsize=7)
         axes[0][0].legend(fontsize=7)
-        fig.suptitle(name, fontsize=10)
+        fig.suptitle(name, fontsize=11, fontweight="bold", y=1.06)
         out.append(_png(fig))
     return "".join(out)
 
@@ -269,7 +273,7 @@ def render_html(report) -> str:
     parts.append(_table(["table", "exact copies", "real vs real", "DCR share", "median DCR", "real median DCR", "DCR overfitting protection"],
                         [[t, e["exact_copy_share"], e["real_reference_exact_copy_share"], e.get("dcr_share"), e["median_dcr"],
                           e["holdout_median_dcr"], e.get("dcr_overfitting_protection")] for t, e in d["privacy"]["tables"].items()]))
-    parts.append(_table(["text column", f"synthetic sharing ≥8 words with training", "real holdout reference", "exact copies"],
+    parts.append(_table(["text column", "synthetic sharing ≥8 words with training", "real holdout reference", "exact copies"],
                         [[c, e["synthetic_share"], e.get("holdout_share"), e["synthetic_exact"]] for c, e in d["privacy"]["text_copying"].items()]))
     parts.append(_dcr_plots(report))
 

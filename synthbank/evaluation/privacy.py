@@ -47,7 +47,8 @@ def _encode(schema: DatabaseSchema, table: str, reference: pd.DataFrame, *frames
 def _nearest(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
-    return NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(query)[0][:, 0]
+    distances = NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(query)[0][:, 0]
+    return np.where(distances < 1e-6, 0.0, distances)  # float noise of the distance computation is a match
 
 
 def _cap(frame: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     root = sqrtm(cov_a @ cov_b)
     if np.iscomplexobj(root):
         root = root.real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+    return max(0.0, float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)))  # ≥ 0 up to float noise
 
 
 def mauve_score(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pandas as pd
 from faker import Faker
 
 from synthbank.errors import SynthbankError, TextModelError
+from synthbank.files import staged_directory
 from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
 from synthbank.text.context import ContextSampler
 from synthbank.text.generation import GenerationStats, generate_batched
@@ -219,10 +219,7 @@ class TextSynthesizer:
     def save(self, directory: str | Path) -> Path:
         """Write the adapter (safetensors), settings and context frequencies (JSON) to ``directory``."""
         self._check_fitted()
-        directory = Path(directory)
-        staging = directory.with_name(directory.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
+        with staged_directory(directory) as staging:
             self.model_.save_pretrained(staging, safe_serialization=True)
             state = {
                 "format": FORMAT_VERSION, "base_model": self.base_model, "base_signature": self.base_signature_,
@@ -232,12 +229,7 @@ class TextSynthesizer:
                 "copy_filter": self.copy_filter_.to_dict(),
             }
             (staging / "text_model.json").write_text(json.dumps(state, default=str))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        shutil.rmtree(directory, ignore_errors=True)
-        staging.rename(directory)
-        return directory
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, base_model: str | None = None, device: str | None = None) -> TextSynthesizer:
