@@ -71,10 +71,10 @@ def _step_progress(progress: Progress):
         if message.startswith(("reading ", "training ", "generating ")):
             phase = message.split(" (")[0]  # one bar per table read and per text column trained or written
         else:
-            phase = "fitting" if message.startswith("fit") else "sampling"
+            phase = "fitting" if message.startswith("fit") else "evaluating" if message.startswith("evaluating") else "sampling"
         if phase not in tasks:
             tasks[phase] = progress.add_task(phase, total=total)
-        finished = f"{phase} done" if phase in ("fitting", "sampling") else phase
+        finished = f"{phase} done" if phase in ("fitting", "sampling", "evaluating") else phase
         progress.update(tasks[phase], completed=done, total=total, description=message if done < total else finished)
 
     return update
@@ -179,6 +179,27 @@ def cmd_complaints_generate(args) -> None:
     console.print(f"Wrote {len(corpus):,} texts to {args.out}.")
 
 
+def cmd_demo(args) -> None:
+    from synthbank.demo import run_demo
+
+    with _progress() as progress:
+        bars = _step_progress(progress)
+        result = run_demo(args.dir, users=args.users, seed=args.seed, quick=args.quick, progress=bars,
+                          step=lambda name: progress.console.print(f"[bold]→ {name}[/]"))
+    rows = RichTable(title="Rows", title_justify="left")
+    for header in ("table", "real", "trained on", "holdout", "synthetic"):
+        rows.add_column(header, justify="left" if header == "table" else "right")
+    for name, counts in result.rows.items():
+        rows.add_row(name, *(f"{counts[k]:,}" for k in ("real", "train", "holdout", "synthetic")))
+    console.print(rows)
+    print_summary(result.summary)
+    console.print("Seconds per step: " + ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items())
+                  + f" (total {sum(result.seconds.values()):.0f}).")
+    paths = result.paths
+    console.print(f"Real bank: {paths['bank.db']} · holdout: {paths['holdout.db']} · synthetic: {paths['synthetic.db']}")
+    console.print(f"Report: {paths['report/report.html']} (open it in a browser) and {paths['report/report.html'].with_suffix('.json')}")
+
+
 def cmd_evaluate(args) -> None:
     from synthbank.evaluation import evaluate_urls
 
@@ -260,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"synthbank {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what synthbank does (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="the whole job on the demo bank: write it, clone it (tables and narratives), evaluate")
+    p.add_argument("--dir", default="synthbank-demo", metavar="DIR", help="where the databases and the report go (default ./synthbank-demo)")
+    p.add_argument("--users", type=_positive_int, help="demo bank size in users (default 500; --quick: 120)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quick", action="store_true", help="a smoke run: small bank, a few text training steps, short narratives")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("demo-db", help="write the demo bank (users, loans, transactions, complaints) into a database")
     p.add_argument("target", metavar="PATH_OR_URL", help="a SQLite file path or a SQLAlchemy URL")

@@ -162,3 +162,14 @@ def test_report_renders_in_chromium(copy_report, tmp_path):
     assert (pixels < 200).mean() > 0.02  # text, tables and plots, not a blank page
     colored = np.asarray(Image.open(png).convert("RGB")).astype(int)
     assert (np.abs(colored[..., 0] - colored[..., 2]) > 60).mean() > 0.005  # the blue/orange plots are there
+
+
+def test_split_keeps_families_together_and_is_random(real):
+    from synthbank.evaluation.split import split_tables
+
+    a, b = split_tables(demo_schema(), real, 0.5, seed=21)  # the seed the demo bank was generated with
+    assert set(a["users"].user_id).isdisjoint(b["users"].user_id)
+    assert set(a["loans"].user_id) <= set(a["users"].user_id) and set(b["loans"].user_id) <= set(b["users"].user_id)
+    assert set(a["transactions"].loan_id) <= set(a["loans"].loan_id)
+    shares = [part["users"].employment_status.value_counts(normalize=True).get("employed", 0) for part in (a, b)]
+    assert abs(shares[0] - shares[1]) < 0.2  # not a copy of the generator's own random stream

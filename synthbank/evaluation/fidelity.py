@@ -237,7 +237,7 @@ def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0)
         n = min(len(r), len(s), MAX_ROWS)
         if n < 10:
             continue
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng([seed, 0x5B117])
         r = r.iloc[rng.choice(len(r), n, replace=False)]
         s = s.iloc[rng.choice(len(s), n, replace=False)]
         data = pd.concat([r, s], ignore_index=True)

@@ -74,7 +74,7 @@ def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.Da
         out["holdout_dcr"] = _nearest(r, h)
         out["dcr_overfitting_protection"] = _sdmetrics_dcr(schema, table, real_s, syn_s, hold_s)
     else:
-        order = np.random.default_rng(seed).permutation(len(real_s))
+        order = np.random.default_rng([seed, 0x5B117]).permutation(len(real_s))
         half_a, half_b = real_s.iloc[order[: len(order) // 2]], real_s.iloc[order[len(order) // 2:]]
         r, s, a, b = _encode(schema, table, real, real_s, syn_s, half_a, half_b)
         out["median_dcr"] = float(np.median(_nearest(r, s)))

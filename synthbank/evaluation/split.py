@@ -12,7 +12,9 @@ from synthbank.schemas.model import DatabaseSchema
 def split_tables(schema: DatabaseSchema, tables: dict[str, pd.DataFrame], share: float = 0.5,
                  seed: int = 0) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Two disjoint parts: root rows drawn at random (``share`` in the first), descendants follow."""
-    rng = np.random.default_rng(seed)
+    # A stream of its own: a plain default_rng(seed) would repeat the draws of data generated with the same
+    # seed (the demo bank draws employment status from default_rng(0).random() first).
+    rng = np.random.default_rng([seed, 0x5B117])
     first: dict[str, np.ndarray] = {}
     for name in schema.read_order():
         frame = tables[name]
