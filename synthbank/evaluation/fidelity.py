@@ -53,10 +53,12 @@ def _sdmetrics_frames(schema, tables):
             sdtype = schema.tables[name].columns[column].sdtype
             if sdtype == "datetime":
                 frame[column] = pd.to_datetime(frame[column], errors="coerce", utc=True).dt.tz_localize(None)
-            elif sdtype == "numerical":
-                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+            elif sdtype == "numerical":  # one dtype on both sides: SDMetrics' Data Structure compares dtypes
+                frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
             elif sdtype in ("categorical", "boolean"):
                 frame[column] = frame[column].astype(object)
+            elif sdtype == "id":
+                frame[column] = frame[column].map(lambda v: v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
         out[name] = frame
     return out
 

@@ -120,20 +120,27 @@ def _correlation_plots(report) -> str:
 
 
 def _cardinality_plots(report) -> str:
-    import matplotlib.pyplot as plt
-
     relationships = [(c, fk) for c, fk in report.schema.relationships() if fk.parent != c]
     if not relationships:
         return ""
-    fig, axes = plt.subplots(1, len(relationships), figsize=(3.2 * len(relationships), 2.6), squeeze=False)
-    for ax, (child, fk) in zip(axes[0], relationships):
+    panels = []
+    for child, fk in relationships:
         r = children_per_parent(report.schema, report.real, child, fk)
         s = children_per_parent(report.schema, report.synthetic, child, fk)
         top = int(max(np.percentile(r, 99) if len(r) else 1, 1))
-        bins = np.arange(0, top + 2) - 0.5
-        ax.hist(np.clip(r, 0, top), bins=bins, alpha=0.55, density=True, color=REAL, label="real")
-        ax.hist(np.clip(s, 0, top), bins=bins, alpha=0.55, density=True, color=SYNTHETIC, label="synthetic")
-        ax.set_title(f"{child} per {fk.parent}", fontsize=9)
+        panels.append((f"{child} per {fk.parent}", r, s, np.arange(0, top + 2) - 0.5, top))
+    return _histograms(panels, ("real", "synthetic"))
+
+
+def _histograms(panels: list[tuple], labels: tuple[str, str]) -> str:
+    """One row of panels ``(title, real values, synthetic values, bins, clip at)``, real and synthetic overlaid."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.6), squeeze=False)
+    for ax, (title, real, synthetic, bins, top) in zip(axes[0], panels):
+        ax.hist(np.clip(real, 0, top), bins=bins, alpha=0.55, density=True, color=REAL, label=labels[0])
+        ax.hist(np.clip(synthetic, 0, top), bins=bins, alpha=0.55, density=True, color=SYNTHETIC, label=labels[1])
+        ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=7)
     return _png(fig)
@@ -178,21 +185,14 @@ def _projection_plots(report) -> str:
 
 
 def _dcr_plots(report) -> str:
-    import matplotlib.pyplot as plt
-
     panels = [(k.split(":", 1)[1], v) for k, v in report.extras.items() if k.startswith("dcr:")]
     if not panels:
         return ""
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.6), squeeze=False)
-    for ax, (name, (syn, hold)) in zip(axes[0], panels):
+    rows = []
+    for name, (syn, hold) in panels:
         top = float(np.percentile(np.r_[syn, hold], 99)) or 1.0
-        bins = np.linspace(0, top, 30)
-        ax.hist(np.clip(hold, 0, top), bins=bins, alpha=0.55, density=True, color=REAL, label="real holdout → real")
-        ax.hist(np.clip(syn, 0, top), bins=bins, alpha=0.55, density=True, color=SYNTHETIC, label="synthetic → real")
-        ax.set_title(f"{name}: distance to closest record", fontsize=9)
-        ax.tick_params(labelsize=7)
-    axes[0][0].legend(fontsize=7)
-    return _png(fig)
+        rows.append((f"{name}: distance to closest record", hold, syn, np.linspace(0, top, 30), top))
+    return _histograms(rows, ("real holdout → real", "synthetic → real"))
 
 
 # --- the page ---------------------------------------------------------------------------------------------

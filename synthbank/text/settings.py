@@ -24,7 +24,8 @@ class TrainingSettings:
     """How long and how the adapter is trained."""
 
     epochs: float = 1.0
-    max_steps: int | None = None  # stops earlier than ``epochs`` when set
+    min_steps: int = 48  # small data: keep going past ``epochs`` until this many steps (one epoch of 150 texts is 19)
+    max_steps: int | None = None  # stops earlier than ``epochs`` / ``min_steps`` when set
     batch_size: int = 8
     learning_rate: float = 2e-3
     warmup_share: float = 0.05

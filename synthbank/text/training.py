@@ -89,7 +89,7 @@ def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], s
                     truncated, len(examples), settings.max_length)
     lengths = np.array([len(ids) for ids, _ in examples])
     per_epoch = math.ceil(len(examples) / settings.batch_size)
-    steps = max(1, math.ceil(per_epoch * settings.epochs))
+    steps = max(1, math.ceil(per_epoch * settings.epochs), settings.min_steps)
     if settings.max_steps is not None:
         steps = min(steps, settings.max_steps)
     plan: list[np.ndarray] = []
