@@ -80,16 +80,15 @@ def _step_progress(progress: Progress):
     return update
 
 
-def _fit_from_args(args, progress: Progress):
+def _synthesizer_from_args(args):
+    """The source reflected (read-only) and the synthesizer configured; nothing learned yet."""
     from synthbank.synthesizer import DatabaseSynthesizer
 
     tables = args.tables.split(",") if args.tables else None
     with err_console.status("Reflecting the source schema…"):
-        synthesizer = DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
-                                                   tables=tables, sample_rows=args.sample_rows,
-                                                   text=not args.no_text, text_options=_text_options(args))
-    synthesizer.fit(progress=_step_progress(progress))
-    return synthesizer
+        return DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
+                                            tables=tables, sample_rows=args.sample_rows,
+                                            text=not args.no_text, text_options=_text_options(args))
 
 
 def _sample_and_write(synthesizer, args, progress: Progress):
@@ -126,16 +125,19 @@ def cmd_clone(args) -> None:
     from synthbank.relational.writer import check_target
 
     check_target(args.target, [], replace=args.replace)  # fail fast if the target is unreachable
+    synthesizer = _synthesizer_from_args(args)
+    # before the (long) fit: refuse a target that already has the tables
+    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
     with _progress() as progress:
-        synthesizer = _fit_from_args(args, progress)
-        check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
+        synthesizer.fit(progress=_step_progress(progress))
         report = _sample_and_write(synthesizer, args, progress)
     print_write_report(report, args.target, synthesizer)
 
 
 def cmd_fit(args) -> None:
+    synthesizer = _synthesizer_from_args(args)
     with _progress() as progress:
-        synthesizer = _fit_from_args(args, progress)
+        synthesizer.fit(progress=_step_progress(progress))
     path = synthesizer.save(args.model)
     windows = "; ".join(synthesizer.relational_.describe_windows())
     texts = synthesizer.generated_text_columns

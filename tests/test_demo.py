@@ -33,5 +33,5 @@ def test_quick_demo_end_to_end(tmp_path):
 def test_demo_bad_option(tmp_path):
     (tmp_path / "file").write_text("x")
     result = subprocess.run([sys.executable, "-m", "synthbank.cli", "demo", "--dir", str(tmp_path / "file")],
-                            capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+                            capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
     assert result.returncode == 1 and "is not a directory" in result.stderr and "Traceback" not in result.stderr
