@@ -71,10 +71,6 @@ def sdmetrics_reports(schema: DatabaseSchema, real: dict, synthetic: dict) -> di
 
     metadata = to_sdv_metadata(schema).metadata.to_dict()
     real_frames, synthetic_frames = _sdmetrics_frames(schema, real), _sdmetrics_frames(schema, synthetic)
-    if len(schema.tables) == 1:  # SDMetrics' single-table form
-        name = next(iter(schema.tables))
-        metadata = metadata["tables"][name]
-        real_frames, synthetic_frames = real_frames[name], synthetic_frames[name]
     out = {}
     for label, cls in (("quality", QualityReport), ("diagnostic", DiagnosticReport)):
         report = cls()
@@ -244,8 +240,9 @@ def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0)
         s = s.iloc[rng.choice(len(s), n, replace=False)]
         data = pd.concat([r, s], ignore_index=True)
         for column in data.columns:
-            if data[column].dtype == object:
-                data[column] = data[column].astype("category")
+            if data[column].dtype == object:  # gradient boosting takes at most 255 categories
+                common = data[column].value_counts().index[:250]
+                data[column] = data[column].where(data[column].isin(common), "(other)").astype("category")
         labels = np.r_[np.zeros(n), np.ones(n)]
         model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
         predicted = cross_val_predict(model, data, labels, cv=StratifiedKFold(5, shuffle=True, random_state=seed))

@@ -20,6 +20,8 @@ from synthbank.schemas.model import DatabaseSchema
 
 _TARGET_NAME = re.compile(r"(default|fraud|churn|charged_?off|delinquen|is_bad|bad_loan)", re.IGNORECASE)
 MAX_ROWS = 50_000
+MAX_CATEGORIES = 250
+OTHER = "(other)"
 
 
 def default_targets(schema: DatabaseSchema) -> list[str]:
@@ -73,10 +75,11 @@ def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: d
     if len(set(y_test)) < 2:
         return {"target": target, "note": "the real test rows hold one class only"}
     positive = next((c for c in classes if c.lower() in ("true", "1", "yes")), classes[-1])
-    for frame in (x_train, x_test, x_syn):
-        for c in frame.columns:
-            if frame[c].dtype == object:
-                frame[c] = pd.Categorical(frame[c], categories=sorted(set(x_train[c].astype(str)) | set(x_syn[c].astype(str))))
+    for c in x_train.columns:
+        if x_train[c].dtype == object:  # gradient boosting takes at most 255 categories: keep the common ones
+            common = list(x_train[c].value_counts().index[:MAX_CATEGORIES])
+            for frame in (x_train, x_test, x_syn):
+                frame[c] = pd.Categorical(frame[c].where(frame[c].isin(common), OTHER), categories=[*common, OTHER])
 
     def fit_score(x, y):
         if len(set(y)) < 2:
