@@ -75,3 +75,19 @@ def test_calibrated_ngram_follows_the_data():
     boilerplate = ["I am writing to dispute the charges on my account because the bank never answered my letters "
                    f"about case {i}" for i in range(60)]
     assert calibrate_ngram(boilerplate) > 15  # real texts share an 18-word preamble: runs that long are normal
+
+
+def test_context_sampler_keeps_only_repeated_combinations():
+    import numpy as np
+    import pandas as pd
+
+    from synthbank.text.context import ContextSampler
+
+    frame = pd.DataFrame({"product": ["Card"] * 6 + ["Mortgage"], "state": ["CA", "CA", "NY", "NY", "TX", "TX", "WY"]})
+    sampler = ContextSampler.from_dict(ContextSampler.fit(frame).to_dict())
+    drawn = sampler.sample(200, np.random.default_rng(0))
+    assert set(map(tuple, drawn.to_numpy())) == {("Card", "CA"), ("Card", "NY"), ("Card", "TX")}  # (Mortgage, WY) was one person
+    mortgage = sampler.sample(50, np.random.default_rng(0), where={"product": "Mortgage"})
+    assert (mortgage["product"] == "Mortgage").all() and set(mortgage["state"]) <= {"CA", "NY", "TX", "WY"}
+    with pytest.raises(SynthbankError, match="No training row has product='Loan'"):
+        sampler.sample(5, np.random.default_rng(0), where={"product": "Loan"})
