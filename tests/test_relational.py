@@ -203,3 +203,39 @@ def test_table_modes_and_schema_errors():
     })
     with pytest.raises(SchemaError, match="cycle with no nullable column.*a → b → a"):
         cyclic.deferred_edges()
+
+
+def test_second_foreign_key_to_a_parent_keeps_its_children_per_parent_skew():
+    """flights → airports twice: every flight arrives at one of 40 airports and leaves from one of 3 hubs.
+    HMA models the first key; the second is assigned afterwards and must keep how unevenly the flights
+    spread over the airports (before, it spread them evenly over all 60)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    airports = pd.DataFrame({"code": [f"A{i:02d}" for i in range(60)],
+                             "altitude": rng.normal(300, 100, 60).round()})
+    n = 900
+    flights = pd.DataFrame({
+        "flight_id": np.arange(1, n + 1),
+        "origin": rng.choice(airports.code[:3], n, p=[0.5, 0.3, 0.2]),
+        "dest": rng.choice(airports.code[3:43], n),
+        "delay": rng.exponential(20, n).round(1),
+    })
+    schema = DatabaseSchema({
+        "airports": Table("airports", {"code": Column("code", "varchar", False, "id"),
+                                       "altitude": Column("altitude", "float", True, "numerical")}, ["code"]),
+        "flights": Table("flights", {"flight_id": Column("flight_id", "integer", False, "id"),
+                                     "origin": Column("origin", "varchar", False, "id"),
+                                     "dest": Column("dest", "varchar", False, "id"),
+                                     "delay": Column("delay", "float", True, "numerical")}, ["flight_id"],
+                         [ForeignKey(["dest"], "airports", ["code"]), ForeignKey(["origin"], "airports", ["code"])]),
+    })
+    synthesizer = RelationalSynthesizer(schema).fit({"airports": airports, "flights": flights})
+    assert synthesizer.plans_["flights"].secondary_fks == [1]  # origin
+    out = synthesizer.sample(seed=3)
+    synthetic = out["flights"]
+    assert synthetic["origin"].isin(out["airports"]["code"]).all() and synthetic["dest"].isin(out["airports"]["code"]).all()
+    counts = synthetic["origin"].value_counts()
+    # as few airports get departures as in the real data, and the busiest about as busy
+    assert len(counts) <= 5, counts
+    assert abs(counts.iloc[0] / len(synthetic) - 0.5) < 0.12, counts

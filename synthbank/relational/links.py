@@ -6,7 +6,8 @@
 * :class:`SecondaryLink` assigns a foreign key that is not the one HMA modelled (e.g. ``complaints.loan_id``
   when complaints were sampled under users): its NULL share comes from HMA (an indicator column), the
   parent is chosen among rows consistent with the diamond (a complaint's loan belongs to its user) and
-  weighted by the strongest category association seen in the real linked pairs.
+  weighted by how many children each parent has in the real data (a few hub airports take most flights)
+  and by the strongest category association seen in the real linked pairs.
 * :class:`DeferredLink` fills a self-reference or a cycle-closing foreign key after sampling, keeping its
   NULL share and its fan-out (children per referenced row); self-references stay acyclic.
 
@@ -23,6 +24,8 @@ from scipy.optimize import linear_sum_assignment
 
 #: Rows per block of the one-to-one assignment (cost is cubic in the block size).
 MATCH_BLOCK = 300
+#: Points kept of the children-per-parent distribution of a secondary foreign key.
+DEGREE_POINTS = 200
 
 
 def _features(frame: pd.DataFrame, columns: list[str], reference: pd.DataFrame) -> np.ndarray:
@@ -85,6 +88,7 @@ class SecondaryLink:
     parent_share: dict[str, float] = field(default_factory=dict)  # P(parent value)
     consistent_via: str | None = None  # shared ancestor table when the real data is a consistent diamond
     null_share: float = 0.0
+    degrees: list[float] = field(default_factory=list)  # quantiles of the real children-per-parent counts
 
     @classmethod
     def learn(cls, child: pd.DataFrame, parent: pd.DataFrame, child_pos: np.ndarray, child_cats: list[str],
@@ -92,6 +96,10 @@ class SecondaryLink:
         """``child_pos[i]`` is the parent position child row ``i`` points at (-1 for NULL)."""
         link = cls(consistent_via=consistent_via, null_share=float(np.mean(child_pos < 0)) if len(child_pos) else 0.0)
         linked = child_pos >= 0
+        if len(parent) and linked.any():
+            per_parent = np.bincount(child_pos[linked], minlength=len(parent))
+            points = np.linspace(0, 1, min(len(parent), DEGREE_POINTS))
+            link.degrees = [round(float(v), 3) for v in np.quantile(per_parent, points)]
         if linked.sum() < 10 or not child_cats or not parent_cats:
             return link
         best = (0.0, None, None, None)
@@ -118,19 +126,33 @@ class SecondaryLink:
         """
         out = np.full(len(child), -1)
         everyone = np.arange(len(parent))
+        remaining = self._capacities(len(parent), int(wanted.sum()), rng)
         parent_values = parent[self.parent_column].astype(str).to_numpy() if self.parent_column in parent else None
         child_values = child[self.child_column].astype(str).to_numpy() if self.child_column in child else None
-        for i in np.flatnonzero(wanted):
+        for i in rng.permutation(np.flatnonzero(wanted)):  # random order: no row gets the first pick for good
             pool = everyone if candidates is None else candidates[i]
             if not len(pool):
                 continue
-            weights = None
+            weights = remaining[pool]
             if parent_values is not None and child_values is not None and child_values[i] in self.table:
                 row = self.table[child_values[i]]
-                weights = np.array([row.get(v, 1e-3) / max(self.parent_share.get(v, 1e-3), 1e-3) for v in parent_values[pool]])
-                weights = weights / weights.sum()
-            out[i] = rng.choice(pool, p=weights)
+                weights = weights * np.array([row.get(v, 1e-3) / max(self.parent_share.get(v, 1e-3), 1e-3)
+                                              for v in parent_values[pool]])
+            out[i] = rng.choice(pool, p=weights / weights.sum())
+            remaining[out[i]] = max(remaining[out[i]] - 1.0, 1e-6)
         return out
+
+    def _capacities(self, n_parents: int, n_children: int, rng: np.random.Generator) -> np.ndarray:
+        """How many children each synthetic parent should get: the real children-per-parent counts at
+        ``n_parents`` evenly spaced quantiles, scaled to ``n_children`` and dealt to the parents at random
+        (the skew is kept — a few hub airports take most flights — not who has it)."""
+        if not self.degrees or not n_parents:
+            return np.ones(n_parents)
+        wanted = (np.arange(n_parents) + 0.5) / n_parents
+        counts = np.interp(wanted, np.linspace(0, 1, len(self.degrees)), self.degrees)
+        if counts.sum() > 0:
+            counts = counts * n_children / counts.sum()
+        return rng.permutation(counts) + 1e-6  # a parent without children in the data may still get one
 
     def to_dict(self) -> dict:
         return asdict(self)
