@@ -129,6 +129,9 @@ class SecondaryLink:
         remaining = self._capacities(len(parent), int(wanted.sum()), rng)
         parent_values = parent[self.parent_column].astype(str).to_numpy() if self.parent_column in parent else None
         child_values = child[self.child_column].astype(str).to_numpy() if self.child_column in child else None
+        if candidates is None and (parent_values is None or child_values is None) and len(parent):
+            out[np.flatnonzero(wanted)] = _deal(remaining, int(wanted.sum()), rng)  # no per-row weights: fast
+            return out
         for i in rng.permutation(np.flatnonzero(wanted)):  # random order: no row gets the first pick for good
             pool = everyone if candidates is None else candidates[i]
             if not len(pool):
@@ -156,6 +159,18 @@ class SecondaryLink:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _deal(capacity: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` parent positions, each parent about ``capacity`` times (whole parts exactly, fractions drawn)."""
+    whole = np.minimum(np.floor(capacity).astype(int), n)
+    slots = rng.permutation(np.repeat(np.arange(len(capacity)), whole))[:n]
+    if len(slots) < n:
+        fraction = capacity - whole + 1e-9
+        fraction = fraction / fraction.sum()
+        extra = rng.choice(len(capacity), size=n - len(slots), replace=n - len(slots) > len(capacity), p=fraction)
+        slots = np.concatenate([slots, extra])
+    return rng.permutation(slots)
 
 
 def _cramers_v(table: pd.DataFrame) -> float:
