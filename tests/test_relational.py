@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -209,8 +210,6 @@ def test_second_foreign_key_to_a_parent_keeps_its_children_per_parent_skew():
     """flights → airports twice: every flight arrives at one of 40 airports and leaves from one of 3 hubs.
     HMA models the first key; the second is assigned afterwards and must keep how unevenly the flights
     spread over the airports (before, it spread them evenly over all 60)."""
-    import numpy as np
-
     rng = np.random.default_rng(0)
     airports = pd.DataFrame({"code": [f"A{i:02d}" for i in range(60)],
                              "altitude": rng.normal(300, 100, 60).round()})

@@ -126,13 +126,14 @@ class SecondaryLink:
         """
         out = np.full(len(child), -1)
         everyone = np.arange(len(parent))
-        remaining = self._capacities(len(parent), int(wanted.sum()), rng)
+        rows = np.flatnonzero(wanted)
+        remaining = self._capacities(len(parent), len(rows), rng)
         parent_values = parent[self.parent_column].astype(str).to_numpy() if self.parent_column in parent else None
         child_values = child[self.child_column].astype(str).to_numpy() if self.child_column in child else None
         if candidates is None and (parent_values is None or child_values is None) and len(parent):
-            out[np.flatnonzero(wanted)] = _deal(remaining, int(wanted.sum()), rng)  # no per-row weights: fast
+            out[rows] = _deal(remaining, len(rows), rng)  # no per-row weights: fast
             return out
-        for i in rng.permutation(np.flatnonzero(wanted)):  # random order: no row gets the first pick for good
+        for i in rng.permutation(rows):  # random order: no row gets the first pick for good
             pool = everyone if candidates is None else candidates[i]
             if not len(pool):
                 continue
