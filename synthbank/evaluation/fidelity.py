@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from synthbank import seeding
 from synthbank.evaluation.integrity import _keys, _normalized
 from synthbank.schemas.model import DatabaseSchema
 
@@ -235,7 +236,7 @@ def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0)
         n = min(len(r), len(s), MAX_ROWS)
         if n < 10:
             continue
-        rng = np.random.default_rng([seed, 0x5B117])
+        rng = seeding.rng(seed, "evaluation", "c2st")
         r = r.iloc[rng.choice(len(r), n, replace=False)]
         s = s.iloc[rng.choice(len(s), n, replace=False)]
         data = pd.concat([r, s], ignore_index=True)

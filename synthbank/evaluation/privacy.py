@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthbank import seeding
 from synthbank.evaluation.fidelity import _as_numbers, learned_columns
 from synthbank.schemas.model import DatabaseSchema
 
@@ -74,7 +75,7 @@ def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.Da
         out["holdout_dcr"] = _nearest(r, h)
         out["dcr_overfitting_protection"] = _sdmetrics_dcr(schema, table, real_s, syn_s, hold_s)
     else:
-        order = np.random.default_rng([seed, 0x5B117]).permutation(len(real_s))
+        order = seeding.rng(seed, "evaluation", "dcr halves", table).permutation(len(real_s))
         half_a, half_b = real_s.iloc[order[: len(order) // 2]], real_s.iloc[order[len(order) // 2:]]
         r, s, a, b = _encode(schema, table, real, real_s, syn_s, half_a, half_b)
         out["median_dcr"] = float(np.median(_nearest(r, s)))

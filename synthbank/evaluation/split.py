@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthbank import seeding
 from synthbank.evaluation.integrity import _keys, _normalized
 from synthbank.schemas.model import DatabaseSchema
 
@@ -14,7 +15,7 @@ def split_tables(schema: DatabaseSchema, tables: dict[str, pd.DataFrame], share:
     """Two disjoint parts: root rows drawn at random (``share`` in the first), descendants follow."""
     # A stream of its own: a plain default_rng(seed) would repeat the draws of data generated with the same
     # seed (the demo bank draws employment status from default_rng(0).random() first).
-    rng = np.random.default_rng([seed, 0x5B117])
+    rng = seeding.rng(seed, "evaluation", "split", share)
     first: dict[str, np.ndarray] = {}
     for name in schema.read_order():
         frame = tables[name]

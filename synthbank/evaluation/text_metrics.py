@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from synthbank import seeding
+
 log = logging.getLogger(__name__)
 MAX_TEXTS = 2000
 _WORD = re.compile(r"\w+")
@@ -83,7 +85,7 @@ def detection_auc(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     n = min(len(a), len(b))
-    rng = np.random.default_rng([seed, 0x5B117])
+    rng = seeding.rng(seed, "evaluation", "text detection")
     x = np.vstack([a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]])
     y = np.r_[np.zeros(n), np.ones(n)]
     folds = StratifiedKFold(min(5, n), shuffle=True, random_state=seed)
@@ -116,7 +118,7 @@ def compare_texts(real: pd.DataFrame, synthetic: pd.DataFrame, column: str, cate
         return out
     real_emb = Embedder.encode(real[column].astype(str).tolist())
     syn_emb = Embedder.encode(synthetic[column].astype(str).tolist())
-    order = np.random.default_rng([seed, 0x5B117]).permutation(len(real))
+    order = seeding.rng(seed, "evaluation", "text halves", column).permutation(len(real))
     half_a, half_b = order[: len(order) // 2], order[len(order) // 2:]
     scores = {
         "mauve": (mauve_score(real_emb, syn_emb, seed), mauve_score(real_emb[half_a], real_emb[half_b], seed)),

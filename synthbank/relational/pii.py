@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
+from synthbank import seeding
 from synthbank.schemas.model import Table
 
 US_STATES = {
@@ -91,7 +92,7 @@ class PiiFiller:
             return frame
         fake = Faker(self.locale)
         fake.seed_instance(seed)
-        rng = np.random.default_rng(seed)
+        rng = seeding.rng(seed, "nulls")
         n = len(frame)
         people = [self._person(fake) for _ in range(n)]
         states = frame[self.state_column].astype(str).tolist() if self.state_column in frame else [None] * n

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from synthbank import seeding
 from synthbank.database import display_url, open_engine
 from synthbank.errors import DatabaseConnectionError
 from synthbank.schemas.model import DatabaseSchema
@@ -39,7 +40,7 @@ def read_tables(
     names = tables or [t.name for t in schema.tables.values() if t.mode != "exclude"]
     order = [name for name in schema.read_order() if name in names]
     engine = open_engine(url, read_only=True)
-    rng = np.random.default_rng(seed)
+    rng = seeding.rng(seed, "sample rows")
     frames: dict[str, pd.DataFrame] = {}
     try:
         with engine.connect() as connection:

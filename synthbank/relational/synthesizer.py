@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from rdt.transformers import OrderedUniformEncoder
 
-from synthbank import __version__
+from synthbank import __version__, seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.frames import cast_to_schema, normalize
@@ -270,17 +270,16 @@ class RelationalSynthesizer:
         self._check_fitted()
         if not scale > 0:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
-        rng = np.random.default_rng(seed)
         rows: dict[str, pd.DataFrame] = {}
         parent_of: dict[str, np.ndarray] = {}
         adopted: set[str] = set()
         for index, window in enumerate(self.windows_):
             if progress:
                 progress(f"sampling {_describe(window)}", index, len(self.windows_))
-            self._sample_window(index, window, scale, seed, rng, rows, parent_of, adopted)
+            self._sample_window(index, window, scale, seed, rows, parent_of, adopted)
         if progress:
             progress("sampled", len(self.windows_), len(self.windows_))
-        return self._finish(rows, parent_of, scale, seed, rng, key_start)
+        return self._finish(rows, parent_of, scale, seed, key_start)
 
     @staticmethod
     def _adopt(existing: pd.DataFrame, sampled: pd.DataFrame, match: np.ndarray) -> None:
@@ -298,9 +297,9 @@ class RelationalSynthesizer:
             values[match[keep]] = sampled[column].astype(object).to_numpy()[keep]
             existing[column] = pd.Series(values, index=existing.index).astype(sampled[column].dtype, errors="ignore")
 
-    def _sample_window(self, index, window, scale, seed, rng, rows, parent_of, adopted):
+    def _sample_window(self, index, window, scale, seed, rows, parent_of, adopted):
         hma = self.hmas_[index]
-        _seed_hma(hma, seed * 1009 + index)
+        _seed_hma(hma, seed, index)
         parent = window.parent
         real_parents = self.row_counts_[parent]
         with warnings.catch_warnings():
@@ -313,7 +312,8 @@ class RelationalSynthesizer:
             else:
                 target = len(rows[parent])
                 sampled = hma.sample(num_rows=target, main_table_name=parent) if target and real_parents else _empty(hma, window)
-                match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned, rng)
+                match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned,
+                                   seeding.rng(seed, "match", index))
                 keep = match >= 0
                 key_to_pos = pd.Series(match[keep], index=sampled[parent][KEY].to_numpy()[keep])
                 if parent not in adopted:
@@ -326,7 +326,7 @@ class RelationalSynthesizer:
             rows[child] = frame
             parent_of[child] = pos.dropna().astype(int).to_numpy()
 
-    def _finish(self, rows, parent_of, scale, seed, rng, key_start) -> dict[str, pd.DataFrame]:
+    def _finish(self, rows, parent_of, scale, seed, key_start) -> dict[str, pd.DataFrame]:
         schema = self.schema
         out: dict[str, pd.DataFrame] = {}
         positions: dict[str, dict[int, np.ndarray]] = {}
@@ -334,6 +334,7 @@ class RelationalSynthesizer:
             table = schema.tables[name]
             if table.mode == "exclude":
                 continue
+            rng = seeding.rng(seed, "table", name)
             if table.mode in ("copy", "subset"):
                 out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
                 continue
@@ -362,11 +363,12 @@ class RelationalSynthesizer:
         for name, links in self.deferred_.items():
             for i, link in links.items():
                 fk = schema.tables[name].foreign_keys[i]
-                _copy_keys(out[name], fk, out[fk.parent], link.fill(len(out[name]), len(out[fk.parent]), rng))
+                fill = link.fill(len(out[name]), len(out[fk.parent]), seeding.rng(seed, "deferred", name, i))
+                _copy_keys(out[name], fk, out[fk.parent], fill)
         for name, frame in out.items():
             # only once every key is written: dropping rows earlier would shift the row positions links use
             frame = self._drop_duplicate_keys(schema.tables[name], frame)
-            frame = self.pii_[name].fill(frame, seed=seed * 7919 + len(name))
+            frame = self.pii_[name].fill(frame, seed=seeding.int_seed(seed, "pii", name))
             out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name])
         return out
 
@@ -579,14 +581,14 @@ def _empty(hma, window: Window) -> dict[str, pd.DataFrame]:
     return {name: pd.DataFrame({c: pd.Series(dtype=object) for c in metadata.tables[name].columns}) for name in window.tables}
 
 
-def _seed_hma(hma, seed: int) -> None:
-    """Make an HMA's sampling depend on ``seed``.
+def _seed_hma(hma, seed: int, window: int) -> None:
+    """Make an HMA's sampling depend on ``seed``, with a stream of its own per window and table.
 
     SDV samples from a fixed seed (reset by ``reset_sampling``); to honour synthbank's seed we set the
     numpy seed it uses during sampling and each table model's random state. These are SDV attributes
     outside its public API: tests check that equal seeds give equal data and different seeds differ.
     """
     hma.reset_sampling()
-    hma._numpy_seed = int(seed) % (2**32 - 1)
-    for offset, synthesizer in enumerate(hma._table_synthesizers.values()):
-        synthesizer._set_random_state(int(seed + offset) % (2**32 - 1))
+    hma._numpy_seed = seeding.int_seed(seed, "hma", window, "numpy")
+    for table, synthesizer in hma._table_synthesizers.items():
+        synthesizer._set_random_state(seeding.int_seed(seed, "hma", window, table))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthbank import seeding
+
 
 @dataclass
 class GenerationStats:
@@ -47,7 +49,7 @@ def generate_batched(model, tokenizer, prompts: Sequence[str], *, temperature: f
             for row, i in enumerate(batch):  # left padding: every prompt ends where generation starts
                 ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]):] = 1
-            torch.manual_seed(seed * 1_000_003 + b)
+            torch.manual_seed(seeding.int_seed(seed, "text batch", b))
             out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=True,
                                  temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                                  pad_token_id=pad, eos_token_id=eos)

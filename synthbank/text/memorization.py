@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from synthbank import seeding
+
 MIN_NGRAM = 8
 _WORD = re.compile(r"\w+")
 
@@ -88,7 +90,7 @@ def calibrate_ngram(texts: Sequence[str], *, share: float = 0.05, holdout: float
     """Shortest run length (≥ 8 words) that at most ``share`` of held-out real texts reach against the rest."""
     if len(texts) < 10:
         return MIN_NGRAM
-    rng = np.random.default_rng(seed)
+    rng = seeding.rng(seed, "copy calibration")
     order = rng.permutation(len(texts))
     n_out = min(max_holdout, max(2, int(len(texts) * holdout)))
     held, rest = order[:n_out], order[n_out:]

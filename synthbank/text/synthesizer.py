@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
+from synthbank import seeding
 from synthbank.errors import SynthbankError, TextModelError
 from synthbank.files import staged_directory
 from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
@@ -130,7 +131,7 @@ class TextSynthesizer:
     def sample_context(self, n: int, *, seed: int = 0, where: Mapping[str, object] | None = None) -> pd.DataFrame:
         """``n`` context rows drawn from the training frequencies (``where`` fixes some columns)."""
         self._check_fitted()
-        return self.context_.sample(n, np.random.default_rng(seed), where)
+        return self.context_.sample(n, seeding.rng(seed, "context"), where)
 
     def generate(self, context: pd.DataFrame | None = None, n: int | None = None, *, seed: int = 0,
                  where: Mapping[str, object] | None = None, row_values: pd.DataFrame | None = None,
@@ -166,7 +167,7 @@ class TextSynthesizer:
                 texts, stats = generate_batched(
                     self.model_, self.tokenizer_, [prompts[i] for i in todo],
                     temperature=settings.temperature + 0.1 * attempt, top_p=settings.top_p,
-                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=seed + 7919 * attempt,
+                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=seeding.int_seed(seed, "draw", attempt),
                     progress=(lambda done, total: progress(label, done, total)) if progress else None)
                 self.generation_stats_ = GenerationStats(self.generation_stats_.texts + stats.texts,
                                                          self.generation_stats_.new_tokens + stats.new_tokens,
@@ -188,7 +189,7 @@ class TextSynthesizer:
             log.warning("%d of %d generated texts still copied a training text (or were empty) after %d draws; left empty",
                         len(todo), len(prompts), settings.max_attempts)
         faker = Faker("en_US")
-        faker.seed_instance(seed)
+        faker.seed_instance(seeding.int_seed(seed, "faker"))
         rows = row_values.reset_index(drop=True).to_dict("records") if row_values is not None else None
         out = [None if text is None else fill_placeholders(text, faker, mode=settings.pii_fill,
                                                            row_values=rows[i] if rows else None, forbidden=forbidden)

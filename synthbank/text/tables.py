@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthbank import seeding
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.text.scrub import KIND_PLACEHOLDER, PiiScrubber
 from synthbank.text.synthesizer import TextSynthesizer
@@ -175,12 +176,12 @@ class DatabaseTexts:
                 continue
             frame = tables[table]
             context = context_frame(self.schema, tables, table, self.fields_[(table, column)])
-            rng = np.random.default_rng([seed, len(frame)])
+            rng = seeding.rng(seed, "text nulls", table, column)
             empty = rng.random(len(frame)) < self.null_share_[(table, column)]
             texts = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             rows = np.flatnonzero(~empty)
             if len(rows):
-                generated = model.generate(context.iloc[rows], seed=seed, row_values=_row_values(self.schema, tables, table).iloc[rows],
+                generated = model.generate(context.iloc[rows], seed=seeding.int_seed(seed, "text", table, column), row_values=_row_values(self.schema, tables, table).iloc[rows],
                                            forbidden=forbidden,
                                            progress=(lambda s, d, n, c=f"{table}.{column}": progress(f"generating {c}", d, n)) if progress else None)
                 texts.iloc[rows] = generated.to_numpy()

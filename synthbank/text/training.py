@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthbank import seeding
 from synthbank.text.settings import LoraSettings, TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,8 @@ def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], s
     """Train the LoRA adapters of ``model`` (a PEFT model) in place; ``progress(step, steps, loss)``."""
     import torch
 
-    torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
+    torch.manual_seed(seeding.int_seed(settings.seed, "torch"))
+    rng = seeding.rng(settings.seed, "batches")
     examples, truncated = encode_examples(tokenizer, prompts, texts, settings.max_length)
     if truncated:
         log.warning("%d of %d texts are longer than %d tokens with their prompt and were truncated for training",
