@@ -54,6 +54,8 @@ def _table_progress(progress: Progress, verb: str):
 def cmd_schema(args) -> None:
     from synthbank.schemas import reflect_schema
 
+    if args.out:
+        _check_output_file(args.out, "--out")
     tables = args.tables.split(",") if args.tables else None
     with err_console.status("Reflecting the schema…"):
         schema = reflect_schema(args.url, tables, sample_rows=args.sample_rows)
@@ -122,12 +124,15 @@ def print_write_report(report, target: str, synthesizer) -> None:
 
 
 def cmd_clone(args) -> None:
+    from synthbank.database import refuse_same_database
     from synthbank.relational.writer import check_target
 
+    refuse_same_database(args.source, args.target)
     check_target(args.target, [], replace=args.replace)  # fail fast if the target is unreachable
     synthesizer = _synthesizer_from_args(args)
     # before the (long) fit: refuse a target that already has the tables
-    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
+    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace,
+                 source_url=args.source)
     with _progress() as progress:
         synthesizer.fit(progress=_step_progress(progress))
         report = _sample_and_write(synthesizer, args, progress)
@@ -135,6 +140,9 @@ def cmd_clone(args) -> None:
 
 
 def cmd_fit(args) -> None:
+    from synthbank.files import check_replaceable
+
+    check_replaceable(args.model)  # before the (long) fit: never replace a folder that is not a model
     synthesizer = _synthesizer_from_args(args)
     with _progress() as progress:
         synthesizer.fit(progress=_step_progress(progress))
@@ -205,6 +213,13 @@ def cmd_demo(args) -> None:
 def cmd_evaluate(args) -> None:
     from synthbank.evaluation import evaluate_urls
 
+    from pathlib import Path
+
+    out = Path(args.out).expanduser().resolve()  # '.' has no name to stage a report folder beside
+    if out.exists() and not out.is_dir():
+        raise SynthbankError(f"--out '{args.out}' is a file; name a folder for report.json and report.html.")
+    if not out.exists() and not out.parent.is_dir():
+        raise SynthbankError(f"The folder '{out.parent}' for --out does not exist.")
     targets = [t.strip() for t in args.target] if args.target else None
     tables = args.tables.split(",") if args.tables else None
     with _progress() as progress:
@@ -215,9 +230,24 @@ def cmd_evaluate(args) -> None:
 
         report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
                                targets=targets, seed=args.seed, progress=update)
-        report.save(args.out)
+        report.save(out)
     print_summary(report.summary)
     console.print(f"Report written to {args.out}/report.html and {args.out}/report.json.")
+
+
+def _check_output_file(path: str, option: str) -> None:
+    """Before any long work: ``path`` must name a file in an existing, writable folder."""
+    import os
+    from pathlib import Path
+
+    out = Path(path).expanduser()
+    if out.is_dir() or path.endswith(("/", os.sep)):
+        raise SynthbankError(f"{option} '{path}' is a folder; give a file name such as schema.yaml.")
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise SynthbankError(f"The folder '{folder}' for {option} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise SynthbankError(f"The folder '{folder}' for {option} is not writable.")
 
 
 def print_summary(summary: dict) -> None:
@@ -278,8 +308,18 @@ def print_schema(schema, *, details: bool = False) -> None:
 
 
 # --- parser ---------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (the usage itself is one ``--help`` away), passwords masked."""
+
+    def error(self, message: str):
+        from synthbank.database import mask_passwords
+
+        err_console.print(f"{self.prog}: error: {mask_passwords(message)} (see {self.prog} --help).", markup=False, highlight=False, soft_wrap=True)
+        self.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="synthbank", description="Privacy-safe synthetic copies of financial databases.")
+    parser = _Parser(prog="synthbank", description="Privacy-safe synthetic copies of financial databases.")
     parser.add_argument("--version", action="version", version=f"synthbank {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what synthbank does (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -412,18 +452,47 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         args.func(args)
     except SynthbankError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _print_error(str(exc), argv)
         return 1
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console.print("interrupted", markup=False)
         return 130
+    except OSError as exc:  # a file or folder that cannot be read or written
+        where = f" '{exc.filename}'" if exc.filename else ""
+        _print_error(f"{exc.strerror or exc.__class__.__name__}{where}.", argv)
+        return 1
+    except Exception as exc:  # a bug: one sentence (the traceback with --verbose), never a password
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _print_error(f"unexpected {exc.__class__.__name__}{': ' + first if first else ''} — this is a bug in synthbank"
+                     f"{'' if args.verbose else '; run with --verbose for the traceback'}.", argv)
+        if args.verbose:
+            import traceback
+
+            err_console.print(_hide_passwords(traceback.format_exc(), argv), markup=False, highlight=False)
+        return 1
     return 0
+
+
+def _hide_passwords(text: str, argv: list[str]) -> str:
+    """``text`` with URL passwords masked, and any password given on the command line hidden wherever it appears."""
+    from synthbank.database import mask_passwords, url_passwords
+
+    text = mask_passwords(text)
+    for password in sorted({p for arg in argv for p in url_passwords(arg)}, key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
+
+
+def _print_error(message: str, argv: list[str]) -> None:
+    """One line on stderr; the message is printed as plain text (a '[' in it is not rich markup)."""
+    err_console.print("error: " + _hide_passwords(message, argv), style="bold red", markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,14 @@ with ``SET SESSION TRANSACTION READ ONLY``.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from synthbank.errors import DatabaseConnectionError
 
@@ -21,33 +25,112 @@ log = logging.getLogger(__name__)
 _DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 
 
+#: ``scheme://user:password@`` in any text; the password part is masked in every message.
+_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^\s]*)@")
+#: A dialect name that starts a plain "path": a URL missing its ``://`` (``postgresql:/u:pw@h/db``).
+_URL_LIKE_PATH = re.compile(r"^(postgres(ql)?|mysql|mariadb|sqlite|oracle|mssql)[\w+]*(:|/)", re.IGNORECASE)
+
+
+def mask_passwords(text: str) -> str:
+    """``text`` with whatever stands between ``scheme://user:`` and ``@`` replaced by ``***``.
+
+    Works on text that is not a valid URL too (a bad port, an unescaped ``@`` in the password)."""
+    return _CREDENTIALS.sub(lambda m: f"{m.group('head')}***@", str(text))
+
+
+def url_passwords(text: str) -> list[str]:
+    """The passwords written in ``text`` (as ``scheme://user:password@``), to hide them wherever they appear."""
+    found = [m.group("password") for m in _CREDENTIALS.finditer(str(text))]
+    try:  # the password as the driver sees it (percent-decoded)
+        password = make_url(str(text)).password if "://" in str(text) else None
+        found.append(password or "")
+    except Exception:  # noqa: BLE001 - an unparsable URL: the regex above still found it
+        pass
+    return [p for p in found if len(p) >= 2]
+
+
 def normalize_url(url_or_path: str | Path) -> str:
     """Accept a SQLAlchemy URL or a plain path to a SQLite file."""
     text = str(url_or_path)
     if "://" not in text:
-        return f"sqlite:///{Path(text).expanduser().resolve()}"
+        if _URL_LIKE_PATH.match(text) and not Path(text).exists():
+            raise DatabaseConnectionError(f"'{mask_passwords(_mask_plain(text))}' looks like a database URL but lacks '://' "
+                                          "(write dialect://user:password@host:port/database).")
+        path = Path(text).expanduser().resolve()
+        return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+    shown = mask_passwords(text)
     try:
         url = make_url(text)
-    except sa.exc.ArgumentError:
-        raise DatabaseConnectionError(f"'{text}' is not a valid database URL.") from None
+    except ValueError as exc:  # ArgumentError is a ValueError too; int('notaport') raises a plain one
+        port = re.search(r"@[^/@\s]*:([^/?\s]*)", text)
+        if not isinstance(exc, sa.exc.ArgumentError) and port:
+            raise DatabaseConnectionError(f"'{shown}' is not a valid database URL: the port '{port.group(1)}' is not a number.") from None
+        raise DatabaseConnectionError(f"'{shown}' is not a valid database URL "
+                                      "(write dialect://user:password@host:port/database).") from None
+    if url.host and "@" in url.host:
+        raise DatabaseConnectionError(f"'{shown}' has more than one '@': write an '@' inside the user name or password as %40.")
     if url.drivername in _DEFAULT_DRIVERS:
         url = url.set(drivername=_DEFAULT_DRIVERS[url.drivername])
     return url.render_as_string(hide_password=False)
+
+
+def _mask_plain(text: str) -> str:
+    """``user:password@`` in a URL-like text without ``://``."""
+    return re.sub(r"([^:/@\s]+:)[^\s]*@", r"\1***@", text)
 
 
 def display_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    except ValueError:
+        return mask_passwords(url)
 
 
 def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    return Path(parsed.database)
+    database = parsed.database
+    if database.startswith("file:"):  # a URI filename (``sqlite:///file:x.db?mode=ro&uri=true``)
+        database = database[len("file:"):]
+    return Path(database)
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+_LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
+
+
+def same_database(first: str | Path, second: str | Path) -> bool:
+    """Whether two URLs/paths name the same database: the same SQLite file (resolved), or the same server
+    (host, port) and database name. Used to refuse writing a synthetic copy over its source."""
+    a, b = make_url(normalize_url(first)), make_url(normalize_url(second))
+    family = {"mariadb": "mysql"}
+    backend_a, backend_b = a.get_backend_name(), b.get_backend_name()
+    if family.get(backend_a, backend_a) != family.get(backend_b, backend_b):
+        return False
+    if backend_a == "sqlite":
+        path_a, path_b = sqlite_path(str(a)), sqlite_path(str(b))
+        if path_a is None or path_b is None:
+            return False
+        try:
+            if path_a.exists() and path_b.exists():
+                return os.path.samefile(path_a, path_b)
+        except OSError:
+            pass
+        return path_a.resolve() == path_b.resolve()
+    host_a, host_b = (a.host or "").lower(), (b.host or "").lower()
+    if not (host_a == host_b or (host_a in _LOCAL_HOSTS and host_b in _LOCAL_HOSTS)):
+        return False
+    default = _DEFAULT_PORTS.get(family.get(backend_a, backend_a))
+    return (a.port or default) == (b.port or default) and (a.database or "") == (b.database or "")
+
+
+def refuse_same_database(source: str | Path, target: str | Path) -> None:
+    """Raise when ``target`` is the ``source`` database itself."""
+    if same_database(source, target):
+        raise DatabaseConnectionError(f"The target '{display_url(normalize_url(target))}' is the source database itself; "
+                                      "write the synthetic copy to another database.")
 
 
 def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
@@ -61,7 +144,10 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
         if read_only:
             if path is None or not path.is_file():
                 raise DatabaseConnectionError(f"The SQLite database '{path or url}' does not exist.")
-            url = f"sqlite:///file:{path}?mode=ro&uri=true"
+            # A URI filename, percent-encoded: an unescaped '#', '?' or '%' in the path would end the
+            # filename early (and drop mode=ro), so SQLite would open or create another file read-write.
+            uri = f"file:{quote(str(path), safe='/')}?mode=ro"
+            kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
         elif path is not None and not path.parent.is_dir():
             raise DatabaseConnectionError(f"The folder '{path.parent}' for the SQLite database does not exist.")
     elif backend == "postgresql" and read_only:
@@ -82,7 +168,7 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
         engine.dispose()
-        raise DatabaseConnectionError(f"Cannot connect to '{shown}': {_first_line(exc.orig or exc)}.") from None
+        raise DatabaseConnectionError(f"Cannot connect to '{shown}': {mask_passwords(_first_line(exc.orig or exc))}.") from None
     return engine
 
 

@@ -1,24 +1,159 @@
-"""Writing a directory all at once: readers see the old one or the complete new one, never half of it."""
+"""Model directories written all at once: readers see the old one or the complete new one, never half of it.
+
+A directory synthbank writes carries a marker, ``synthbank-model.json``, written last, listing every file
+with its size and SHA-256. Only an empty folder, a missing one or one holding such a marker (or the layout
+of a model written before markers existed) is ever replaced, so a mistyped ``--model .`` or ``--model ~/docs``
+cannot delete anyone's files. The new model is written into a hidden staging folder beside the target; the
+old one is renamed aside, the new one renamed in, and only then is the old one deleted (on a failure the old
+one is renamed back). Loading checks the marker, so a half-written or damaged directory gives one sentence.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from synthbank.errors import SynthbankError
+
+MARKER = "synthbank-model.json"
+#: Files that identify a model directory written before the marker existed.
+_LEGACY_LAYOUTS = (("relational/manifest.json", "relational/relational.json"), ("manifest.json", "relational.json"),
+                   ("text_model.json", "adapter_config.json"))
+
+
+def is_model_directory(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a synthbank model (its marker, or an older model's layout)."""
+    directory = Path(directory)
+    return directory.is_dir() and ((directory / MARKER).is_file() or any(
+        all((directory / name).is_file() for name in layout) for layout in _LEGACY_LAYOUTS))
+
+
+def check_replaceable(directory: str | Path) -> Path:
+    """Raise unless ``directory`` may be (re)written as a model directory: missing, empty, or a model."""
+    directory = Path(directory)
+    if str(directory).strip() == "":
+        raise SynthbankError("The model directory name is empty.")
+    resolved = directory.expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents or resolved == Path.home().resolve() or resolved.parent == resolved:
+        raise SynthbankError(f"Refusing to write a model over '{directory}': it is the current folder, one of its parents "
+                             "or your home folder; name a new directory such as 'model/'.")
+    if directory.is_symlink():
+        raise SynthbankError(f"Refusing to replace '{directory}': it is a symbolic link; name a real directory.")
+    if directory.exists() and not directory.is_dir():
+        raise SynthbankError(f"Refusing to replace '{directory}': it is a file, not a model directory.")
+    if directory.is_dir() and not is_model_directory(directory) and any(directory.iterdir()):
+        raise SynthbankError(f"Refusing to replace '{directory}': it is a folder that does not hold a synthbank model; "
+                             "name a new or empty directory.")
+    return directory
+
 
 @contextmanager
-def staged_directory(directory: str | Path) -> Iterator[Path]:
-    """Yield a staging folder beside ``directory``; on success it replaces ``directory``, on error it is removed."""
-    directory = Path(directory)
-    staging = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+def staged_directory(directory: str | Path, kind: str = "model") -> Iterator[Path]:
+    """Yield a staging folder beside ``directory``; on success it atomically replaces ``directory``
+    (refused unless that is missing, empty or a synthbank model), on error it is removed."""
+    from synthbank import __version__
+
+    directory = check_replaceable(directory)
+    parent, name = directory.parent, directory.name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(directory)
+        staging = parent / f".{name}.partial-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise SynthbankError(f"Cannot write the model directory '{directory}': {exc.strerror or exc}.") from None
     try:
         yield staging
-    except BaseException:
+        files = {str(p.relative_to(staging)): _fingerprint(p) for p in sorted(staging.rglob("*"))
+                 if p.is_file() and p.name != MARKER}
+        marker = {"synthbank_model": kind, "synthbank_version": __version__, "files": files}
+        (staging / MARKER).write_text(json.dumps(marker, indent=1))
+        _swap(staging, directory)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise SynthbankError(f"Cannot write the model directory '{directory}': {exc.strerror or exc}.") from None
         raise
-    shutil.rmtree(directory, ignore_errors=True)
-    staging.rename(directory)
+
+
+def _swap(staging: Path, directory: Path) -> None:
+    """Rename the old directory aside, the new one in, then delete the old one (restored on failure)."""
+    check_replaceable(directory)  # again: the folder may have changed during a long fit
+    if not directory.exists():
+        os.rename(staging, directory)
+        return
+    old = directory.parent / f".{directory.name}.old-{os.getpid()}"
+    shutil.rmtree(old, ignore_errors=True)
+    os.rename(directory, old)
+    try:
+        os.rename(staging, directory)
+    except BaseException:
+        os.rename(old, directory)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _clean_stale(directory: Path) -> None:
+    """Remove staging folders of synthbank processes that died (kill -9); put back an old model a dead
+    process had renamed aside but not yet replaced."""
+    for path in directory.parent.glob(f".{directory.name}.*-*"):
+        stem, _, pid = path.name.rpartition("-")
+        if stem not in (f".{directory.name}.partial", f".{directory.name}.old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if stem.endswith(".old") and not directory.exists():
+            os.rename(path, directory)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fingerprint(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def verify_model_directory(directory: str | Path, kind: str) -> Path:
+    """Check that ``directory`` is a complete synthbank model of ``kind`` ("database" or "text"): every file
+    its marker lists is there with the same size and hash. Raises one sentence otherwise."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SynthbankError(f"The model directory '{directory}' does not exist.")
+    marker_path = directory / MARKER
+    if not marker_path.is_file():
+        if is_model_directory(directory):
+            return directory  # written before markers existed: the loaders' own checks apply
+        raise SynthbankError(f"'{directory}' is not a synthbank model directory (no {MARKER}; an interrupted write leaves none).")
+    try:
+        marker = json.loads(marker_path.read_text())
+        files = marker["files"]
+        written_kind = marker["synthbank_model"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise SynthbankError(f"The model directory '{directory}' is damaged: its {MARKER} cannot be read.") from None
+    if written_kind != kind and "model" not in (written_kind, kind):
+        raise SynthbankError(f"'{directory}' holds a synthbank {written_kind} model, not a {kind} model.")
+    for name, expected in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise SynthbankError(f"The model directory '{directory}' is incomplete: '{name}' is missing.")
+        if path.stat().st_size != expected.get("size") or _fingerprint(path)["sha256"] != expected.get("sha256"):
+            raise SynthbankError(f"The model directory '{directory}' is damaged: '{name}' changed since it was written.")
+    return directory

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthbank.errors import SchemaError, SynthbankError
-from synthbank.files import staged_directory
+from synthbank.files import staged_directory, verify_model_directory
 from synthbank.relational.reader import read_tables
 from synthbank.relational.synthesizer import RelationalSynthesizer
 from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
@@ -31,14 +31,18 @@ Progress = Callable[[str, int, int], None]
 class SyntheticDatabase(dict):
     """Synthetic tables (name → DataFrame) with the schema they follow."""
 
-    def __init__(self, tables: Mapping[str, pd.DataFrame], schema: DatabaseSchema):
+    def __init__(self, tables: Mapping[str, pd.DataFrame], schema: DatabaseSchema, source_url: str | None = None):
         super().__init__(tables)
         self.schema = schema
+        self.source_url = source_url  # the database learned, if known: never written over
 
     def to_url(self, url: str, *, replace: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                on_rows: Callable[[str, int, int], None] | None = None) -> WriteReport:
-        """Create the schema's tables in ``url`` and write the rows (one transaction, FK order)."""
-        return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size, on_rows=on_rows)
+        """Create the schema's tables in ``url`` and write the rows (one transaction, FK order).
+
+        Refuses the source database itself, and raises (writing nothing) when the final integrity check fails."""
+        return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size, on_rows=on_rows,
+                            source_url=self.source_url)
 
 
 def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path | None, *, strict: bool = False) -> DatabaseSchema:
@@ -142,7 +146,7 @@ class DatabaseSynthesizer:
         tables = self.relational_.sample(scale=scale, seed=seed, key_start=key_start, progress=progress)
         if self.texts_ is not None:
             self.texts_.fill(tables, seed=seed, progress=progress)
-        return SyntheticDatabase(tables, self.schema)
+        return SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
 
     @property
     def text_columns(self) -> dict[str, list[str]]:
@@ -157,9 +161,11 @@ class DatabaseSynthesizer:
         return self.texts_.columns if self.texts_ is not None else []
 
     def save(self, directory: str | Path) -> Path:
-        """Write the fitted model to ``directory`` (created; replaced only once the new one is complete)."""
+        """Write the fitted model to ``directory`` (created; replaced only once the new one is complete).
+
+        An existing ``directory`` is replaced only if it is empty or holds a synthbank model."""
         self._check_fitted()
-        with staged_directory(directory) as staging:
+        with staged_directory(directory, kind="database") as staging:
             self.relational_.save(staging / "relational")
             if self.texts_ is not None:
                 self.texts_.save(staging / "text")
@@ -168,17 +174,22 @@ class DatabaseSynthesizer:
     @classmethod
     def load(cls, directory: str | Path, *, device: str | None = None) -> DatabaseSynthesizer:
         """Load a model written by :meth:`save`. Model directories hold pickles: load only trusted ones."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise SynthbankError(f"The model directory '{directory}' does not exist.")
-        relational = RelationalSynthesizer.load(directory / "relational")
-        self = cls(relational.schema, default_distribution=relational.default_distribution)
-        self.relational_ = relational
-        self.texts_ = None
-        if (directory / "text" / "texts.json").is_file():
-            from synthbank.text.tables import DatabaseTexts
+        directory = verify_model_directory(directory, "database")
+        try:
+            relational = RelationalSynthesizer.load(directory / "relational")
+            self = cls(relational.schema, default_distribution=relational.default_distribution)
+            self.relational_ = relational
+            self.texts_ = None
+            if (directory / "text" / "texts.json").is_file():
+                from synthbank.text.tables import DatabaseTexts
 
-            self.texts_ = DatabaseTexts.load(directory / "text", relational.schema, device=device)
+                self.texts_ = DatabaseTexts.load(directory / "text", relational.schema, device=device)
+        except SynthbankError:
+            raise
+        except Exception as exc:  # a damaged pickle or JSON file, or one from an incompatible version
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise SynthbankError(f"The model in '{directory}' cannot be loaded ({exc.__class__.__name__}"
+                                 f"{': ' + detail if detail else ''}); it is damaged or from an incompatible version.") from None
         self.text = self.texts_ is not None
         return self
 

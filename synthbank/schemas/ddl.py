@@ -35,5 +35,5 @@ def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> s
             ))
         for unique in table.unique:
             constraints.append(sa.UniqueConstraint(*unique))
-        sa.Table(name, metadata, *columns, *constraints)
+        sa.Table(name, metadata, *columns, *constraints, mysql_engine="InnoDB")  # transactional, with FKs
     return metadata

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -261,18 +261,53 @@ class DatabaseSchema:
         if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
             raise SchemaError("A schema must be a mapping with a 'tables' mapping at the top.")
         tables = {}
-        try:
-            for name, spec in data["tables"].items():
-                columns = {col: Column(name=col, **(col_spec or {})) for col, col_spec in spec["columns"].items()}
-                fks = [ForeignKey(**fk) for fk in spec.get("foreign_keys", [])]
-                tables[name] = Table(
-                    name=name, columns=columns, primary_key=list(spec.get("primary_key", [])),
-                    foreign_keys=fks, unique=[list(u) for u in spec.get("unique", [])],
-                    mode=spec.get("mode", "synthesize"), row_count=spec.get("row_count"),
-                    subset_fraction=float(spec.get("subset_fraction", 0.1)),
-                )
-        except (TypeError, KeyError, AttributeError) as exc:
-            raise SchemaError(f"The schema file is malformed near table '{name}': {exc}.") from None
+        for name, spec in data["tables"].items():
+            where = f"The schema file's table '{name}'"
+            if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict) or not spec["columns"]:
+                raise SchemaError(f"{where} must be a mapping with a 'columns' mapping.")
+            columns = {}
+            for col, col_spec in spec["columns"].items():
+                col_spec = {} if col_spec is None else col_spec
+                if not isinstance(col_spec, dict):
+                    raise SchemaError(f"{where} column '{col}' must be a mapping (type:, sdtype:, …), "
+                                      f"not a {type(col_spec).__name__}.")
+                unknown = sorted(set(col_spec) - {f.name for f in fields(Column)} | {"name"} & set(col_spec))
+                if unknown:
+                    raise SchemaError(f"{where} column '{col}' has unknown field(s) {', '.join(map(str, unknown))}.")
+                if "type" not in col_spec:
+                    raise SchemaError(f"{where} column '{col}' has no 'type'.")
+                for flag in ("nullable", "unique", "identity"):
+                    if flag in col_spec and not isinstance(col_spec[flag], bool):
+                        raise SchemaError(f"{where} column '{col}' has {flag}: {col_spec[flag]!r}; use true or false.")
+                for text in ("type", "sdtype", "pii"):
+                    if col_spec.get(text) is not None and not isinstance(col_spec[text], str):
+                        raise SchemaError(f"{where} column '{col}' has {text}: {col_spec[text]!r}; use a word.")
+                columns[str(col)] = Column(name=str(col), **col_spec)
+            fraction = spec.get("subset_fraction", 0.1)
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+                raise SchemaError(f"{where} has subset_fraction: {fraction!r}; use a number in (0, 1], e.g. 0.5.")
+            row_count = spec.get("row_count")
+            if row_count is not None and (isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0):
+                raise SchemaError(f"{where} has row_count: {row_count!r}; use a whole number.")
+            mode = spec.get("mode", "synthesize")
+            if not isinstance(mode, str):
+                raise SchemaError(f"{where} has mode: {mode!r}; use one of {', '.join(TABLE_MODES)}.")
+            fks = []
+            for fk in spec.get("foreign_keys") or []:
+                if not isinstance(fk, dict) or not {"columns", "parent", "parent_columns"} <= set(fk) or set(fk) - {
+                        "columns", "parent", "parent_columns", "name"}:
+                    raise SchemaError(f"{where} has a foreign key that is not a mapping of columns, parent, parent_columns (and name).")
+                fks.append(ForeignKey(columns=_names(fk["columns"], where, "foreign key columns"), parent=str(fk["parent"]),
+                                      parent_columns=_names(fk["parent_columns"], where, "foreign key parent_columns"),
+                                      name=fk.get("name")))
+            unique = spec.get("unique") or []
+            if not isinstance(unique, list):
+                raise SchemaError(f"{where} has unique: {unique!r}; use a list of column lists.")
+            tables[str(name)] = Table(
+                name=str(name), columns=columns, primary_key=_names(spec.get("primary_key") or [], where, "primary_key"),
+                foreign_keys=fks, unique=[_names(u, where, "unique") for u in unique],
+                mode=mode, row_count=row_count, subset_fraction=float(fraction),
+            )
         return cls(tables)
 
     def save(self, path: str | Path) -> Path:
@@ -304,3 +339,12 @@ class DatabaseSchema:
             table.pop("row_count", None)  # the data may grow; the structure is what must match
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _names(value, where: str, what: str) -> list[str]:
+    """A column list from a schema file: a list of names, or one name."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SchemaError(f"{where} has {what}: {value!r}; use a list of column names.")
+    return list(value)

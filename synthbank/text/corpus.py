@@ -129,12 +129,29 @@ def write_corpus(frame: pd.DataFrame, out: str | Path) -> Path:
 def train_text_model(source: str, text_column: str, context_columns: list[str], model_dir: str | Path, *,
                      table: str | None = None, progress=None, **options):
     """Fit a :class:`TextSynthesizer` on a file or database table and save it to ``model_dir``."""
+    from synthbank.files import check_replaceable
     from synthbank.text.synthesizer import TextSynthesizer
 
+    check_replaceable(model_dir)  # before training: never replace a folder that is not a synthbank model
     frame, pii = read_training_data(source, table)
     synthesizer = TextSynthesizer(**options).fit(frame, text_column, context_columns, pii_values=pii, progress=progress)
     synthesizer.save(model_dir)
     return synthesizer
+
+
+def _load_text_model(model_dir: str | Path, device: str | None):
+    """A saved text model, checked first: a damaged or half-written directory gives one sentence."""
+    from synthbank.files import verify_model_directory
+    from synthbank.text.synthesizer import TextSynthesizer
+
+    verify_model_directory(model_dir, "text")
+    try:
+        return TextSynthesizer.load(model_dir, device=device)
+    except SynthbankError:
+        raise
+    except (ValueError, KeyError, TypeError, EOFError) as exc:  # damaged JSON or adapter files
+        raise SynthbankError(f"The text model in '{model_dir}' cannot be loaded ({exc.__class__.__name__}); "
+                             "it is damaged or from an incompatible version.") from None
 
 
 def generate_corpus(model_dir: str | Path, out: str | Path | None = None, *, n: int | None = None,
@@ -148,7 +165,7 @@ def generate_corpus(model_dir: str | Path, out: str | Path | None = None, *, n: 
         check_corpus_path(str(out))
     if context_from is None and n is None:
         raise SynthbankError("Give the number of texts (--n) or context rows (--context-from).")
-    synthesizer = TextSynthesizer.load(model_dir, device=device)
+    synthesizer = _load_text_model(model_dir, device)
     if context_from is not None:
         context, _ = read_training_data(context_from)
         for column, value in (where or {}).items():
