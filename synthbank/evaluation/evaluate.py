@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from synthbank.errors import SynthbankError
-from synthbank.evaluation import fidelity, integrity, privacy, text_metrics, utility
+from synthbank.evaluation import fidelity, integrity, leaks, privacy, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
 from synthbank.schemas.model import DatabaseSchema
@@ -111,7 +111,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     done("text")
 
     step(5, "privacy")
-    data["privacy"] = {"tables": {}, "pii_leaks": privacy.pii_leaks(schema, real, synthetic), "text_copying": {}}
+    data["privacy"] = {"tables": {}, "pii_leaks": leaks.scan(schema, real, synthetic, schema.rare_threshold), "text_copying": {}}
     for name in schema.tables:
         entry = privacy.dcr(schema, name, real[name], synthetic[name], holdout[name] if holdout else None, seed)
         if entry is None:

@@ -268,8 +268,13 @@ def render_html(report) -> str:
 
     parts.append("<h2>Privacy</h2>")
     leaks = d["privacy"]["pii_leaks"]
-    parts.append(f"<p>PII leak scan: {leaks['values_searched']:,} real PII values searched in every synthetic table and text: "
-                 f"<b>{leaks['total']}</b> found ({leaks['cells']} cells, {leaks['texts']} texts).</p>")
+    parts.append(f"<p>Leak scan: {leaks['values_searched']:,} real values (PII columns, name-like columns, categories held by "
+                 f"fewer than {leaks.get('rare_threshold', 5)} rows) searched in every synthetic string and text: "
+                 f"<b>{leaks['total']}</b> found ({leaks['cells']} equal cells, {leaks.get('inside_strings', 0)} inside strings, "
+                 f"{leaks['texts']} in texts); {leaks.get('coarse_matches', 0)} matches of coarse values (a first name, a city… alone) "
+                 "not counted.</p>")
+    if leaks["examples"]:
+        parts.append("<p class='note'>Masked examples: " + html.escape("; ".join(leaks["examples"])) + "</p>")
     parts.append(_table(["table", "exact copies", "real vs real", "DCR share", "median DCR", "real median DCR", "DCR overfitting protection"],
                         [[t, e["exact_copy_share"], e["real_reference_exact_copy_share"], e.get("dcr_share"), e["median_dcr"],
                           e["holdout_median_dcr"], e.get("dcr_overfitting_protection")] for t, e in d["privacy"]["tables"].items()]))

@@ -6,13 +6,15 @@
   (ties count half; about 50% is ideal, as in mostlyai-qa), and SDMetrics' ``DCROverfittingProtection``.
   Without one, the median DCR is shown beside that of one real half to the other.
 - **exact copies**: synthetic rows equal to a real row on every learned column.
-- **PII leaks**: every value of every real PII column searched in every synthetic table (equal cells) and
-  inside every synthetic text (whole words); should be 0.
+- **leaks**: real PII values, values of name-like columns and rare categories searched everywhere (see
+  :mod:`synthbank.evaluation.leaks`); should be 0.
 - **text copying**: share of synthetic texts sharing a run of ≥ 8 words with a training text, beside the
   same share for real held-out texts.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -111,44 +113,28 @@ def exact_copies(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthet
     return float(rows(synthetic).isin(set(rows(real))).mean())
 
 
-def pii_leaks(schema: DatabaseSchema, real: dict, synthetic: dict) -> dict:
-    """Real PII values found in synthetic cells (equal) or texts (as words)."""
-    from synthbank.text.scrub import PiiScrubber
-    from synthbank.text.tables import pii_values
-
-    values = pii_values(schema, real)
-    normalized = {str(v).strip().lower() for kind, items in values.items() for v in items
-                  if kind not in ("first_name", "last_name", "city", "zipcode", "date_of_birth") and len(str(v).strip()) >= 3}
-    scrubber = PiiScrubber({k: v for k, v in values.items() if k not in ("first_name", "last_name", "city", "zipcode", "date_of_birth")})
-    cells, texts, examples = 0, 0, []
-    for name, table in schema.tables.items():
-        frame = synthetic[name]
-        for column, spec in table.columns.items():
-            if column not in frame or spec.sdtype in ("numerical", "boolean", "datetime", "id"):
-                continue
-            strings = frame[column].dropna().astype(str)
-            if spec.sdtype == "text":
-                for text in strings:
-                    found = scrubber.find(text)
-                    if found:
-                        texts += 1
-                        examples.append(f"{name}.{column}: {found[0]}")
-            else:
-                hits = strings.str.strip().str.lower().isin(normalized)
-                cells += int(hits.sum())
-                examples += [f"{name}.{column}: {v}" for v in strings[hits].head(3)]
-    return {"cells": cells, "texts": texts, "total": cells + texts, "examples": examples[:10],
-            "values_searched": len(normalized)}
-
-
 def text_copying(train_texts: pd.Series, synthetic_texts: pd.Series, holdout_texts: pd.Series | None) -> dict:
-    from synthbank.text.memorization import CopyFilter
+    """Share of synthetic texts sharing a run of ``COPY_NGRAM`` words with a training text (or equal to one),
+    beside the same share for real held-out texts. Computed here, in memory, not with the text engine's filter."""
+    train = [_words(t) for t in train_texts.dropna().astype(str)]
+    runs = {run for words in train for run in _runs(words)}
+    whole = {words for words in train}
 
-    train = train_texts.dropna().astype(str)
-    copy_filter = CopyFilter(train, ngram=COPY_NGRAM)
+    def copies(text: str) -> bool:
+        words = _words(text)
+        return words in whole or any(run in runs for run in _runs(words))
+
     synthetic = synthetic_texts.dropna().astype(str)
-    out = {"ngram": COPY_NGRAM, "synthetic_share": float(np.mean([copy_filter.copies(t) for t in synthetic])) if len(synthetic) else 0.0,
-           "synthetic_exact": int(sum(" ".join(t.split()) in set(" ".join(x.split()) for x in train) for t in synthetic))}
+    out = {"ngram": COPY_NGRAM, "synthetic_share": float(np.mean([copies(t) for t in synthetic])) if len(synthetic) else 0.0,
+           "synthetic_exact": int(sum(_words(t) in whole for t in synthetic))}
     if holdout_texts is not None and len(holdout_texts.dropna()):
-        out["holdout_share"] = float(np.mean([copy_filter.copies(t) for t in holdout_texts.dropna().astype(str)]))
+        out["holdout_share"] = float(np.mean([copies(t) for t in holdout_texts.dropna().astype(str)]))
     return out
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", text.lower()))
+
+
+def _runs(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [words[i:i + COPY_NGRAM] for i in range(len(words) - COPY_NGRAM + 1)]

@@ -67,7 +67,7 @@ class PiiFiller:
                 shapes = Counter(re.sub(r"\d", "#", str(v)) for v in present.head(2000))
                 spec.template = shapes.most_common(1)[0][0]
             if column.pii == "date_of_birth" and len(present):
-                dates = pd.to_datetime(present, errors="coerce").dropna()
+                dates = pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed").dropna().dt.tz_localize(None)
                 ages = (pd.Timestamp.today() - dates).dt.days / 365.25
                 spec.min_age, spec.max_age = float(np.floor(ages.min())), float(np.ceil(ages.max()))
                 spec.date_type = not column.type.startswith("varchar")

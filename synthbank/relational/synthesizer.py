@@ -15,8 +15,10 @@ source's format, assigns secondary and deferred foreign keys, and lets Faker wri
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +29,9 @@ from rdt.transformers import OrderedUniformEncoder
 
 from synthbank import __version__, seeding
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, clip_numbers
 from synthbank.relational.encoding import category_orders
-from synthbank.relational.frames import cast_to_schema, normalize
+from synthbank.relational.frames import cast_to_schema, learn_forms, normalize
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
 from synthbank.relational.pii import PiiFiller
@@ -49,7 +52,7 @@ KEY = "_sb_key"
 EPOCH = pd.Timestamp("1970-01-01")
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
-_FORMAT = "synthbank-relational/1"
+_FORMAT = "synthbank-relational/2"
 
 
 def fk_column(index: int) -> str:
@@ -72,11 +75,15 @@ class RelationalSynthesizer:
     associations (see :mod:`synthbank.relational.encoding`). ``leaf_models`` gives tables that are
     only ever children a copula of their own over all their rows, whose values replace those of HMA's
     per-parent child models (which see a handful of rows each and lose the table's own correlations).
+    ``rare_threshold`` (default: the schema's, else 5): a categorical value held by fewer entities never
+    reaches the models, and numbers are clipped to bounds with at least this many rows beyond each (see
+    :mod:`synthbank.protection`).
     """
 
     def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", order_categories: bool = True,
-                 leaf_models: bool = True, verbose: bool = False):
+                 leaf_models: bool = True, rare_threshold: int | None = None, verbose: bool = False):
         self.schema = schema
+        self.rare_threshold = rare_threshold
         self.leaf_models = leaf_models
         self.default_distribution = default_distribution
         self.order_categories = order_categories
@@ -86,10 +93,14 @@ class RelationalSynthesizer:
     def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None) -> RelationalSynthesizer:
         schema = self.schema
         frames = self._check_input(tables)
+        schema = self.schema  # empty tables are now copied (written empty)
         self.plans_ = plan_tables(schema, frames)
         self.windows_ = plan_windows(schema, self.plans_, leaf_models=self.leaf_models)
         self.row_counts_ = {name: len(frame) for name, frame in frames.items()}
         positions = self._positions(frames)
+        self.rare_threshold_ = check_threshold(self.rare_threshold if self.rare_threshold is not None
+                                               else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
+        self.rare_ = self._protect_rare_values(frames, positions)
 
         self.key_formats_: dict[str, dict[str, KeyFormat]] = {}
         self.pii_: dict[str, PiiFiller] = {}
@@ -113,7 +124,9 @@ class RelationalSynthesizer:
                                       table.foreign_keys[i].parent == name)
                 for i in plan.deferred_fks
             }
-        self.fixed_ = {name: frames[name].copy() for name, t in schema.tables.items() if t.mode in ("copy", "subset")}
+        # copied tables never keep their PII columns: Faker refills them when sampling
+        self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
+                       if t.mode in ("copy", "subset")}
         self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
         self.hmas_ = []
         for index, window in enumerate(self.windows_):
@@ -127,6 +140,9 @@ class RelationalSynthesizer:
 
     def _check_input(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         frames = {}
+        self.forms_: dict[str, dict[str, dict]] = {}
+        self.notes_: list[str] = []
+        empty = []
         for name, table in self.schema.tables.items():
             if table.mode == "exclude":
                 continue
@@ -136,10 +152,49 @@ class RelationalSynthesizer:
             if missing:
                 raise SchemaError(f"The data for table '{name}' lacks the column(s) {', '.join(missing)}.")
             if table.mode == "synthesize" and len(tables[name]) == 0:
-                raise SchemaError(f"Table '{name}' is empty, so there is nothing to learn; set its mode to 'copy' "
-                                  "(written empty) or 'exclude' in the schema file.")
+                empty.append(name)
+            self.forms_[name] = learn_forms(tables[name], table)
             frames[name] = normalize(tables[name][list(table.columns)].reset_index(drop=True), table)
+        if empty:  # nothing to learn: written empty, as if the schema said mode 'copy'
+            self.schema = copy.deepcopy(self.schema)
+            for name in empty:
+                self.schema.tables[name].mode = "copy"
+                self.notes_.append(f"Table '{name}' is empty in the source; it is written empty.")
+                log.warning("table %s is empty in the source; it is written empty", name)
         return frames
+
+    def _entities(self, frames, positions) -> dict[str, np.ndarray]:
+        """Per row of each learned table, the root row it belongs to (a customer and all their rows)."""
+        out: dict[str, np.ndarray] = {}
+        for name in self.schema.read_order():
+            if name not in self.plans_:
+                continue
+            plan, n = self.plans_[name], len(frames[name])
+            own = -1 - np.arange(n)  # rows without a parent are entities of their own
+            if plan.primary_fk is None:
+                out[name] = np.arange(n)
+                continue
+            parent = self.schema.tables[name].foreign_keys[plan.primary_fk].parent
+            pos = positions[name][plan.primary_fk]
+            out[name] = np.where(pos >= 0, out[parent][np.maximum(pos, 0)], own) if parent in out else own
+        return out
+
+    def _protect_rare_values(self, frames, positions) -> dict[str, dict[str, RareGuard]]:
+        """Replace, in ``frames``, every categorical value held by fewer than k entities by the marker."""
+        entities = self._entities(frames, positions)
+        guards: dict[str, dict[str, RareGuard]] = {}
+        for name, plan in self.plans_.items():
+            table, guards[name] = self.schema.tables[name], {}
+            for column in plan.learned:
+                if table.columns[column].sdtype != "categorical":
+                    continue
+                guard = RareGuard.fit(frames[name][column], self.rare_threshold_, entities[name])
+                frames[name][column] = guard.protect(frames[name][column])
+                guards[name][column] = guard
+                if guard.replaced:
+                    log.info("%s.%s: %d rows held a value fewer than %d entities share; replaced before fitting",
+                             name, column, guard.replaced, self.rare_threshold_)
+        return guards
 
     def _key_columns(self, table: Table) -> list[str]:
         plan = self.plans_.get(table.name)
@@ -195,7 +250,10 @@ class RelationalSynthesizer:
         if plan.primary_fk is not None:
             data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
         for column in plan.learned:
-            data[column] = _to_days(frame[column]) if table.columns[column].sdtype == "datetime" else frame[column]
+            sdtype = table.columns[column].sdtype
+            data[column] = _to_days(frame[column]) if sdtype == "datetime" else frame[column]
+            if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
+                data[column] = clip_numbers(data[column], self.rare_threshold_)
         for i in plan.categorical_fks:
             data[table.foreign_keys[i].columns[0]] = frame[table.foreign_keys[i].columns[0]].astype(object)
         for i in plan.secondary_fks:
@@ -368,9 +426,20 @@ class RelationalSynthesizer:
         for name, frame in out.items():
             # only once every key is written: dropping rows earlier would shift the row positions links use
             frame = self._drop_duplicate_keys(schema.tables[name], frame)
+            frame = self._restore_rare(name, frame, seed)
             frame = self.pii_[name].fill(frame, seed=seeding.int_seed(seed, "pii", name))
-            out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name])
+            out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name],
+                                       self.forms_.get(name))
         return out
+
+    def _restore_rare(self, name: str, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """The rare-value marker in sampled categories → kept values drawn by their real shares."""
+        table = self.schema.tables[name]
+        for column, guard in self.rare_.get(name, {}).items():
+            if column in frame:
+                frame[column] = guard.restore(frame[column], seeding.rng(seed, "rare", name, column),
+                                              fallback=_rare_fallback(table.columns[column]))
+        return frame
 
     def _assign_secondary(self, name, index, frame, positions, out, rng) -> np.ndarray:
         table = self.schema.tables[name]
@@ -507,6 +576,10 @@ class RelationalSynthesizer:
             "default_distribution": self.default_distribution,
             "order_categories": self.order_categories,
             "leaf_models": self.leaf_models,
+            "forms": self.forms_,
+            "notes": self.notes_,
+            "rare_threshold": self.rare_threshold_,
+            "rare": {t: {c: g.to_dict() for c, g in cols.items()} for t, cols in self.rare_.items()},
         }
         (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
         for name, frame in self.fixed_.items():
@@ -534,7 +607,10 @@ class RelationalSynthesizer:
         if state.get("format") != _FORMAT:
             raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
         self = cls(schema, default_distribution=state["default_distribution"],
-                   order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True))
+                   order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True),
+                   rare_threshold=state["rare_threshold"])
+        self.rare_threshold_ = state["rare_threshold"]
+        self.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
         self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
         self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
         self.row_counts_ = state["row_counts"]
@@ -542,6 +618,8 @@ class RelationalSynthesizer:
         self.pii_ = {t: PiiFiller.from_dict(d) for t, d in state["pii"].items()}
         self.secondary_ = {t: {int(i): SecondaryLink(**d) for i, d in links.items()} for t, links in state["secondary"].items()}
         self.deferred_ = {t: {int(i): DeferredLink(**d) for i, d in links.items()} for t, links in state["deferred"].items()}
+        self.forms_ = state.get("forms", {})
+        self.notes_ = state.get("notes", [])
         self.fixed_ = {p.stem: pd.read_pickle(p) for p in sorted((directory / "fixed").glob("*.pkl"))} if (directory / "fixed").is_dir() else {}
         self.hmas_ = []
         for index in range(len(self.windows_)):
@@ -549,6 +627,15 @@ class RelationalSynthesizer:
                 self.hmas_.append(cloudpickle.load(handle))
         self.manifest_ = manifest
         return self
+
+
+def _rare_fallback(column):
+    """What a category whose every real value was rare is written as: the marker, NULL, or 0."""
+    base = types.base_name(column.type)
+    if base in ("varchar", "text"):
+        length = re.search(r"\((\d+)\)", column.type)
+        return RARE_MARKER[: int(length.group(1))] if length else RARE_MARKER
+    return None if column.nullable else 0
 
 
 def _copy_keys(frame: pd.DataFrame, fk, parent: pd.DataFrame, pos: np.ndarray) -> None:

@@ -11,28 +11,41 @@ import re
 
 import pandas as pd
 
-from synthbank.schemas import types
+from synthbank.schemas import person_names, types
 
 # --- PII by column name ---------------------------------------------------------------------------
-# Checked in order; the first pattern that matches the lower-cased column name wins.
+# Checked in order; the first pattern that matches the lower-cased, snake-cased column name wins. The
+# PII word must end the name (an optional number after it): ``email_verified``, ``phone_calls`` or
+# ``ip_count`` describe something else.
+_END = r"(_?\d+)?$"
 _NAME_RULES: list[tuple[str, str]] = [
-    (r"(^|_)e?mail(_?address)?($|_)", "email"),
-    (r"(^|_)(ssn|social_security(_number)?|sin|tax_id|tin)($|_)", "ssn"),
-    (r"(^|_)(phone|mobile|cell|telephone|tel|fax)(_?(number|no))?($|_)", "phone"),
-    (r"(^|_)(dob|date_of_birth|birth_?date|birthday)($|_)", "date_of_birth"),
-    (r"(^|_)(iban)($|_)", "iban"),
-    (r"(^|_)(card_?(number|no|num)|credit_card|pan)($|_)", "card_number"),
-    (r"(^|_)(account_?(number|no|num)|acct_?(number|no|num)|routing_number)($|_)", "account_number"),
-    (r"(^|_)(ip|ip_?address|ipv4|ipv6)($|_)", "ip_address"),
-    (r"(^|_)(first_?name|given_?name|forename)($|_)", "first_name"),
-    (r"(^|_)(last_?name|surname|family_?name)($|_)", "last_name"),
+    (r"(^|_)e_?mail(_?address)?" + _END, "email"),
+    (r"(^|_)mail_?address" + _END, "email"),
+    (r"(^|_)(ssn|social_security(_number)?|sin|tax_id|tin)" + _END, "ssn"),
+    (r"(^|_)(phone|mobile|cell|telephone|tel|fax)(_?(number|no|num))?" + _END, "phone"),
+    (r"(^|_)(dob|date_of_birth|birth_?date|birthday)$", "date_of_birth"),
+    (r"(^|_)iban$", "iban"),
+    (r"(^|_)(card_?(number|no|num)|credit_card(_?(number|no|num))?|pan)$", "card_number"),
+    (r"(^|_)(account_?(number|no|num)|acct_?(number|no|num)|routing_number)$", "account_number"),
+    (r"(^|_)(ip|ip_?address|ipv4|ipv6)$", "ip_address"),
+    (r"(^|_)(first_?name|given_?name|forename)$", "first_name"),
+    (r"(^|_)(last_?name|surname|family_?name)$", "last_name"),
     (r"^(name|full_?name|customer_?name|client_?name|person_?name|holder_?name|account_?holder|contact_?name)$", "name"),
-    (r"(^|_)(street|street_?address|address(_?line)?_?\d?|addr)($|_)", "street_address"),
-    (r"^(home_?)?address$", "address"),
+    # a person's role followed by "name": payee_name, beneficiary_name, owner_name, cardholder…
+    (r"(^|_)(payee|payer|beneficiary|owner|cardholder|card_?holder|recipient|sender|remitter|guarantor|"
+     r"borrower|applicant|spouse|signer|employee|member|patient|tenant|landlord)(_?(full_?)?name)?$", "name"),
+    (r"(^|_)(street|street_?address|address(_?line)?_?\d?|addr)$", "street_address"),
+    (r"^(home_?|postal_?|mailing_?|billing_?|shipping_?)?address$", "address"),
     (r"^(city|town)$", "city"),
-    (r"(^|_)(zip|zip_?code|postcode|postal_?code)($|_)", "zipcode"),
+    (r"(^|_)(zip|zip_?code|postcode|postal_?code)$", "zipcode"),
     (r"^(user_?name|login|handle)$", "username"),
 ]
+#: Qualifiers that make an "address" something other than a postal address (``mac_address``, ``ip_addr``).
+_NOT_POSTAL = re.compile(r"(^|_)(mac|ip|ipv4|ipv6|e?mail|web|url|wallet|host|server|memory|network|hardware|"
+                         r"bitcoin|btc|eth|crypto|contract|node|device|bluetooth|hex|base)(_|$)")
+#: Person-role rules name people only in a string column: ``owner`` alone could be a flag or a key.
+_ROLE_ONLY = re.compile(r"^(payee|payer|beneficiary|owner|cardholder|card_?holder|recipient|sender|remitter|"
+                        r"guarantor|borrower|applicant|spouse|signer|employee|member|patient|tenant|landlord)$")
 
 # --- PII by value pattern -------------------------------------------------------------------------
 _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
@@ -65,6 +78,8 @@ def pii_from_name(column_name: str) -> str | None:
     name = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column_name).lower()
     for pattern, kind in _NAME_RULES:
         if re.search(pattern, name):
+            if kind in ("street_address", "address") and _NOT_POSTAL.search(name):
+                return None
             return kind
     return None
 
@@ -122,10 +137,10 @@ def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: boo
         return "id", None
 
     kind = pii_from_name(name)
-    if kind == "date_of_birth" and base not in types.TEMPORAL_TYPES | types.STRING_TYPES:
+    if kind is not None and not _fits(kind, name, base, values):
         kind = None
     if kind is None and base in types.STRING_TYPES:
-        kind = pii_from_values(values)
+        kind = pii_from_values(values) or person_names.name_kind(values)
     if kind is not None:
         return "pii", kind
 
@@ -154,6 +169,45 @@ def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: boo
     if len(non_null) >= 20 and non_null.nunique() / len(non_null) > MAX_CATEGORICAL_UNIQUE_SHARE and not _has_spaces(non_null):
         return "id", None
     return "categorical", None
+
+
+#: PII kinds that are digits and may be stored in a number column (a zip code as an integer).
+_DIGIT_KINDS = {"phone", "ssn", "account_number", "card_number", "zipcode"}
+#: What most values of a column named for a PII kind must look like, or the name was misleading
+#: (a ``phone`` column of "home"/"mobile" labels, a ``name`` column of product names).
+_VALUE_CHECKS = {
+    "email": lambda s: "@" in s,
+    "phone": lambda s: sum(c.isdigit() for c in s) >= 7,
+    "ssn": lambda s: sum(c.isdigit() for c in s) >= 4,
+    "card_number": lambda s: sum(c.isdigit() for c in s) >= 4,
+    "account_number": lambda s: sum(c.isdigit() for c in s) >= 4,
+    "iban": lambda s: len(re.sub(r"\W", "", s)) >= 15,
+    "ip_address": lambda s: bool(re.fullmatch(r"[\d.]{7,15}|[0-9a-fA-F:]{3,39}", s.strip())),
+    "zipcode": lambda s: any(c.isdigit() for c in s),
+    "street_address": lambda s: len(s.split()) >= 2,
+    "address": lambda s: len(s.split()) >= 2,
+}
+
+
+def _fits(kind: str, name: str, base: str, values: pd.Series) -> bool:
+    """Whether a column named for a PII kind really holds it: by its SQL type, then by its values."""
+    if kind == "date_of_birth":
+        return base in types.TEMPORAL_TYPES | types.STRING_TYPES
+    if base not in types.STRING_TYPES and not (kind in _DIGIT_KINDS and base in types.NUMERIC_TYPES):
+        return False  # a boolean email_verified, an integer ip…
+    strings = values.dropna().astype(str).head(1000)
+    strings = strings[strings.str.strip() != ""]
+    if len(strings) < 5:
+        return True  # nothing to contradict the name
+    check = _VALUE_CHECKS.get(kind)
+    if check is not None:
+        return strings.map(check).mean() >= 0.5
+    if kind == "name":
+        snake = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+        # a bare "name" or a bare role ("owner") names people only if some values are people's names
+        if snake == "name" or _ROLE_ONLY.match(snake):
+            return person_names.person_share(strings) >= (0.2 if snake == "name" else 0.5)
+    return True
 
 
 def _looks_like_identifier(name: str, values: pd.Series) -> bool:

@@ -114,10 +114,15 @@ class Table:
 @dataclass
 class DatabaseSchema:
     tables: dict[str, Table]
+    #: A categorical value held by fewer than this many entities never reaches a model (see
+    #: :mod:`synthbank.protection`); written as ``rare_threshold:`` at the top of a schema file.
+    rare_threshold: int = 5
 
     def __post_init__(self):
         if not self.tables:
             raise SchemaError("The schema has no tables.")
+        if isinstance(self.rare_threshold, bool) or not isinstance(self.rare_threshold, int) or self.rare_threshold < 1:
+            raise SchemaError(f"The schema's rare_threshold is {self.rare_threshold!r}; use a whole number of at least 1 (default 5).")
         for table in self.tables.values():
             for fk in table.foreign_keys:
                 parent = self.tables.get(fk.parent)
@@ -154,7 +159,7 @@ class DatabaseSchema:
             fks = [fk for fk in table.foreign_keys if fk.parent in names]
             kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
                                [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction)
-        return DatabaseSchema(kept)
+        return DatabaseSchema(kept, rare_threshold=self.rare_threshold)
 
     def topological_order(self) -> list[str]:
         """Tables with parents before children, ignoring self-references. Raises on any cycle."""
@@ -254,7 +259,7 @@ class DatabaseSchema:
             if table.row_count is not None:
                 entry["row_count"] = table.row_count
             tables[table.name] = entry
-        return {"tables": tables}
+        return {"rare_threshold": self.rare_threshold, "tables": tables}
 
     @classmethod
     def from_dict(cls, data: dict) -> DatabaseSchema:
@@ -308,7 +313,10 @@ class DatabaseSchema:
                 foreign_keys=fks, unique=[_names(u, where, "unique") for u in unique],
                 mode=mode, row_count=row_count, subset_fraction=float(fraction),
             )
-        return cls(tables)
+        unknown = sorted(set(data) - {"tables", "rare_threshold"})
+        if unknown:
+            raise SchemaError(f"The schema file has unknown top-level key(s) {', '.join(map(str, unknown))} (known: rare_threshold, tables).")
+        return cls(tables, rare_threshold=data.get("rare_threshold", 5))
 
     def save(self, path: str | Path) -> Path:
         """Write the schema as YAML (``.yaml``/``.yml``) or JSON (anything else)."""

@@ -1,9 +1,11 @@
 """The distribution of context fields, for generating texts when no context rows are given.
 
-It keeps the combinations of context values seen at least twice in training, with their frequencies: a
-combination only one person had (which could single them out) is never reproduced. When no
-combination repeats — or none matches a ``where`` filter on a value that was seen — the other columns are
-sampled independently from their own frequencies.
+It keeps the combinations of context values seen at least ``min_count`` times in training (the rare-value
+threshold, default 5), with their frequencies: a combination few people had (which could single them out)
+is never reproduced, and neither is a single value seen fewer times (rare values are replaced before this,
+see :mod:`synthbank.protection`; the per-column frequencies drop anything still below the threshold).
+When no combination is frequent enough — or none matches a ``where`` filter on a value that was seen —
+the other columns are sampled independently from their own frequencies.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from synthbank.errors import SynthbankError
+from synthbank.protection import RARE_MARKER
 
 log = logging.getLogger(__name__)
-MIN_COUNT = 2
+MIN_COUNT = 5
 
 
 class ContextSampler:
@@ -25,14 +28,15 @@ class ContextSampler:
         self.columns, self.combos, self.counts, self.marginals = columns, combos, counts, marginals
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame) -> ContextSampler:
+    def fit(cls, frame: pd.DataFrame, min_count: int = MIN_COUNT) -> ContextSampler:
         columns = list(frame.columns)
         values = frame.astype(object).where(frame.notna(), None)
-        marginals = {c: {str(k): int(v) for k, v in values[c].astype(str).value_counts().items()} for c in columns}
+        marginals = {c: {str(k): int(v) for k, v in values[c].astype(str).value_counts().items()
+                         if v >= min_count and k != RARE_MARKER} for c in columns}
         if not columns:
             return cls([], [[]], [len(frame)], {})
         grouped = values.value_counts(dropna=False).reset_index(name="_n")
-        kept = grouped[grouped["_n"] >= MIN_COUNT]
+        kept = grouped[(grouped["_n"] >= max(2, min_count)) & ~(grouped[columns] == RARE_MARKER).any(axis=1)]
         return cls(columns, kept[columns].to_numpy().tolist(), kept["_n"].astype(int).tolist(), marginals)
 
     def sample(self, n: int, rng: np.random.Generator, where: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -44,18 +48,21 @@ class ContextSampler:
                 raise SynthbankError(f"--where names '{column}', which is not a context column of this model "
                                      f"(context columns: {', '.join(self.columns) or 'none'}).")
             if value not in self.marginals.get(column, {}):
-                raise SynthbankError(f"No training row has {column}={value!r}; cannot generate texts for it.")
+                raise SynthbankError(f"Fewer than the rare-value threshold of training rows have {column}={value!r}; "
+                                     "cannot generate texts for it.")
             keep = (combos[column].astype(str) == value).to_numpy()
             combos, counts = combos[keep].reset_index(drop=True), counts[keep]
         if len(combos) == 0:  # no repeated combination matches: each other field from its own frequencies
-            log.warning("no context combination seen twice matches; sampling the context fields independently")
+            log.warning("no frequent context combination matches; sampling the context fields independently")
             out = {}
             for column in self.columns:
                 if column in where:
                     out[column] = [where[column]] * n
-                else:
+                elif self.marginals[column]:
                     values, weights = zip(*self.marginals[column].items())
                     out[column] = rng.choice(np.array(values, dtype=object), n, p=np.array(weights) / sum(weights))
+                else:  # every value of this field was rare
+                    out[column] = [None] * n
             return pd.DataFrame(out).replace({"None": None})
         picks = rng.choice(len(combos), size=n, p=counts / counts.sum())
         return combos.iloc[picks].reset_index(drop=True)

@@ -26,6 +26,7 @@ from faker import Faker
 from synthbank import seeding
 from synthbank.errors import SynthbankError, TextModelError
 from synthbank.files import staged_directory
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold
 from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
 from synthbank.text.context import ContextSampler
 from synthbank.text.generation import GenerationStats, generate_batched
@@ -38,7 +39,7 @@ from synthbank.text.training import TrainingStats, add_lora, train_lora
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: keyed Bloom copy filter, rare context values protected
 
 
 def _clean_texts(values: pd.Series, column: str) -> pd.Series:
@@ -71,11 +72,14 @@ class TextSynthesizer:
     ``base_model``: ``"smollm2-135m-instruct"`` (default, offline), a Hugging Face id or a local directory.
     ``lora``, ``training``, ``generation``: :mod:`synthbank.text.settings` objects (or dicts).
     ``device``: ``"cpu"``, ``"cuda"``… (default: a GPU when one is visible).
+    ``rare_threshold``: a context value seen in fewer training rows never reaches the prompts or the saved
+    context frequencies (default 5; see :mod:`synthbank.protection`).
     """
 
     def __init__(self, base_model: str | None = None, *, lora: LoraSettings | dict | None = None,
                  training: TrainingSettings | dict | None = None, generation: GenerationSettings | dict | None = None,
-                 device: str | None = None):
+                 device: str | None = None, rare_threshold: int | None = None):
+        self.rare_threshold = rare_threshold
         self.base_model = base_model or DEFAULT_BASE_MODEL
         self.lora = lora if isinstance(lora, LoraSettings) else from_dict(LoraSettings, lora)
         self.training = training if isinstance(training, TrainingSettings) else from_dict(TrainingSettings, training)
@@ -103,7 +107,10 @@ class TextSynthesizer:
             raise TextModelError(f"The text column '{text_column}' has no non-empty text to learn from.")
         rows = data.loc[keep, context_columns].reset_index(drop=True)
         texts = texts[keep].reset_index(drop=True)
-        self.context_ = ContextSampler.fit(rows)  # all rows with a text, not only the ones trained on
+        self.rare_threshold_ = check_threshold(DEFAULT_RARE_THRESHOLD if self.rare_threshold is None else self.rare_threshold)
+        for column in context_columns:  # a value few rows share never reaches a prompt or the saved frequencies
+            rows[column] = RareGuard.fit(rows[column], self.rare_threshold_).protect(rows[column])
+        self.context_ = ContextSampler.fit(rows, min_count=self.rare_threshold_)  # all rows with a text
         limit = self.training.max_examples
         if limit is not None and len(texts) > limit:
             pick = np.sort(np.random.default_rng(self.training.seed).choice(len(texts), limit, replace=False))
@@ -227,7 +234,7 @@ class TextSynthesizer:
                 "text_column": self.text_column_, "context_columns": self.context_columns_,
                 "lora": asdict(self.lora), "training": asdict(self.training), "generation": asdict(self.generation),
                 "training_stats": asdict(self.training_stats_), "context": self.context_.to_dict(),
-                "copy_filter": self.copy_filter_.to_dict(),
+                "copy_filter": self.copy_filter_.to_dict(), "rare_threshold": self.rare_threshold_,
             }
             (staging / "text_model.json").write_text(json.dumps(state, default=str))
         return Path(directory)
@@ -247,7 +254,8 @@ class TextSynthesizer:
         if base_model is not None and resolve_base_model(base_model)[0] != state["base_model"]:
             raise TextModelError(f"The text model in '{directory}' was trained on '{state['base_model']}', not '{base_model}'.")
         self = cls(state["base_model"], lora=state["lora"], training=state["training"],
-                   generation=state["generation"], device=device)
+                   generation=state["generation"], device=device, rare_threshold=state["rare_threshold"])
+        self.rare_threshold_ = state["rare_threshold"]
         loaded = load_base_model(state["base_model"], device=device)
         signature = _base_signature(loaded.model)
         if signature != state["base_signature"]:

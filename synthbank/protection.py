@@ -1,0 +1,134 @@
+"""Privacy by construction: what never reaches a model file, whatever detection missed.
+
+Two rules, applied to the training data before any model sees it (the relational engine and the text
+engine's context fields alike):
+
+- **Rare values.** A categorical value held by fewer than ``k`` distinct entities (default 5; an entity is
+  a row of a root table together with everything below it, e.g. a customer with their loans and
+  payments) is replaced by :data:`RARE_MARKER` before fitting. So a column that holds names, payees or
+  memos that detection did not recognise cannot carry a value few people share into a model. In the
+  output the marker is replaced by a value drawn from the column's *kept* values (those held by at least
+  ``k`` entities) in their real proportions; a column whose every value is rare is written as the marker
+  in text columns (cut to the column's length), NULL in other nullable columns, and 0 otherwise.
+- **Robust numeric bounds.** Numbers and datetimes are clipped to quantile-based bounds before fitting,
+  so no model stores a real extreme (SDV's transformers and copulas keep each column's min and max: the
+  richest customer's exact income). The bounds sit at the quantile ``k / n`` (at least 0.5%) from each end:
+  at least ``k`` rows lie beyond each, and the interpolated quantile is in general nobody's value.
+
+Booleans are not protected (two values, each shared by many). Keys are regenerated, PII columns are never
+learned, and ``copy``/``subset`` tables are copied by explicit request (without their PII columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: What a rare categorical value becomes in the training data (and in the output where nothing is kept).
+RARE_MARKER = "_RARE_"
+#: A value must be held by at least this many distinct entities to reach a model.
+DEFAULT_RARE_THRESHOLD = 5
+#: The numeric bounds are never closer to the ends than this quantile.
+MIN_TAIL_SHARE = 0.005
+
+
+def check_threshold(k) -> int:
+    from synthbank.errors import SchemaError
+
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise SchemaError(f"The rare-value threshold must be a whole number of at least 1, got {k!r}.")
+    return int(k)
+
+
+def holders(values: pd.Series, entities: np.ndarray | None = None) -> pd.Series:
+    """For each distinct non-null value: how many distinct entities hold it (rows when no entities)."""
+    present = values.notna().to_numpy()
+    keys = values[present].astype(str).to_numpy()
+    if entities is None:
+        return pd.Series(keys).value_counts()
+    frame = pd.DataFrame({"value": keys, "entity": np.asarray(entities)[present]})
+    return frame.groupby("value")["entity"].nunique()
+
+
+@dataclass
+class RareGuard:
+    """One column's protection: the kept values (held by ≥ k entities) and their shares."""
+
+    kept: list = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    replaced: int = 0  # training rows whose value was rare
+
+    @classmethod
+    def fit(cls, values: pd.Series, k: int, entities: np.ndarray | None = None) -> RareGuard:
+        counts = holders(values, entities)
+        frequent = counts[counts >= k].index
+        present = values.dropna()
+        as_text = present.astype(str)
+        is_kept = as_text.isin(frequent).to_numpy()
+        kept = present[is_kept]
+        if not len(kept):
+            return cls([], [], int(len(present)))
+        # the kept values in their own type (an integer category stays an integer), with their row shares
+        shares = kept.astype(object).map(_plain).value_counts(normalize=True, sort=True)
+        return cls(list(shares.index), [float(s) for s in shares.to_numpy()], int((~is_kept).sum()))
+
+    def protect(self, values: pd.Series) -> pd.Series:
+        """Rare values → :data:`RARE_MARKER` (the column becomes ``object`` if any was replaced)."""
+        kept = {str(v) for v in self.kept}
+        rare = values.notna() & ~values.astype(str).isin(kept)
+        if not rare.any():
+            return values
+        out = values.astype(object).copy()
+        out[rare] = RARE_MARKER
+        return out
+
+    def restore(self, values: pd.Series, rng: np.random.Generator, fallback=RARE_MARKER) -> pd.Series:
+        """:data:`RARE_MARKER` in model output → a kept value drawn by its share (``fallback`` if none is kept)."""
+        marked = (values.astype(object) == RARE_MARKER).to_numpy()
+        if not marked.any():
+            return values
+        out = values.astype(object).to_numpy().copy()
+        if self.kept:
+            picks = rng.choice(len(self.kept), size=int(marked.sum()), p=np.asarray(self.shares) / sum(self.shares))
+            out[marked] = np.array(self.kept, dtype=object)[picks]
+        else:
+            out[marked] = fallback
+        return pd.Series(out, index=values.index)
+
+    def to_dict(self) -> dict:
+        return {"kept": self.kept, "shares": self.shares, "replaced": self.replaced}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RareGuard:
+        return cls(list(data["kept"]), list(data["shares"]), int(data.get("replaced", 0)))
+
+
+def robust_bounds(values: pd.Series, k: int) -> tuple[float, float] | None:
+    """Quantile bounds with at least ``k`` rows beyond each (None when there are too few values)."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    if len(numbers) < 2:
+        return None
+    tail = min(0.25, max(MIN_TAIL_SHARE, k / len(numbers)))
+    low, high = np.quantile(numbers, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def clip_numbers(values: pd.Series, k: int) -> pd.Series:
+    """``values`` clipped to :func:`robust_bounds` (dtype kept where it can be)."""
+    bounds = robust_bounds(values, k)
+    if bounds is None:
+        return values
+    if pd.api.types.is_integer_dtype(values.dtype):  # integer columns stay integers (bounds rounded inwards)
+        low, high = int(np.ceil(bounds[0])), int(np.floor(bounds[1]))
+        return values.clip(low, max(low, high))
+    return values.clip(*bounds)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+__all__ = ["RARE_MARKER", "DEFAULT_RARE_THRESHOLD", "RareGuard", "holders", "robust_bounds", "clip_numbers",
+           "check_threshold"]
