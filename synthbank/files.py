@@ -138,10 +138,9 @@ def verify_model_directory(directory: str | Path, kind: str) -> Path:
     if not directory.is_dir():
         raise SynthbankError(f"The model directory '{directory}' does not exist.")
     marker_path = directory / MARKER
-    if not marker_path.is_file():
-        if is_model_directory(directory):
-            return directory  # written before markers existed: the loaders' own checks apply
-        raise SynthbankError(f"'{directory}' is not a synthbank model directory (no {MARKER}; an interrupted write leaves none).")
+    if not marker_path.is_file():  # written last: without it the directory is incomplete, older or not a model
+        raise SynthbankError(f"'{directory}' is not a synthbank model directory, or not a complete one (no {MARKER}: "
+                             "written incompletely, or by an older synthbank; refit it).")
     try:
         marker = json.loads(marker_path.read_text())
         files = marker["files"]

@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -118,8 +119,8 @@ def _sqlite_sidecars(path: Path) -> list[Path]:
 def _remove_stale_partials(path: Path) -> None:
     """Hidden partial files of synthbank processes that were killed (kill -9) while writing ``path``."""
     for partial in path.parent.glob(f".{path.name}.partial-*"):
-        pid = partial.name.rpartition("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        match = re.fullmatch(r"partial-(\d+)(-journal|-wal|-shm)?", partial.name[len(path.name) + 2:])
+        if match and not _alive(int(match.group(1))):
             partial.unlink(missing_ok=True)
 
 
