@@ -18,6 +18,7 @@ import pandas as pd
 from faker import Faker
 
 from synthbank import seeding
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, robust_bounds
 from synthbank.schemas.model import Table
 
 US_STATES = {
@@ -53,7 +54,9 @@ class PiiFiller:
     real_values: dict[str, set] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def learn(cls, table: Table, frame: pd.DataFrame) -> PiiFiller:
+    def learn(cls, table: Table, frame: pd.DataFrame, everything: set[str] | None = None) -> PiiFiller:
+        """``everything``: every real string of the database (in memory only), so that a generated name,
+        email… never equals a real value of *any* column, such as a payee's name in a column not marked PII."""
         filler = cls()
         for name in table.columns_of("pii"):
             column = table.columns[name]
@@ -69,7 +72,9 @@ class PiiFiller:
             if column.pii == "date_of_birth" and len(present):
                 dates = pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed").dropna().dt.tz_localize(None)
                 ages = (pd.Timestamp.today() - dates).dt.days / 365.25
-                spec.min_age, spec.max_age = float(np.floor(ages.min())), float(np.ceil(ages.max()))
+                bounds = robust_bounds(ages, DEFAULT_RARE_THRESHOLD)  # not the oldest customer's exact age
+                if bounds is not None:
+                    spec.min_age, spec.max_age = float(np.floor(bounds[0])), float(np.ceil(bounds[1]))
                 spec.date_type = not column.type.startswith("varchar")
             filler.columns[name] = spec
             filler.real_values[name] = set(present.astype(str))
@@ -78,7 +83,8 @@ class PiiFiller:
         full = {v for n, c in filler.columns.items() if c.kind == "name" for v in filler.real_values[n]}
         if firsts and lasts:
             full |= set((frame[firsts[0]].astype(str) + " " + frame[lasts[0]].astype(str)).dropna())
-        filler.real_values["__full_names__"] = full
+        filler.real_values["__full_names__"] = full | (everything or set())
+        filler.real_values["__everything__"] = everything or set()
         for name, column in table.columns.items():
             if column.sdtype == "categorical" and name in frame and len(frame[name].dropna()):
                 if frame[name].dropna().astype(str).isin(US_STATES).mean() > 0.95:
@@ -115,7 +121,7 @@ class PiiFiller:
         return first, last
 
     def _values(self, fake: Faker, spec: PiiColumn, name: str, people, states) -> list:
-        real = self.real_values.get(name, set())
+        real = self.real_values.get(name, set()) | self.real_values.get("__everything__", set())
         seen: set = set()
         out = []
         for i, (first, last) in enumerate(people):

@@ -102,6 +102,7 @@ class RelationalSynthesizer:
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
         self.rare_ = self._protect_rare_values(frames, positions)
 
+        everything = _real_strings(tables)  # in memory only: fake PII never equals any real string
         self.key_formats_: dict[str, dict[str, KeyFormat]] = {}
         self.pii_: dict[str, PiiFiller] = {}
         self.secondary_: dict[str, dict[int, SecondaryLink]] = {}
@@ -110,7 +111,7 @@ class RelationalSynthesizer:
             table = schema.tables[name]
             self.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
                                        for c in self._key_columns(table)}
-            self.pii_[name] = PiiFiller.learn(table, frame)
+            self.pii_[name] = PiiFiller.learn(table, frame, everything)
         for name, plan in self.plans_.items():
             table = schema.tables[name]
             self.secondary_[name] = {
@@ -627,6 +628,16 @@ class RelationalSynthesizer:
                 self.hmas_.append(cloudpickle.load(handle))
         self.manifest_ = manifest
         return self
+
+
+def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
+    """Every distinct string value of every table, as given (before any protection)."""
+    out: set[str] = set()
+    for frame in tables.values():
+        for column in frame.columns:
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
+                out.update(str(v) for v in frame[column].dropna().unique())
+    return out
 
 
 def _rare_fallback(column):
