@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,11 @@ def check_replaceable(directory: str | Path) -> Path:
         raise SynthbankError(f"Refusing to replace '{directory}': it is a symbolic link; name a real directory.")
     if directory.exists() and not directory.is_dir():
         raise SynthbankError(f"Refusing to replace '{directory}': it is a file, not a model directory.")
+    ancestor = resolved.parent
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not _writable(ancestor):
+        raise SynthbankError(f"Cannot write the model directory '{directory}': the folder '{ancestor}' is not writable.")
     if directory.is_dir() and not is_model_directory(directory) and any(directory.iterdir()):
         raise SynthbankError(f"Refusing to replace '{directory}': it is a folder that does not hold a synthbank model; "
                              "name a new or empty directory.")
@@ -111,6 +117,15 @@ def _clean_stale(directory: Path) -> None:
             os.rename(path, directory)
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a folder can be created in ``folder`` (tried: permission bits do not tell root or read-only mounts)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".synthbank-probe-", dir=folder))
+    except OSError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -79,6 +79,8 @@ CORPUS = [
     (["fit", "{d}/bank.db", "--model", "..", "--no-text"], "current folder"),
     (["fit", "{d}/bank.db", "--model", "{d}/not_a_model", "--no-text"], "does not hold a synthbank model"),
     (["fit", "{d}/bank.db", "--model", "{d}/bank.db", "--no-text"], "is a file"),
+    (["fit", "{d}/bank.db", "--model", "{d}/bank.db/model", "--no-text"], "is not writable"),
+    (["fit", "{d}/bank.db", "--model", "/sys/synthbank-model", "--no-text"], "/sys"),
     (["complaints", "train", "--data", "{d}/bank.db", "--table", "complaints", "--text", "narrative", "--model", "."],
      "current folder"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/half.yaml", "--no-text"], "subset_fraction: 'half'"),
