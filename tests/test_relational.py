@@ -190,8 +190,9 @@ def test_table_modes_and_schema_errors():
     empty = {**real, "audit_log": real["audit_log"].iloc[:0]}
     schema.tables["branches"].mode = "synthesize"
     schema.tables["audit_log"].mode = "synthesize"
-    with pytest.raises(SchemaError, match="'audit_log' is empty.*'copy'"):
-        RelationalSynthesizer(schema).fit(empty)
+    fitted = RelationalSynthesizer(schema).fit(empty)  # an empty table is written empty, with a note
+    assert len(fitted.sample(seed=1)["audit_log"]) == 0 and schema.tables["audit_log"].mode == "synthesize"
+    assert fitted.notes_ == ["Table 'audit_log' is empty in the source; it is written empty."]
 
     with pytest.raises(SchemaError, match="lacks the column"):
         RelationalSynthesizer(demo_schema()).fit({**generate_demo_bank(10), "users": generate_demo_bank(10)["users"].drop(columns="email")})

@@ -26,8 +26,8 @@ _SIMPLE = {
     "float": sa.Float,
     "text": sa.Text,
     "boolean": sa.Boolean,
-    "date": sa.Date,
-    "time": sa.Time,
+    "date": lambda: Date(),
+    "time": lambda: Time(),
     "uuid": lambda: sa.Uuid(as_uuid=False),
     "json": lambda: sa.JSON(none_as_null=True),
     "binary": sa.LargeBinary,
@@ -39,7 +39,8 @@ INTEGER_TYPES = {"integer", "bigint", "smallint"}
 STRING_TYPES = {"varchar", "text", "enum"}
 TEMPORAL_TYPES = {"date", "datetime", "time"}
 #: Types whose values synthbank cannot learn; such columns are marked ``unsupported`` by detection.
-UNLEARNABLE_TYPES = {"json", "binary", "array", "time"}
+#: (A ``time`` of day is learned as a datetime on 1970-01-01, see :mod:`synthbank.relational.frames`.)
+UNLEARNABLE_TYPES = {"json", "binary", "array"}
 
 
 def base_name(type_string: str) -> str:
@@ -52,6 +53,8 @@ def base_name(type_string: str) -> str:
 
 def from_sqlalchemy(sql_type: sa.types.TypeEngine) -> str:
     """Describe a reflected SQLAlchemy type as a portable type string."""
+    if isinstance(sql_type, sa.types.TypeDecorator):
+        sql_type = sql_type.impl_instance
     if isinstance(sql_type, postgresql.ARRAY):
         return f"array({from_sqlalchemy(sql_type.item_type)})"
     if isinstance(sql_type, sa.Enum) and sql_type.enums:
@@ -117,7 +120,7 @@ def to_sqlalchemy(type_string: str) -> sa.types.TypeEngine:
         precision, _, scale = args.partition(",")
         return sa.Numeric(int(precision), int(scale or 0))
     if name == "datetime":
-        return sa.DateTime(timezone=(args or "").strip() == "tz")
+        return DateTime(timezone=(args or "").strip() == "tz")
     if name == "enum":
         values = [value for value in (args or "").split("|") if value]
         if not values:
@@ -128,3 +131,66 @@ def to_sqlalchemy(type_string: str) -> sa.types.TypeEngine:
         item = to_sqlalchemy(args or "text")
         return sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(item), "postgresql")
     raise SchemaError(f"'{type_string}' is not a column type synthbank understands.")
+
+
+# --- temporal types that also take the source's own strings ---------------------------------------
+class _TemporalAsWritten(sa.types.TypeDecorator):
+    """A date/time/datetime column that also accepts ISO-8601 strings as bound values.
+
+    SQLite has no temporal storage of its own: a source may keep ``2024-05-01T09:30:00Z`` as text in a
+    DATETIME column, and a synthetic copy keeps that form by writing strings (see
+    :func:`synthbank.relational.frames.cast_to_schema`). SQLAlchemy's SQLite types refuse strings and
+    would write ``2024-05-01 09:30:00.000000``; here SQLite stores a string as given, other databases get
+    it parsed into a ``datetime``/``date``/``time`` (which their drivers send natively). DDL and
+    reflection see the plain type.
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        inner = dialect.type_descriptor(self.impl_instance).bind_processor(dialect)
+        sqlite = dialect.name == "sqlite"
+        parse = self._parse
+
+        def process(value):
+            if isinstance(value, str):
+                if sqlite:
+                    return value
+                value = parse(value)
+            return inner(value) if inner is not None and value is not None else value
+
+        return process
+
+    @staticmethod
+    def _parse(value: str):
+        raise NotImplementedError
+
+
+class DateTime(_TemporalAsWritten):
+    impl = sa.DateTime
+
+    @staticmethod
+    def _parse(value: str):
+        import datetime as dt
+
+        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+
+
+class Date(_TemporalAsWritten):
+    impl = sa.Date
+
+    @staticmethod
+    def _parse(value: str):
+        import datetime as dt
+
+        return dt.date.fromisoformat(value.strip()[:10])
+
+
+class Time(_TemporalAsWritten):
+    impl = sa.Time
+
+    @staticmethod
+    def _parse(value: str):
+        import datetime as dt
+
+        return dt.time.fromisoformat(value.strip().replace("Z", "+00:00"))
