@@ -5,7 +5,8 @@ threshold, default 5), with their frequencies: a combination few people had (whi
 is never reproduced, and neither is a single value seen fewer times (rare values are replaced before this,
 see :mod:`synthbank.protection`; the per-column frequencies drop anything still below the threshold).
 When no combination is frequent enough — or none matches a ``where`` filter on a value that was seen —
-the other columns are sampled independently from their own frequencies.
+each other column is drawn from its frequencies given the fixed value (pairs of values seen at least
+``min_count`` times), else from its own frequencies.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ MIN_COUNT = 5
 
 
 class ContextSampler:
-    def __init__(self, columns: list[str], combos: list[list], counts: list[int], marginals: dict[str, dict]):
+    def __init__(self, columns: list[str], combos: list[list], counts: list[int], marginals: dict[str, dict],
+                 pairs: dict[str, dict[str, dict[str, int]]] | None = None):
         self.columns, self.combos, self.counts, self.marginals = columns, combos, counts, marginals
+        #: "a\x1fb" → value of a → {value of b: count}, only pairs seen at least min_count times
+        self.pairs = pairs or {}
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, min_count: int = MIN_COUNT) -> ContextSampler:
@@ -37,7 +41,16 @@ class ContextSampler:
             return cls([], [[]], [len(frame)], {})
         grouped = values.value_counts(dropna=False).reset_index(name="_n")
         kept = grouped[(grouped["_n"] >= max(2, min_count)) & ~(grouped[columns] == RARE_MARKER).any(axis=1)]
-        return cls(columns, kept[columns].to_numpy().tolist(), kept["_n"].astype(int).tolist(), marginals)
+        pairs: dict[str, dict[str, dict[str, int]]] = {}
+        for a in columns:
+            for b in columns:
+                if a == b:
+                    continue
+                counts = pd.crosstab(values[a].astype(str), values[b].astype(str))
+                table = {str(x): {str(y): int(n) for y, n in row.items() if n >= min_count and y != RARE_MARKER}
+                         for x, row in counts.iterrows() if x != RARE_MARKER}
+                pairs[f"{a}\x1f{b}"] = {x: row for x, row in table.items() if row}
+        return cls(columns, kept[columns].to_numpy().tolist(), kept["_n"].astype(int).tolist(), marginals, pairs)
 
     def sample(self, n: int, rng: np.random.Generator, where: Mapping[str, object] | None = None) -> pd.DataFrame:
         combos = pd.DataFrame(self.combos, columns=self.columns)
@@ -52,12 +65,17 @@ class ContextSampler:
                                      "cannot generate texts for it.")
             keep = (combos[column].astype(str) == value).to_numpy()
             combos, counts = combos[keep].reset_index(drop=True), counts[keep]
-        if len(combos) == 0:  # no repeated combination matches: each other field from its own frequencies
-            log.warning("no frequent context combination matches; sampling the context fields independently")
+        if len(combos) == 0:  # no frequent combination matches: each other field given a fixed one, or alone
+            log.warning("no frequent context combination matches; sampling the other context fields one by one")
             out = {}
             for column in self.columns:
+                conditional = next((self.pairs.get(f"{w}\x1f{column}", {}).get(v) for w, v in where.items()
+                                    if self.pairs.get(f"{w}\x1f{column}", {}).get(v)), None)
                 if column in where:
                     out[column] = [where[column]] * n
+                elif conditional:
+                    values, weights = zip(*conditional.items())
+                    out[column] = rng.choice(np.array(values, dtype=object), n, p=np.array(weights) / sum(weights))
                 elif self.marginals[column]:
                     values, weights = zip(*self.marginals[column].items())
                     out[column] = rng.choice(np.array(values, dtype=object), n, p=np.array(weights) / sum(weights))
@@ -68,8 +86,9 @@ class ContextSampler:
         return combos.iloc[picks].reset_index(drop=True)
 
     def to_dict(self) -> dict:
-        return {"columns": self.columns, "combos": self.combos, "counts": self.counts, "marginals": self.marginals}
+        return {"columns": self.columns, "combos": self.combos, "counts": self.counts, "marginals": self.marginals,
+                "pairs": self.pairs}
 
     @classmethod
     def from_dict(cls, data: dict) -> ContextSampler:
-        return cls(data["columns"], data["combos"], data["counts"], data["marginals"])
+        return cls(data["columns"], data["combos"], data["counts"], data["marginals"], data.get("pairs"))
