@@ -109,7 +109,8 @@ def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[
                     if not coarse:
                         by_source[why] += int(times)
                         if len(examples) < MAX_EXAMPLES:
-                            examples.append(f"{table}.{column}: {mask(' '.join(key))} ({why}: {kind})")
+                            shown = mask(value) if whole else "… " + mask(" ".join(key)) + " …"
+                            examples.append(f"{table}.{column}: {shown} ({why}: {kind})")
     total = counts["cells"] + counts["inside_strings"] + counts["texts"]
     return {"total": total, "cells": counts["cells"], "inside_strings": counts["inside_strings"], "texts": counts["texts"],
             "coarse_matches": counts["coarse_matches"], "by_source": dict(by_source), "examples": examples,
