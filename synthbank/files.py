@@ -111,7 +111,7 @@ def _clean_stale(directory: Path) -> None:
     process had renamed aside but not yet replaced."""
     for path in directory.parent.glob(f".{directory.name}.*-*"):
         stem, _, pid = path.name.rpartition("-")
-        if stem not in (f".{directory.name}.partial", f".{directory.name}.old") or not pid.isdigit() or _alive(int(pid)):
+        if stem not in (f".{directory.name}.partial", f".{directory.name}.old") or not pid.isdigit() or process_alive(int(pid)):
             continue
         if stem.endswith(".old") and not directory.exists():
             os.rename(path, directory)
@@ -128,7 +128,8 @@ def _writable(folder: Path) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id is running (a stale partial file's owner, say)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 
 from synthbank.database import display_url, mask_passwords, normalize_url, open_engine, refuse_same_database, sqlite_path
 from synthbank.errors import DatabaseConnectionError, SynthbankError, TargetNotEmptyError
+from synthbank.files import process_alive
 from synthbank.schemas.ddl import build_metadata
 from synthbank.schemas.model import DatabaseSchema
 
@@ -120,17 +121,10 @@ def _remove_stale_partials(path: Path) -> None:
     """Hidden partial files of synthbank processes that were killed (kill -9) while writing ``path``."""
     for partial in path.parent.glob(f".{path.name}.partial-*"):
         match = re.fullmatch(r"partial-(\d+)(-journal|-wal|-shm)?", partial.name[len(path.name) + 2:])
-        if match and not _alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             partial.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
