@@ -25,7 +25,9 @@ Progress = Callable[[str, int, int], None]
 STEPS = ["integrity", "quality", "k-hop trends", "detection", "text", "privacy", "utility"]
 
 
-def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> None:
+def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> list[str]:
+    """Refuse missing tables and columns; return notes on empty tables (their metrics are skipped)."""
+    notes = []
     for name, table in schema.tables.items():
         for label, tables in (("real", real), ("synthetic", synthetic)):
             if name not in tables:
@@ -34,7 +36,21 @@ def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> None:
             if missing:
                 raise SynthbankError(f"The {label} table '{name}' lacks column(s) {', '.join(missing)}.")
         if len(synthetic[name]) == 0 and len(real[name]) > 0:
-            raise SynthbankError(f"The synthetic table '{name}' is empty.")
+            notes.append(f"The synthetic table '{name}' is empty although the real one has {len(real[name])} rows.")
+        elif len(real[name]) == 0:
+            notes.append(f"The real table '{name}' is empty; scores that need its rows leave it out.")
+    return notes
+
+
+def _guarded(notes: list[str], label: str, compute: Callable, fallback):
+    """Run one metric; if it cannot run on this data, say so in the notes and use ``fallback``."""
+    try:
+        return compute()
+    except Exception as exc:  # noqa: BLE001 - one metric must not sink the report
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("%s could not be computed: %s", label, message)
+        notes.append(f"{label} could not be computed: {message}")
+        return fallback
 
 
 def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, column: str) -> str | None:
@@ -57,7 +73,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
              progress: Progress | None = None) -> Report:
     """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``)."""
     schema = schema.subset([n for n, t in schema.tables.items() if t.mode != "exclude"])
-    check_tables(schema, real, synthetic)
+    notes = check_tables(schema, real, synthetic)
     if holdout is not None:
         check_tables(schema, real, holdout)
     targets = list(targets) if targets is not None else utility.default_targets(schema)
@@ -81,20 +97,25 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     done("integrity")
 
     step(1, "quality")
-    data["quality"] = fidelity.sdmetrics_reports(schema, real, synthetic)
-    reference = fidelity.sdmetrics_reports(schema, half_a, half_b)
+    no_report = {"score": None, "properties": {}, "per_table": {}}
+    data["quality"] = _guarded(notes, "SDMetrics' reports", lambda: fidelity.sdmetrics_reports(schema, real, synthetic),
+                               {"quality": dict(no_report), "diagnostic": dict(no_report)})
+    reference = _guarded(notes, "SDMetrics' reports on the real halves", lambda: fidelity.sdmetrics_reports(schema, half_a, half_b),
+                         {"quality": dict(no_report), "diagnostic": dict(no_report)})
     data["quality"]["quality"]["real_reference"] = reference["quality"]["score"]
     data["quality"]["quality"]["real_reference_properties"] = reference["quality"]["properties"]
     done("quality")
 
     step(2, "k-hop trends")
-    data["k_hop"] = fidelity.k_hop_trends(schema, real, synthetic)
-    data["k_hop"]["real_reference"] = fidelity.k_hop_trends(schema, half_a, half_b)["avg_2way"]
+    no_trends = {"avg_2way": None, "per_hop": {}, "paths": []}
+    data["k_hop"] = _guarded(notes, "k-hop trends", lambda: fidelity.k_hop_trends(schema, real, synthetic), no_trends)
+    data["k_hop"]["real_reference"] = _guarded(notes, "k-hop trends on the real halves",
+                                               lambda: fidelity.k_hop_trends(schema, half_a, half_b), no_trends)["avg_2way"]
     done("k-hop trends")
 
     step(3, "detection")
-    c2st = fidelity.c2st_agg(schema, real, synthetic, seed)
-    c2st_reference = fidelity.c2st_agg(schema, half_a, half_b, seed)
+    c2st = _guarded(notes, "Detection (C2ST)", lambda: fidelity.c2st_agg(schema, real, synthetic, seed), {})
+    c2st_reference = _guarded(notes, "Detection (C2ST) on the real halves", lambda: fidelity.c2st_agg(schema, half_a, half_b, seed), {})
     for name, entry in c2st.items():
         entry["real_reference_accuracy"] = c2st_reference.get(name, {}).get("accuracy")
     data["detection"] = c2st
@@ -105,7 +126,8 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     for name, table in schema.tables.items():
         for column in table.columns_of("text"):
             category = _category_for(schema, name, real[name], column)
-            result = text_metrics.compare_texts(real[name], synthetic[name], column, category, seed)
+            result = _guarded(notes, f"Text scores of {name}.{column}",
+                              lambda: text_metrics.compare_texts(real[name], synthetic[name], column, category, seed), {})
             extras[f"embeddings:{name}.{column}"] = result.pop("embeddings", None)
             data["text"][f"{name}.{column}"] = result
     done("text")
@@ -134,15 +156,17 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     step(6, "utility")
     data["utility"] = []
     for target in targets:
+        skipped = {"target": target, "note": "could not be computed (see notes)"}
         if holdout is not None:
-            data["utility"].append(utility.tstr(schema, real, holdout, synthetic, target, seed))
+            data["utility"].append(_guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, real, holdout, synthetic, target, seed), skipped))
         else:
             train, test = split_tables(schema, real, 0.7, seed + 1)
-            entry = utility.tstr(schema, train, test, synthetic, target, seed)
-            entry["note"] = "tested on 30% of the real rows, which the synthesizer may have seen (no holdout given)"
+            entry = _guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, train, test, synthetic, target, seed), skipped)
+            entry.setdefault("note", "tested on 30% of the real rows, which the synthesizer may have seen (no holdout given)")
             data["utility"].append(entry)
     done("utility")
     if progress:
         progress("evaluating: done", len(STEPS), len(STEPS))
     data["seconds"] = timings
+    data["notes"] = notes
     return Report(data, schema, real, synthetic, extras)

@@ -58,8 +58,9 @@ def _sdmetrics_frames(schema, tables):
                 frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
             elif sdtype in ("categorical", "boolean"):
                 frame[column] = frame[column].astype(object)
-            elif sdtype == "id":
-                frame[column] = frame[column].map(lambda v: v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+            elif sdtype == "id":  # keys as strings (object dtype even when all NULL: SDMetrics joins keys by dtype)
+                frame[column] = pd.Series([None if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer()
+                                           else str(v) for v in frame[column]], index=frame.index, dtype=object)
         out[name] = frame
     return out
 
@@ -240,6 +241,9 @@ def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0)
         r = r.iloc[rng.choice(len(r), n, replace=False)]
         s = s.iloc[rng.choice(len(s), n, replace=False)]
         data = pd.concat([r, s], ignore_index=True)
+        data = data.loc[:, data.notna().any()]  # a feature NULL on both sides (all-NULL column, no children)
+        if data.shape[1] == 0:
+            continue
         for column in data.columns:
             if data[column].dtype == object:  # gradient boosting takes at most 255 categories
                 common = data[column].value_counts().index[:250]

@@ -30,7 +30,7 @@ def _normalized(values: pd.Series) -> pd.Series:
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v)
-    return values.dropna().map(one)
+    return values.dropna().map(one).astype(object)  # object even when empty or all NULL: keys are merged
 
 
 def children_per_parent(schema: DatabaseSchema, tables: dict[str, pd.DataFrame], child: str, fk) -> np.ndarray:

@@ -84,9 +84,12 @@ def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: d
     def fit_score(x, y):
         if len(set(y)) < 2:
             return {"roc_auc": None, "accuracy": None}
+        usable = [c for c in x.columns if x[c].notna().any()]  # a column NULL in every training row says nothing
+        if not usable:
+            return {"roc_auc": None, "accuracy": None}
         model = HistGradientBoostingClassifier(max_iter=200, categorical_features="from_dtype", random_state=seed)
-        model.fit(x.head(MAX_ROWS), (y == positive).head(MAX_ROWS))
-        proba = model.predict_proba(x_test)[:, 1]
+        model.fit(x[usable].head(MAX_ROWS), (y == positive).head(MAX_ROWS))
+        proba = model.predict_proba(x_test[usable])[:, 1]
         truth = (y_test == positive).to_numpy()
         return {"roc_auc": float(roc_auc_score(truth, proba)), "accuracy": float(accuracy_score(truth, proba >= 0.5))}
 
