@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 import zlib
 from collections import Counter
 from decimal import Decimal
@@ -61,20 +62,45 @@ def to_naive_utc(values: pd.Series, kind: str = "datetime") -> pd.Series:
         stamps = values
     else:
         present = values.dropna()
-        try:  # driver objects (naive, aware or both) and strings of one format
-            parsed = pd.to_datetime(present, utc=True)
-        except (ValueError, TypeError, OverflowError):
+        present = present[~present.map(_out_of_range)]  # e.g. 9999-01-01 "until further notice": see learn_forms
+        parsed = None
+        if not present.map(lambda v: isinstance(v, str)).any():
+            try:  # driver objects, naive, aware or both
+                parsed = pd.to_datetime(present, utc=True)
+            except (ValueError, TypeError, OverflowError):
+                parsed = None
+        if parsed is None:
             objects = present.map(lambda v: v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v)
             strings = objects.astype(str) if len(objects) else objects
             try:  # ISO-8601 in any mix of precisions, separators and offsets
                 parsed = pd.to_datetime(strings, utc=True, format="ISO8601")
             except (ValueError, TypeError, OverflowError):
-                parsed = pd.to_datetime(strings, utc=True, format="mixed", errors="coerce")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # pandas warns that it parses value by value
+                    parsed = pd.to_datetime(strings, utc=True, format="mixed", errors="coerce")
         stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         stamps.loc[parsed.index] = parsed
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     return stamps.astype("datetime64[ns]")
+
+
+#: Years pandas' datetime64[ns] can hold (1677-09-21 … 2262-04-11), kept whole.
+_YEARS = (1678, 2261)
+
+
+def _year(value) -> int | None:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.year
+    if isinstance(value, str):
+        match = re.match(r"\s*(-?\d{4,})-", value)
+        return int(match.group(1)) if match else None
+    return None
+
+
+def _out_of_range(value) -> bool:
+    year = _year(value)
+    return year is not None and not _YEARS[0] <= year <= _YEARS[1]
 
 
 def _seconds_of_day(value) -> float | None:
@@ -112,6 +138,8 @@ def learn_forms(frame: pd.DataFrame, table: Table) -> dict[str, dict]:
             present = present.iloc[np.linspace(0, len(present) - 1, FORM_SAMPLE).astype(int)]
         if kind is not None:
             forms[name] = _temporal_form(present, kind)
+            if kind != "time":
+                _learn_sentinel(forms[name], frame[name])
         elif column.sdtype == "numerical" and types.base_name(column.type) == "numeric" and "," not in column.type:
             scale = _decimals(present)
             if scale is not None:
@@ -166,6 +194,24 @@ def _temporal_form(present: pd.Series, kind: str) -> dict:
     if kind == "date":
         form["resolution"] = "day"
     return form
+
+
+#: A date outside pandas' range ("9999-12-31: no end date") is kept when at least this many rows hold it.
+SENTINEL_ROWS = 5
+
+
+def _learn_sentinel(form: dict, values: pd.Series) -> None:
+    """Dates outside the years models can hold are learned as missing; the most common of them, when enough
+    rows share it, comes back in place of that share of the missing values."""
+    present = values.dropna()
+    outside = present[present.map(_out_of_range)]
+    if not len(outside):
+        return
+    texts = outside.map(lambda v: v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else str(v))
+    value, count = Counter(texts).most_common(1)[0]
+    if count >= SENTINEL_ROWS:
+        form["sentinel"] = value
+        form["sentinel_share"] = count / (count + int(values.isna().sum()) + len(outside) - count)
 
 
 def _offset_minutes(zone: str) -> int:
@@ -259,11 +305,26 @@ def _cast_column(values: pd.Series, column: Column, form: dict | None = None) ->
     if base == "boolean":
         return values.map(lambda v: None if pd.isna(v) else bool(v)).astype(object)
     if base == "date":  # e.g. a date of birth Faker wrote
-        return pd.to_datetime(values, errors="coerce").dt.date.astype(object).where(values.notna(), None)
+        return to_naive_utc(values, "date").dt.date.astype(object).where(values.notna(), None)
     return values
 
 
 def _cast_temporal(values: pd.Series, column: Column, kind: str, form: dict | None) -> pd.Series:
+    result = _cast_temporal_values(values, column, kind, form)
+    if form and form.get("sentinel") and result.isna().any():
+        missing = result.isna().to_numpy()
+        draw = np.random.default_rng(zlib.crc32(column.name.encode()) + 1).random(len(result)) < form["sentinel_share"]
+        chosen = missing & draw
+        if chosen.any():
+            sentinel = form["sentinel"]
+            if not form["strings"]:
+                sentinel = dt.date.fromisoformat(sentinel[:10]) if kind == "date" else dt.datetime.fromisoformat(sentinel)
+            result = result.astype(object)
+            result[chosen] = sentinel
+    return result
+
+
+def _cast_temporal_values(values: pd.Series, column: Column, kind: str, form: dict | None) -> pd.Series:
     stamps = to_naive_utc(values, "datetime" if kind != "time" or pd.api.types.is_datetime64_any_dtype(values.dtype) else "time")
     missing = stamps.isna().to_numpy()
     tz_type = "tz" in column.type

@@ -84,10 +84,16 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
         fk_columns = {c for fk in table.foreign_keys for c in fk.columns}
         categorical_fk_columns = {table.foreign_keys[i].columns[0] for i in plan.categorical_fks}
         unique_columns = {u[0] for u in table.unique if len(u) == 1}
+        # A data column inside a composite key with foreign keys (salaries(emp_no, from_date), titles(emp_no,
+        # title, from_date)) is learned, not generated; rows whose key then repeats are dropped after sampling.
+        composite_data = set(table.primary_key) - fk_columns if len(table.primary_key) > 1 and set(table.primary_key) & fk_columns else set()
         for name, column in table.columns.items():
             if name in categorical_fk_columns:
                 continue
             if name in fk_columns:
+                continue
+            if name in composite_data and column.sdtype in ("numerical", "categorical", "datetime", "boolean"):
+                plan.learned.append(name)
                 continue
             if name in table.primary_key or column.sdtype == "id" or (column.unique and column.sdtype not in ("pii", "text")) \
                     or name in unique_columns and column.sdtype not in ("pii", "text"):

@@ -689,4 +689,5 @@ def _seed_hma(hma, seed: int, window: int) -> None:
     hma.reset_sampling()
     hma._numpy_seed = seeding.int_seed(seed, "hma", window, "numpy")
     for table, synthesizer in hma._table_synthesizers.items():
-        synthesizer._set_random_state(seeding.int_seed(seed, "hma", window, table))
+        if synthesizer._model is not None:  # None: a table with no learned column (a pure link table)
+            synthesizer._set_random_state(seeding.int_seed(seed, "hma", window, table))

@@ -68,7 +68,12 @@ def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
 
     column_names = [c["name"] for c in raw_columns]
     sample = _sample(connection, name, column_names, sample_rows)
-    key_columns = set(primary_key) | {c for fk in foreign_keys for c in fk.columns}
+    fk_columns = {c for fk in foreign_keys for c in fk.columns}
+    key_columns = set(primary_key) | fk_columns
+    if len(primary_key) > 1 and set(primary_key) & fk_columns:
+        # salaries(emp_no, from_date), titles(emp_no, title, from_date): the columns beside the foreign keys are
+        # data (a date, a title) that makes the row unique, so they are detected by their values like others.
+        key_columns -= set(primary_key) - fk_columns
     single_unique = {u[0] for u in unique if len(u) == 1}
     columns = {}
     for raw in raw_columns:

@@ -168,6 +168,7 @@ class _TemporalAsWritten(sa.types.TypeDecorator):
 
 class DateTime(_TemporalAsWritten):
     impl = sa.DateTime
+    cache_ok = True
 
     @staticmethod
     def _parse(value: str):
@@ -178,6 +179,7 @@ class DateTime(_TemporalAsWritten):
 
 class Date(_TemporalAsWritten):
     impl = sa.Date
+    cache_ok = True
 
     @staticmethod
     def _parse(value: str):
@@ -188,6 +190,7 @@ class Date(_TemporalAsWritten):
 
 class Time(_TemporalAsWritten):
     impl = sa.Time
+    cache_ok = True
 
     @staticmethod
     def _parse(value: str):
