@@ -90,8 +90,7 @@ def test_report_files(copy_report, tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.pop("loans"), "has no table 'loans'"),
     (lambda t: t.__setitem__("users", t["users"].drop(columns=["credit_score"])), "lacks column(s) credit_score"),
-    (lambda t: t.__setitem__("complaints", t["complaints"].head(0)), "'complaints' is empty"),
-])
+])  # an empty synthetic table is a note, not an error: see tests/test_real_world_types.py
 def test_mismatched_synthetic_tables(real, change, message):
     synthetic = {n: t.copy() for n, t in real.items()}
     change(synthetic)
