@@ -8,7 +8,8 @@ engine's scrubber) and searches three kinds of real values:
   :mod:`synthbank.schemas.person_names`), whatever the schema says — a name column that detection or a
   reviewer missed;
 - every categorical value held by fewer than ``rare_threshold`` real rows (a payee, a memo, a rare
-  employer: such a value points at few people).
+  employer: such a value points at few people) — unless the real data holds it that often elsewhere (a
+  state rare among complaints but common among customers, a category label many real texts mention).
 
 Each is searched in every synthetic string column (equal cells) and inside every synthetic string (as a
 run of two or more whole words — ``john.smith@mail.com`` inside a narrative, "Robert Miller" inside a
@@ -81,7 +82,28 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
                 key = _words(value)
                 if key and (len(key) > 1 or len(key[0]) >= 2):
                     values.setdefault(key, (why, kind))
+    # a value rare in its own column but common elsewhere in the real data (a state rare among complaints
+    # but not among users; a category label that many real narratives mention) points at nobody
+    rare = {key: why for key, why in values.items() if why[0] == "rare"}
+    for key, times in _occurrences(schema, real, rare).items():
+        if times >= rare_threshold:
+            del values[key]
     return values
+
+
+def _occurrences(schema: DatabaseSchema, frames: dict[str, pd.DataFrame], wanted: dict) -> dict:
+    """How many strings of ``frames`` hold each wanted value (as the whole string or inside it)."""
+    lengths = sorted({len(k) for k in wanted})
+    singles = {k for k in wanted if len(k) == 1 and len(k[0]) >= 6 and any(c.isdigit() for c in k[0])}
+    counts: dict = defaultdict(int)
+    for table, frame in frames.items():
+        if table not in schema.tables or frame is None or frame.empty:
+            continue
+        for column in _string_columns(schema, table, frame):
+            for value, times in frame[column].dropna().astype(str).value_counts().items():
+                for key, _ in _find(_words(value), wanted, lengths, singles):
+                    counts[key] += int(times)
+    return counts
 
 
 def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],

@@ -636,7 +636,7 @@ def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     for frame in tables.values():
         for column in frame.columns:
             if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
-                out.update(str(v) for v in frame[column].dropna().unique())
+                out.update(frame[column].dropna().astype(str).unique())  # astype first: JSON cells are dicts
     return out
 
 
