@@ -10,10 +10,10 @@ engine's context fields alike):
   output the marker is replaced by a value drawn from the column's *kept* values (those held by at least
   ``k`` entities) in their real proportions; a column whose every value is rare is written as the marker
   in text columns (cut to the column's length), NULL in other nullable columns, and 0 otherwise.
-- **Robust numeric bounds.** Numbers and datetimes are clipped to quantile-based bounds before fitting,
-  so no model stores a real extreme (SDV's transformers and copulas keep each column's min and max: the
-  richest customer's exact income). The bounds sit at the quantile ``k / n`` (at least 0.5%) from each end:
-  at least ``k`` rows lie beyond each, and the interpolated quantile is in general nobody's value.
+- **Robust numeric bounds.** Numbers and datetimes beyond quantile-based bounds are moved inside them
+  before fitting (:func:`tame_tails`), so no model stores a real extreme (SDV's transformers and copulas keep each column's min and max: the
+  richest customer's exact income). The bounds sit at the quantile ``k / n`` from each end: ``k`` rows lie
+  beyond each and are moved inside, to random values, so the model's extremes are nobody's values.
 
 Booleans are not protected (two values, each shared by many). Keys are regenerated, PII columns are never
 learned, and ``copy``/``subset`` tables are copied by explicit request (without their PII columns).
@@ -30,8 +30,9 @@ import pandas as pd
 RARE_MARKER = "_RARE_"
 #: A value must be held by at least this many distinct entities to reach a model.
 DEFAULT_RARE_THRESHOLD = 5
-#: The numeric bounds are never closer to the ends than this quantile.
-MIN_TAIL_SHARE = 0.005
+#: The numeric bounds are never closer to the ends than this quantile (0: exactly k values lie beyond).
+#: Kept small on purpose: the copulas' beta marginals bend when much of a tail is moved.
+MIN_TAIL_SHARE = 0.0
 
 
 def check_threshold(k) -> int:
@@ -115,20 +116,35 @@ def robust_bounds(values: pd.Series, k: int) -> tuple[float, float] | None:
     return float(low), float(high)
 
 
-def clip_numbers(values: pd.Series, k: int) -> pd.Series:
-    """``values`` clipped to :func:`robust_bounds` (dtype kept where it can be)."""
+def tame_tails(values: pd.Series, k: int, rng: np.random.Generator) -> pd.Series:
+    """``values`` with the tails beyond :func:`robust_bounds` moved inside them.
+
+    A value beyond a bound is replaced by a uniform draw between that bound and the quantile one tail
+    further in, not by the bound itself: a pile of equal values at the edge would bend the marginal a
+    copula fits (a beta fitted to data with 0.5% of it on its upper end turns U-shaped). The largest value
+    a model sees is then a random number inside the bounds, nobody's value.
+    """
     bounds = robust_bounds(values, k)
     if bounds is None:
         return values
-    if pd.api.types.is_integer_dtype(values.dtype):  # integer columns stay integers (bounds rounded inwards)
-        low, high = int(np.ceil(bounds[0])), int(np.floor(bounds[1]))
-        return values.clip(low, max(low, high))
-    return values.clip(*bounds)
+    low, high = bounds
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    tail = min(0.25, max(MIN_TAIL_SHARE, k / int(numbers.notna().sum())))
+    inner_low, inner_high = np.nanquantile(numbers, [min(0.5, 2 * tail), max(0.5, 1 - 2 * tail)])
+    out = numbers.to_numpy().copy()
+    for beyond, start, stop in ((out < low, low, max(low, inner_low)), (out > high, min(high, inner_high), high)):
+        if beyond.any():
+            out[beyond] = rng.uniform(start, stop, int(beyond.sum()))
+    result = pd.Series(out, index=values.index)
+    if pd.api.types.is_integer_dtype(values.dtype):  # integer columns stay integers, inside the bounds
+        result = result.round().clip(np.ceil(low), max(np.ceil(low), np.floor(high)))
+        return result.astype(values.dtype)
+    return result
 
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-__all__ = ["RARE_MARKER", "DEFAULT_RARE_THRESHOLD", "RareGuard", "holders", "robust_bounds", "clip_numbers",
+__all__ = ["RARE_MARKER", "DEFAULT_RARE_THRESHOLD", "RareGuard", "holders", "robust_bounds", "tame_tails",
            "check_threshold"]

@@ -11,7 +11,7 @@ import pytest
 from faker import Faker
 
 from synthbank.evaluation.leaks import mask, scan
-from synthbank.protection import RARE_MARKER, RareGuard, clip_numbers, robust_bounds
+from synthbank.protection import RARE_MARKER, RareGuard, robust_bounds, tame_tails
 from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
 from synthbank.synthesizer import DatabaseSynthesizer
 
@@ -158,7 +158,13 @@ def test_rare_guard_counts_entities_not_rows():
     numbers = pd.Series(np.arange(1000, dtype=float))
     low, high = robust_bounds(numbers, 5)
     assert 0 < low < 10 and 989 < high < 999
-    assert clip_numbers(pd.Series([1, 2, 3, 4, 5, 6, 7, 8, 9, 100]), 2).max() < 100
+    incomes = pd.Series(np.r_[np.arange(1000.0), 1e7])
+    tamed = tame_tails(incomes, 5, np.random.default_rng(0))
+    low, high = robust_bounds(incomes, 5)
+    assert tamed.max() <= high and tamed.min() >= low and (tamed == tamed.max()).sum() == 1  # no pile at the edge
+    assert not np.isin(tamed.to_numpy()[tamed.to_numpy() != incomes.to_numpy()], incomes.to_numpy()).any()
+    counts = pd.Series(np.r_[np.zeros(900, dtype=int), np.arange(1, 101)])
+    assert tame_tails(counts, 5, np.random.default_rng(0)).dtype == counts.dtype
 
 
 def test_text_model_directory_holds_no_rare_context_value(demo_tables, tmp_path):

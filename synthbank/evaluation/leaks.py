@@ -51,9 +51,9 @@ def _string_columns(schema: DatabaseSchema, table: str, frame: pd.DataFrame) -> 
     out = []
     for column in frame.columns:
         col = spec.columns.get(column)
-        if col is None or col.sdtype in ("numerical", "boolean", "datetime"):
+        if col is None or col.sdtype in ("numerical", "boolean", "datetime", "id"):  # keys are generated
             continue
-        if types.base_name(col.type) in types.STRING_TYPES or col.sdtype in ("pii", "text", "categorical", "id"):
+        if types.base_name(col.type) in types.STRING_TYPES or col.sdtype in ("pii", "text"):
             out.append(column)
     return out
 
@@ -69,15 +69,18 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
             col = spec.columns[column]
             present = frame[column].dropna()
             present = present[present.astype(str).str.strip() != ""]
-            if present.empty or col.sdtype in ("text", "id"):
+            if present.empty or col.sdtype == "text":
                 continue
             if col.sdtype == "pii":
                 why, kind, chosen = "pii", col.pii or "name", present
             elif (kind := person_names.name_kind(present)) is not None:
                 why, chosen = "names", present
             else:
-                counts = present.astype(str).value_counts()
-                why, kind, chosen = "rare", "category", pd.Series(counts[counts < rare_threshold].index)
+                # rare as the scan matches: by words, ignoring case ("Driver" and "driver" are one value)
+                keys = present.astype(str).map(_words)
+                counts = keys.value_counts()
+                rare_keys = set(counts[counts < rare_threshold].index)
+                why, kind, chosen = "rare", "category", present[keys.isin(rare_keys).to_numpy()]
             for value in chosen.astype(str).unique():
                 key = _words(value)
                 if key and (len(key) > 1 or len(key[0]) >= 2):

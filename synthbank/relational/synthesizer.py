@@ -29,7 +29,7 @@ from rdt.transformers import OrderedUniformEncoder
 
 from synthbank import __version__, seeding
 from synthbank.errors import SchemaError, SynthbankError
-from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, clip_numbers
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.frames import cast_to_schema, learn_forms, normalize
 from synthbank.relational.keys import KeyFormat
@@ -254,7 +254,7 @@ class RelationalSynthesizer:
             sdtype = table.columns[column].sdtype
             data[column] = _to_days(frame[column]) if sdtype == "datetime" else frame[column]
             if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
-                data[column] = clip_numbers(data[column], self.rare_threshold_)
+                data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column))
         for i in plan.categorical_fks:
             data[table.foreign_keys[i].columns[0]] = frame[table.foreign_keys[i].columns[0]].astype(object)
         for i in plan.secondary_fks:
