@@ -234,6 +234,8 @@ def cmd_evaluate(args) -> None:
                                targets=targets, seed=args.seed, progress=update)
         report.save(out)
     print_summary(report.summary)
+    for note in report.data.get("notes") or []:
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(f"Report written to {args.out}/report.html and {args.out}/report.json.")
 
 

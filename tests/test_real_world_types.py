@@ -217,6 +217,7 @@ def test_music_shop_on_sqlite(tmp_path):
     assert _query(target, "SELECT COUNT(*) FROM (SELECT playlist_id, track_id FROM playlist_track GROUP BY 1, 2 HAVING COUNT(*) > 1)")[0][0] == 0
 
 
+@pytest.mark.slow  # the MariaDB HR test below covers the same database by default
 def test_hr_on_sqlite(tmp_path):
     source, target = f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 'out.db'}"
     hr(source)

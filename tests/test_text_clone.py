@@ -114,11 +114,16 @@ def test_cli_complaints_train_and_generate(complaints_csv, tmp_path):
     assert code == 0, err
     assert "Text model saved to" in out
     corpus = tmp_path / "corpus.jsonl"
-    code, out, err = run_cli("complaints", "generate", "--model", str(model), "--n", "6", "--where", 'product="Mortgage"',
+    code, out, err = run_cli("complaints", "generate", "--model", str(model), "--n", "6", "--where", 'product="Credit card"',
                              "--max-new-tokens", "16", "--out", str(corpus))
     assert code == 0, err
     rows = [json.loads(line) for line in corpus.read_text().splitlines()]
-    assert len(rows) == 6 and all(r["product"] == "Mortgage" and r["narrative"] for r in rows)
+    assert len(rows) == 6 and all(r["product"] == "Credit card" and r["narrative"] for r in rows)
+    # 3 of the 66 complaints are about a mortgage: fewer than the rare-value threshold (5), so not kept
+    assert (frame["product"] == "Mortgage").sum() < 5
+    code, out, err = run_cli("complaints", "generate", "--model", str(model), "--n", "2", "--where", 'product="Mortgage"',
+                             "--out", str(tmp_path / "rare.jsonl"))
+    assert code == 1 and "rare-value threshold" in err and not (tmp_path / "rare.jsonl").exists()
     assert set(rows[0]) == {"product", "issue", "state", "narrative"}
     real_names = PiiScrubber({"name": frame.full_name, "email": frame.email})
     assert not any(real_names.find(r["narrative"]) for r in rows)
@@ -138,7 +143,7 @@ def test_cli_complaints_train_and_generate(complaints_csv, tmp_path):
     (["train", "--data", "{csv}", "--text", "product", "--context", "issue", "--model", "{tmp}/m", "--text-model", "{tmp}/nowhere/x"], "does not exist"),
     (["train", "--data", "{tmp}/missing.csv", "--text", "narrative", "--model", "{tmp}/m"], "does not exist"),
     (["train", "--data", "{tmp}/data.xlsx", "--text", "narrative", "--model", "{tmp}/m"], "Cannot read"),
-    (["generate", "--model", "{tmp}", "--n", "3", "--out", "{tmp}/c.jsonl"], "not a synthbank text model directory"),
+    (["generate", "--model", "{tmp}", "--n", "3", "--out", "{tmp}/c.jsonl"], "not a synthbank model directory"),
     (["generate", "--model", "{tmp}", "--n", "3", "--out", "{tmp}/c.txt"], "--out must end in"),
     (["generate", "--model", "{tmp}", "--out", "{tmp}/c.csv"], "--n"),
     (["generate", "--model", "{tmp}", "--n", "2", "--where", "product", "--out", "{tmp}/c.csv"], "COLUMN=VALUE"),

@@ -113,3 +113,20 @@ def test_context_sampler_keeps_only_frequent_combinations_and_values():
     assert "WY" not in str(saved) and "Mortgage" not in str(saved)
     card = ContextSampler.from_dict(saved).sample(20, np.random.default_rng(0), where={"product": "Card"})
     assert (card["product"] == "Card").all() and card["state"].isna().all()
+
+
+def test_context_sampler_where_follows_pairs_seen_often_enough():
+    import numpy as np
+    import pandas as pd
+
+    from synthbank.text.context import ContextSampler
+
+    frame = pd.DataFrame({"product": ["Card"] * 10 + ["Loan"] * 10 + ["Card"] * 2,
+                          "issue": ["Fee"] * 5 + ["Fraud"] * 5 + ["Rate"] * 10 + ["Theft", "Lost"],
+                          "state": [f"S{i}" for i in range(22)]})  # every combination is unique
+    sampler = ContextSampler.from_dict(ContextSampler.fit(frame).to_dict())
+    assert sampler.combos == []
+    cards = sampler.sample(100, np.random.default_rng(0), where={"product": "Card"})
+    assert set(cards["issue"]) == {"Fee", "Fraud"}  # Card's pairs seen ≥ 5 times; Theft/Lost once each
+    assert cards["state"].isna().all()  # no state value seen 5 times
+    assert "Theft" not in str(sampler.to_dict())

@@ -222,6 +222,8 @@ def render_html(report) -> str:
              f"<p class='note'>{len(report.schema.tables)} tables; each score is shown beside the same score for one half of the real data "
              f"against the other (the best a synthesizer can hope for). Holdout given: {_fmt(d['holdout'])}.</p>",
              f"<div class='cards'>{''.join(cards)}</div>"]
+    if d.get("notes"):  # metrics that could not run, empty tables…
+        parts.append("<p class='note'>Notes: " + html.escape("; ".join(map(str, d["notes"]))) + "</p>")
 
     parts.append("<h2>Referential integrity and structure</h2>")
     parts.append(_table(["table", "real rows", "synthetic rows", "duplicate PKs", "NULL in NOT NULL", "duplicate unique"],

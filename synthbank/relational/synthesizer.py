@@ -425,12 +425,13 @@ class RelationalSynthesizer:
                 fill = link.fill(len(out[name]), len(out[fk.parent]), seeding.rng(seed, "deferred", name, i))
                 _copy_keys(out[name], fk, out[fk.parent], fill)
         for name, frame in out.items():
-            # only once every key is written: dropping rows earlier would shift the row positions links use
-            frame = self._drop_duplicate_keys(schema.tables[name], frame)
             frame = self._restore_rare(name, frame, seed)
             frame = self.pii_[name].fill(frame, seed=seeding.int_seed(seed, "pii", name))
-            out[name] = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name],
-                                       self.forms_.get(name))
+            frame = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name],
+                                   self.forms_.get(name))
+            # only once every key is written (dropping rows earlier would shift the row positions links use)
+            # and cast (two sampled instants can fall on one DATE of a composite key)
+            out[name] = self._drop_duplicate_keys(schema.tables[name], frame)
         return out
 
     def _restore_rare(self, name: str, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -509,7 +510,8 @@ class RelationalSynthesizer:
         return values
 
     def _drop_duplicate_keys(self, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-        """A primary key made only of foreign keys (one-to-one tables) can repeat: keep the first."""
+        """A primary key made of foreign keys (one-to-one tables) or of learned values (a date in a composite
+        key) can repeat: keep the first."""
         if table.primary_key and all(c in frame for c in table.primary_key):
             duplicated = frame.duplicated(subset=table.primary_key)
             if duplicated.any():

@@ -228,5 +228,5 @@ def _parses_as_dates(values: pd.Series) -> bool:
     strings = values.astype(str).head(200)
     if not strings.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
-    parsed = pd.to_datetime(strings, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(strings, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().all())
