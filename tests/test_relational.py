@@ -78,6 +78,7 @@ def test_seed_determinism_and_scale(demo_fitted, demo_real):
     assert shifted["users"]["user_id"].min() > 1_000_000  # disjoint key ranges for chunks
 
 
+@pytest.mark.slow  # tests/test_protection.py scans a model directory for every rare value by default
 def test_saved_model_holds_no_training_rows_or_pii(demo_fitted, demo_real, tmp_path):
     directory = demo_fitted.save(tmp_path / "model")
     blob = b"".join(p.read_bytes() for p in Path(directory).rglob("*") if p.is_file())
