@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthbank.errors import SynthbankError
-from synthbank.evaluation.fidelity import _as_numbers, learned_columns
+from synthbank.evaluation.fidelity import _as_numbers, learned_columns, one_openmp_thread
 from synthbank.evaluation.integrity import _keys, _normalized
 from synthbank.schemas.model import DatabaseSchema
 
@@ -88,8 +88,9 @@ def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: d
         if not usable:
             return {"roc_auc": None, "accuracy": None}
         model = HistGradientBoostingClassifier(max_iter=200, categorical_features="from_dtype", random_state=seed)
-        model.fit(x[usable].head(MAX_ROWS), (y == positive).head(MAX_ROWS))
-        proba = model.predict_proba(x_test[usable])[:, 1]
+        with one_openmp_thread():
+            model.fit(x[usable].head(MAX_ROWS), (y == positive).head(MAX_ROWS))
+            proba = model.predict_proba(x_test[usable])[:, 1]
         truth = (y_test == positive).to_numpy()
         return {"roc_auc": float(roc_auc_score(truth, proba)), "accuracy": float(accuracy_score(truth, proba >= 0.5))}
 
