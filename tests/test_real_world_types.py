@@ -250,22 +250,22 @@ def test_flights_on_sqlite_keep_offsets_and_hubs(tmp_path):
     assert origins.head(3).sum() >= 0.9 * len(rows)  # every real flight leaves from one of 3 hubs
 
 
-@pytest.fixture
-def postgres_pair(tmp_path):
-    source = _fresh_database("postgresql", tmp_path)
-    target = _fresh_database("postgresql", tmp_path)
+def _database_pair(backend: str, tmp_path):
+    """A fresh source and target database on ``backend``, dropped afterwards."""
+    source, target = _fresh_database(backend, tmp_path), _fresh_database(backend, tmp_path)
     yield next(source), next(target)
     for generator in (source, target):
         next(generator, None)
+
+
+@pytest.fixture
+def postgres_pair(tmp_path):
+    yield from _database_pair("postgresql", tmp_path)
 
 
 @pytest.fixture
 def mariadb_pair(tmp_path):
-    source = _fresh_database("mariadb", tmp_path)
-    target = _fresh_database("mariadb", tmp_path)
-    yield next(source), next(target)
-    for generator in (source, target):
-        next(generator, None)
+    yield from _database_pair("mariadb", tmp_path)
 
 
 def test_flights_on_postgresql_keep_timestamptz_and_times(postgres_pair):

@@ -121,14 +121,14 @@ class PiiFiller:
         return first, last
 
     def _values(self, fake: Faker, spec: PiiColumn, name: str, people, states) -> list:
-        real = self.real_values.get(name, set()) | self.real_values.get("__everything__", set())
+        real, everything = self.real_values.get(name, set()), self.real_values.get("__everything__", set())
         seen: set = set()
         out = []
         for i, (first, last) in enumerate(people):
             for attempt in range(50):
                 value = self._one(fake, spec, first, last, states[i], i, attempt)
                 key = str(value)
-                if (key in real and spec.kind not in _COARSE) or (spec.unique and key in seen):
+                if ((key in real or key in everything) and spec.kind not in _COARSE) or (spec.unique and key in seen):
                     continue
                 break
             seen.add(key)
