@@ -91,7 +91,7 @@ def _synthesizer_from_args(args):
         return DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
                                             tables=tables, sample_rows=args.sample_rows,
                                             text=not args.no_text, text_options=_text_options(args),
-                                            rare_threshold=args.rare_threshold)
+                                            rare_threshold=args.rare_threshold, engine=args.engine)
 
 
 def _sample_and_write(synthesizer, args, progress: Progress):
@@ -416,6 +416,8 @@ def _add_fit_options(p) -> None:
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--sample-rows", type=_positive_int, metavar="N", help="train on at most N rows per root table (children followed)")
     _add_rare_option(p)
+    p.add_argument("--engine", choices=["fast", "sdv"], default="fast",
+                   help="fast: HMA's mathematics for all parents at once (default); sdv: SDV's own HMASynthesizer, one model per parent row (slow; the reference)")
     _add_text_options(p, with_switch=True)
 
 

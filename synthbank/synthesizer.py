@@ -18,7 +18,7 @@ import pandas as pd
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.files import staged_directory, verify_model_directory
 from synthbank.relational.reader import read_tables
-from synthbank.relational.synthesizer import RelationalSynthesizer
+from synthbank.relational.synthesizer import DEFAULT_ENGINE, RelationalSynthesizer
 from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.schemas.reflect import reflect_schema
@@ -92,13 +92,16 @@ class DatabaseSynthesizer:
     leaves them NULL), ``text_options`` (arguments of :class:`~synthbank.text.TextSynthesizer`:
     ``base_model``, ``training``, ``generation``, ``lora``, ``device``), ``rare_threshold`` (a categorical
     value held by fewer entities never reaches a model, tables and text context alike; default: the
-    schema's ``rare_threshold``, 5). Nothing is read until :meth:`fit`.
+    schema's ``rare_threshold``, 5), ``engine`` (``"fast"``: HMA's mathematics vectorised over all
+    parents, the default; ``"sdv"``: SDV's own ``HMASynthesizer``, the slow reference). Nothing is read
+    until :meth:`fit`.
     """
 
     def __init__(self, schema: DatabaseSchema | None = None, *, source_url: str | None = None,
                  sample_rows: int | None = None, default_distribution: str = "beta", text: bool = True,
-                 text_options: Mapping | None = None, rare_threshold: int | None = None):
+                 text_options: Mapping | None = None, rare_threshold: int | None = None, engine: str = DEFAULT_ENGINE):
         self.schema = schema
+        self.engine = engine
         self.rare_threshold = rare_threshold
         self.source_url = source_url
         self.sample_rows = sample_rows
@@ -134,8 +137,8 @@ class DatabaseSynthesizer:
             tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
                                  on_rows=on_rows if progress else None)
         rare = self.rare_threshold if self.rare_threshold is not None else self.schema.rare_threshold
-        self.relational_ = RelationalSynthesizer(self.schema, default_distribution=self.default_distribution,
-                                                 rare_threshold=rare)
+        self.relational_ = RelationalSynthesizer(self.schema, engine=self.engine, rare_threshold=rare,
+                                                 default_distribution=self.default_distribution)
         self.relational_.fit(dict(tables), progress=progress)
         self.texts_ = None
         if self.text and any(self.relational_.text_columns.values()):
@@ -182,7 +185,7 @@ class DatabaseSynthesizer:
         directory = verify_model_directory(directory, "database")
         try:
             relational = RelationalSynthesizer.load(directory / "relational")
-            self = cls(relational.schema, default_distribution=relational.default_distribution)
+            self = cls(relational.schema, default_distribution=relational.default_distribution, engine=relational.engine)
             self.relational_ = relational
             self.texts_ = None
             if (directory / "text" / "texts.json").is_file():

@@ -19,18 +19,17 @@ import copy
 import json
 import logging
 import re
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rdt.transformers import OrderedUniformEncoder
-
 from synthbank import __version__, seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
+from synthbank.relational import sdv_adapter
 from synthbank.relational.encoding import category_orders
+from synthbank.relational.fast_hma import FastHMA
 from synthbank.relational.frames import cast_to_schema, learn_forms, normalize
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
@@ -40,11 +39,6 @@ from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
 
 log = logging.getLogger(__name__)
-# SDV logs an INFO record for every per-parent model it builds (thousands per fit): keep them out of
-# synthbank's own INFO logging.
-for _noisy in ("SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata", "SingleTableMetadata",
-               "MultiTableMetadata", "sdv", "rdt", "copulas"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 KEY = "_sb_key"
 #: Datetimes reach SDV as days since this instant (floats): SDV would turn them into numbers anyway, and
@@ -52,7 +46,11 @@ KEY = "_sb_key"
 EPOCH = pd.Timestamp("1970-01-01")
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
-_FORMAT = "synthbank-relational/2"
+_FORMAT = "synthbank-relational/3"
+#: ``fast``: HMA's mathematics vectorised over all parents (:mod:`synthbank.relational.fast_hma`);
+#: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
+ENGINES = ("fast", "sdv")
+DEFAULT_ENGINE = "fast"
 
 
 def fk_column(index: int) -> str:
@@ -80,9 +78,11 @@ class RelationalSynthesizer:
     :mod:`synthbank.protection`).
     """
 
-    def __init__(self, schema: DatabaseSchema, *, default_distribution: str = "beta", order_categories: bool = True,
-                 leaf_models: bool = True, rare_threshold: int | None = None, verbose: bool = False):
+    def __init__(self, schema: DatabaseSchema, *, engine: str = DEFAULT_ENGINE, default_distribution: str = "beta",
+                 order_categories: bool = True, leaf_models: bool = True, rare_threshold: int | None = None,
+                 verbose: bool = False):
         self.schema = schema
+        self.engine = engine
         self.rare_threshold = rare_threshold
         self.leaf_models = leaf_models
         self.default_distribution = default_distribution
@@ -91,7 +91,8 @@ class RelationalSynthesizer:
 
     # --- fitting -----------------------------------------------------------------------------------
     def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None) -> RelationalSynthesizer:
-        schema = self.schema
+        if self.engine not in ENGINES:
+            raise SynthbankError(f"Unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}.")
         frames = self._check_input(tables)
         schema = self.schema  # empty tables are now copied (written empty)
         self.plans_ = plan_tables(schema, frames)
@@ -133,7 +134,7 @@ class RelationalSynthesizer:
         for index, window in enumerate(self.windows_):
             if progress:
                 progress(f"fitting {_describe(window)}", index, len(self.windows_))
-            self.hmas_.append(self._fit_window(window))
+            self.hmas_.append(self._fit_window(index, window))
         if progress:
             progress("fitted", len(self.windows_), len(self.windows_))
         del self.model_frames_
@@ -262,61 +263,47 @@ class RelationalSynthesizer:
                 data[has_column(i)] = positions[i] >= 0
         return pd.DataFrame(data)
 
-    def _window_metadata(self, window: Window):
-        from sdv.metadata import Metadata
-
-        spec = {"METADATA_SPEC_VERSION": "V1", "tables": {}, "relationships": []}
+    def _window_sdtypes(self, window: Window) -> dict[str, dict[str, str]]:
+        """Per table of the window, the sdtype each modelled column reaches SDV with (keys left out)."""
+        out = {}
         for name in window.tables:
-            table, frame = self.schema.tables[name], self.model_frames_[name]
-            columns = {KEY: {"sdtype": "id"}}
-            for column in frame.columns:
-                if column == KEY or (column.startswith("_sb_fk") and name == window.parent):
+            table, columns = self.schema.tables[name], {}
+            for column in self.model_frames_[name].columns:
+                if column == KEY or column.startswith("_sb_fk"):
                     continue
-                if column.startswith("_sb_fk"):
-                    columns[column] = {"sdtype": "id"}
-                elif column.startswith("_sb_has"):
-                    columns[column] = {"sdtype": "boolean"}
+                if column.startswith("_sb_has"):
+                    columns[column] = "boolean"
                 elif column in table.columns and table.columns[column].sdtype in ("numerical", "datetime", "boolean"):
                     sdtype = table.columns[column].sdtype
-                    columns[column] = {"sdtype": "numerical" if sdtype == "datetime" else sdtype}
+                    columns[column] = "numerical" if sdtype == "datetime" else sdtype
                 else:
-                    columns[column] = {"sdtype": "categorical"}
-            spec["tables"][name] = {"primary_key": KEY, "columns": columns}
-        for child in window.children:
-            spec["relationships"].append({"parent_table_name": window.parent, "parent_primary_key": KEY,
-                                          "child_table_name": child,
-                                          "child_foreign_key": fk_column(self.plans_[child].primary_fk)})
-        return Metadata.load_from_dict(spec)
+                    columns[column] = "categorical"
+            out[name] = columns
+        return out
 
-    def _fit_window(self, window: Window):
-        from sdv.multi_table import HMASynthesizer
-
-        metadata = self._window_metadata(window)
+    def _fit_window(self, index: int, window: Window):
+        sdtypes = self._window_sdtypes(window)
+        links = {child: fk_column(self.plans_[child].primary_fk) for child in window.children}
         data = {}
         for name in window.tables:
-            frame = self.model_frames_[name]
-            keep = list(metadata.tables[name].columns)
-            data[name] = frame[keep]
-        hma = HMASynthesizer(metadata, verbose=self.verbose)
-        # The window's root gets the configured marginals; children keep HMA's own choice ('norm'): their
-        # per-parent models are fitted once per parent row, where a beta fit costs ten times more.
-        hma.set_table_parameters(window.parent, {"default_distribution": self.default_distribution})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if self.order_categories:
-                hma.auto_assign_transformers(data)
-                for name in window.tables:
-                    orders = self._category_orders(name, data[name], metadata)
-                    if orders:
-                        hma.update_transformers(name, {c: OrderedUniformEncoder(order=o) for c, o in orders.items()})
-            hma.fit(data)
-        return hma
-
-    def _category_orders(self, name: str, frame: pd.DataFrame, metadata) -> dict[str, list]:
-        columns = metadata.tables[name].columns
-        categorical = [c for c, spec in columns.items() if spec["sdtype"] == "categorical"]
-        numeric = [c for c, spec in columns.items() if spec["sdtype"] in ("numerical", "datetime") and not c.startswith("_sb")]
-        return category_orders(frame, categorical, numeric)
+            keep = [KEY, *sdtypes[name], *([links[name]] if name in links else [])]
+            data[name] = self.model_frames_[name][keep]
+        orders = {name: category_orders(data[name], [c for c, t in sdtypes[name].items() if t == "categorical"],
+                                        [c for c, t in sdtypes[name].items() if t == "numerical" and not c.startswith("_sb")])
+                  for name in window.tables} if self.order_categories else {}
+        if self.engine == "fast":
+            return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.default_distribution,
+                           orders=orders).fit(data)
+        spec = {"METADATA_SPEC_VERSION": "V1", "relationships": [], "tables": {
+            name: {"primary_key": KEY, "columns": {KEY: {"sdtype": "id"}, **({links[name]: {"sdtype": "id"}} if name in links else {}),
+                                                   **{c: {"sdtype": t} for c, t in sdtypes[name].items()}}}
+            for name in window.tables}}
+        for child, fk in links.items():
+            spec["relationships"].append({"parent_table_name": window.parent, "parent_primary_key": KEY,
+                                          "child_table_name": child, "child_foreign_key": fk})
+        hma = sdv_adapter.fit_hma(spec, data, root=window.parent, root_distribution=self.default_distribution,
+                                  orders=orders, verbose=self.verbose)
+        return sdv_adapter.SdvHmaWindow(hma, window.parent, index)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -357,27 +344,24 @@ class RelationalSynthesizer:
             existing[column] = pd.Series(values, index=existing.index).astype(sampled[column].dtype, errors="ignore")
 
     def _sample_window(self, index, window, scale, seed, rows, parent_of, adopted):
-        hma = self.hmas_[index]
-        _seed_hma(hma, seed, index)
+        model = self.hmas_[index]
         parent = window.parent
         real_parents = self.row_counts_[parent]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if parent not in rows:
-                wanted = max(1, int(round(real_parents * scale))) if real_parents else 0
-                sampled = hma.sample(num_rows=wanted, main_table_name=parent) if wanted else _empty(hma, window)
-                rows[parent] = sampled[parent].reset_index(drop=True)
-                key_to_pos = pd.Series(np.arange(len(rows[parent])), index=rows[parent][KEY].to_numpy())
-            else:
-                target = len(rows[parent])
-                sampled = hma.sample(num_rows=target, main_table_name=parent) if target and real_parents else _empty(hma, window)
-                match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned,
-                                   seeding.rng(seed, "match", index))
-                keep = match >= 0
-                key_to_pos = pd.Series(match[keep], index=sampled[parent][KEY].to_numpy()[keep])
-                if parent not in adopted:
-                    self._adopt(rows[parent], sampled[parent], match)
-                    adopted.add(parent)
+        if parent not in rows:
+            wanted = max(1, int(round(real_parents * scale))) if real_parents else 0
+            sampled = model.sample(wanted, seed) if wanted else model.empty()
+            rows[parent] = sampled[parent].reset_index(drop=True)
+            key_to_pos = pd.Series(np.arange(len(rows[parent])), index=rows[parent][KEY].to_numpy())
+        else:
+            target = len(rows[parent])
+            sampled = model.sample(target, seed) if target and real_parents else model.empty()
+            match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned,
+                               seeding.rng(seed, "match", index))
+            keep = match >= 0
+            key_to_pos = pd.Series(match[keep], index=sampled[parent][KEY].to_numpy()[keep])
+            if parent not in adopted:
+                self._adopt(rows[parent], sampled[parent], match)
+                adopted.add(parent)
         for child in window.children:
             frame = sampled[child]
             pos = frame[fk_column(self.plans_[child].primary_fk)].map(key_to_pos)
@@ -560,15 +544,14 @@ class RelationalSynthesizer:
         the rows of tables the schema marks ``copy`` or ``subset``, which are copied verbatim by request.
         """
         self._check_fitted()
-        import sdv
-
         directory = Path(directory)
         (directory / "windows").mkdir(parents=True, exist_ok=True)
         self.schema.save(directory / "schema.yaml")
-        for index, hma in enumerate(self.hmas_):
-            hma.save(str(directory / "windows" / f"window_{index}.pkl"))
+        for index, model in enumerate(self.hmas_):
+            sdv_adapter.save(model, directory / "windows" / f"window_{index}.pkl")
         state = {
             "format": _FORMAT,
+            "engine": self.engine,
             "windows": [{"parent": w.parent, "children": w.children} for w in self.windows_],
             "plans": {name: vars(plan) for name, plan in self.plans_.items()},
             "row_counts": self.row_counts_,
@@ -588,7 +571,7 @@ class RelationalSynthesizer:
         for name, frame in self.fixed_.items():
             (directory / "fixed").mkdir(exist_ok=True)
             frame.to_pickle(directory / "fixed" / f"{name}.pkl")
-        manifest = {"synthbank_version": __version__, "sdv_version": sdv.__version__,
+        manifest = {"synthbank_version": __version__, "sdv_version": sdv_adapter.sdv_version(),
                     "schema_fingerprint": self.schema.fingerprint(), "format": _FORMAT}
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
         return directory
@@ -596,8 +579,6 @@ class RelationalSynthesizer:
     @classmethod
     def load(cls, directory: str | Path) -> RelationalSynthesizer:
         """Load a model directory. It contains pickles, which run code when loaded: only load trusted ones."""
-        import cloudpickle
-
         directory = Path(directory)
         manifest_path = directory / "manifest.json"
         if not manifest_path.is_file() or not (directory / "relational.json").is_file():
@@ -609,7 +590,7 @@ class RelationalSynthesizer:
         state = json.loads((directory / "relational.json").read_text())
         if state.get("format") != _FORMAT:
             raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
-        self = cls(schema, default_distribution=state["default_distribution"],
+        self = cls(schema, engine=state["engine"], default_distribution=state["default_distribution"],
                    order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True),
                    rare_threshold=state["rare_threshold"])
         self.rare_threshold_ = state["rare_threshold"]
@@ -626,8 +607,7 @@ class RelationalSynthesizer:
         self.fixed_ = {p.stem: pd.read_pickle(p) for p in sorted((directory / "fixed").glob("*.pkl"))} if (directory / "fixed").is_dir() else {}
         self.hmas_ = []
         for index in range(len(self.windows_)):
-            with open(directory / "windows" / f"window_{index}.pkl", "rb") as handle:
-                self.hmas_.append(cloudpickle.load(handle))
+            self.hmas_.append(sdv_adapter.load(directory / "windows" / f"window_{index}.pkl"))
         self.manifest_ = manifest
         return self
 
@@ -674,22 +654,3 @@ def _describe(window: Window) -> str:
 def _tuples(frame: pd.DataFrame, columns: list[str]):
     values = frame[columns].astype(object).where(frame[columns].notna(), None).to_numpy()
     return [tuple(None if v is None else str(v) for v in row) if all(v is not None for v in row) else None for row in values]
-
-
-def _empty(hma, window: Window) -> dict[str, pd.DataFrame]:
-    metadata = hma.get_metadata()
-    return {name: pd.DataFrame({c: pd.Series(dtype=object) for c in metadata.tables[name].columns}) for name in window.tables}
-
-
-def _seed_hma(hma, seed: int, window: int) -> None:
-    """Make an HMA's sampling depend on ``seed``, with a stream of its own per window and table.
-
-    SDV samples from a fixed seed (reset by ``reset_sampling``); to honour synthbank's seed we set the
-    numpy seed it uses during sampling and each table model's random state. These are SDV attributes
-    outside its public API: tests check that equal seeds give equal data and different seeds differ.
-    """
-    hma.reset_sampling()
-    hma._numpy_seed = seeding.int_seed(seed, "hma", window, "numpy")
-    for table, synthesizer in hma._table_synthesizers.items():
-        if synthesizer._model is not None:  # None: a table with no learned column (a pure link table)
-            synthesizer._set_random_state(seeding.int_seed(seed, "hma", window, table))

@@ -1,0 +1,246 @@
+"""HMA's mathematics for one window (a parent table and its children), computed for all parents at once.
+
+SDV's ``HMASynthesizer`` fits, for every parent row, a Gaussian copula to that parent's children and
+appends its parameters to the parent row as *extension* columns; the parent table with its extension is
+then modelled by the parent's own copula. Sampling draws parents with their extension and, for each
+parent, rebuilds a child copula from those parameters and samples its children. SDV does that with one
+``GaussianCopulaSynthesizer`` object per parent (about 40 ms to fit and 100 ms to sample each, see
+DESIGN.md §2); the statistics themselves are grouped means, standard deviations and correlations.
+
+:class:`FastHMA` computes the same statistics with grouped array operations and samples every parent's
+children in one block:
+
+* each child table is encoded once by an RDT ``HyperTransformer`` configured as SDV configures it
+  (``FloatFormatter`` with mean imputation and random NULLs, min/max clipping and learned rounding;
+  ``UniformEncoder`` — or the ``OrderedUniformEncoder`` of :mod:`synthbank.relational.encoding` — for
+  categories and booleans);
+* per parent and child column: ``loc`` = mean and ``scale`` = standard deviation of the encoded values
+  (HMA's ``norm`` marginals, as copulas fits them: ``ddof=0``, a constant column gets scale 0); the
+  copula's correlations are the Pearson correlations of the standardised values (NaN → 0); plus
+  ``num_rows``. As in HMA, a parent with one child has no scale and a parent with no children no
+  parameters: those cells take the column's mean over the other parents;
+* the parent table with these columns is fitted by SDV's ``GaussianCopulaSynthesizer`` (the extension
+  columns with HMA's ``truncnorm``, clipped to the range seen);
+* sampling: parents with their extension from that copula; each parent's correlation matrix rebuilt as
+  SDV rebuilds it (scaled into [-1, 1], nearest positive semi-definite matrix), then ``loc + scale · A z``
+  for standard-normal draws ``z`` (``A A^T`` = the correlation), and one reverse transform per child
+  table for all parents together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthbank.relational import sdv_adapter
+
+#: HMA's marginal for extension columns (``sdv.multi_table.hma.DEFAULT_EXTENDED_COLUMNS_DISTRIBUTION``).
+EXTENSION_DISTRIBUTION = "truncnorm"
+#: Child rows drawn per block while sampling (bounds the (rows, d, d) arrays of the correlation step).
+DRAW_BLOCK = 50_000
+
+
+@dataclass
+class _Child:
+    name: str
+    fk: str  # the child's column holding the parent's key
+    columns: list[str]  # learned columns, as given
+    encoded: list[str]  # columns of the encoded (numeric) frame
+    encoder: object  # fitted rdt.HyperTransformer
+    prefix: str  # of this child's extension columns in the parent model
+
+    def extension_names(self) -> tuple[str, list[str], list[str], list[str]]:
+        d = len(self.encoded)
+        p = self.prefix
+        return (f"{p}num_rows", [f"{p}loc{j}" for j in range(d)], [f"{p}scale{j}" for j in range(d)],
+                [f"{p}corr{i}_{j}" for i in range(1, d) for j in range(i)])
+
+
+class FastHMA:
+    """One window of HMA, vectorised. ``children`` maps each child table to its foreign-key column;
+    ``sdtypes`` gives, per table, the sdtype of every learned column (``numerical``, ``categorical`` or
+    ``boolean``; datetimes arrive as numbers); ``orders`` optional category orders per table and column.
+    """
+
+    def __init__(self, parent: str, children: dict[str, str], sdtypes: dict[str, dict[str, str]], *, key: str,
+                 root_distribution: str = "beta", orders: dict[str, dict[str, list]] | None = None):
+        self.parent = parent
+        self.children = dict(children)
+        self.sdtypes = sdtypes
+        self.key = key
+        self.root_distribution = root_distribution
+        self.orders = orders or {}
+
+    @property
+    def tables(self) -> list[str]:
+        return [self.parent, *self.children]
+
+    # --- fitting -----------------------------------------------------------------------------------
+    def fit(self, data: dict[str, pd.DataFrame]) -> FastHMA:
+        parent = data[self.parent]
+        n_parents = len(parent)
+        model = parent[list(self.sdtypes[self.parent])].reset_index(drop=True)
+        self.children_: list[_Child] = []
+        extension_columns: list[str] = []
+        self.limits_: dict[str, tuple[float, float]] = {}
+        for index, (name, fk) in enumerate(self.children.items()):
+            frame = data[name]
+            columns = list(self.sdtypes[name])
+            encoder = sdv_adapter.table_encoder(self.sdtypes[name], self.orders.get(name, {}))
+            encoded = encoder.fit_transform(frame[columns]) if columns else pd.DataFrame(index=frame.index)
+            child = _Child(name, fk, columns, list(encoded.columns), encoder, f"_sbx{index}_")
+            groups = frame[fk].to_numpy(dtype=np.int64)
+            extension = _extension(encoded.to_numpy(dtype=float), groups, n_parents, child)
+            self.limits_.update({c: (float(extension[c].min()), float(extension[c].max())) for c in extension})
+            model = pd.concat([model, extension], axis=1)
+            extension_columns += list(extension.columns)
+            self.children_.append(child)
+        self.n_rows_ = n_parents
+        self.child_rows_ = {name: len(data[name]) for name in self.children}
+        self.copula_ = None
+        if model.shape[1]:
+            sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
+            self.copula_ = sdv_adapter.fit_copula(model, sdtypes, default_distribution=self.root_distribution,
+                                                  distributions={c: EXTENSION_DISTRIBUTION for c in extension_columns},
+                                                  orders=self.orders.get(self.parent, {}))
+        return self
+
+    # --- sampling ----------------------------------------------------------------------------------
+    def sample(self, num_rows: int, seed: int) -> dict[str, pd.DataFrame]:
+        """The parent's ``num_rows`` rows and all their children; keys are row positions."""
+        from synthbank import seeding
+
+        if self.copula_ is not None and num_rows:
+            sdv_adapter.seed_copula(self.copula_, seeding.int_seed(seed, "copula", self.parent))
+            model = sdv_adapter.sample_copula(self.copula_, num_rows)
+        else:
+            model = pd.DataFrame(index=range(num_rows))
+        out = {self.parent: model[list(self.sdtypes[self.parent])].reset_index(drop=True)}
+        out[self.parent].insert(0, self.key, np.arange(len(model)))
+        for child in self.children_:
+            sdv_adapter.seed_encoder(child.encoder, seeding.int_seed(seed, "encoder", self.parent, child.name))
+            rng = seeding.rng(seed, "children", self.parent, child.name)
+            out[child.name] = self._sample_children(child, model, rng)
+        return out
+
+    def _sample_children(self, child: _Child, model: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        num_rows_name, loc_names, scale_names, corr_names = child.extension_names()
+        n = len(model)
+        counts = np.zeros(n, dtype=np.int64)
+        if n and num_rows_name in model:
+            low, high = self.limits_[num_rows_name]
+            counts = np.clip(np.round(model[num_rows_name].fillna(0).to_numpy(dtype=float)), low, high).astype(np.int64)
+            wanted = round(self.child_rows_[child.name] * n / self.n_rows_) if self.n_rows_ else 0
+            counts = enforce_total(counts, wanted, int(low), int(high))
+        owners = np.repeat(np.arange(n), counts)
+        d = len(child.encoded)
+        if d:
+            loc = model[loc_names].to_numpy(dtype=float)
+            scale = np.maximum(model[scale_names].to_numpy(dtype=float), 0.0)
+            factors = _correlation_factors(model[corr_names].to_numpy(dtype=float), d)
+            values = np.empty((len(owners), d))
+            for start in range(0, len(owners), DRAW_BLOCK):
+                who = owners[start:start + DRAW_BLOCK]
+                z = rng.standard_normal((len(who), d))
+                values[start:start + DRAW_BLOCK] = loc[who] + scale[who] * np.einsum("rij,rj->ri", factors[who], z)
+            frame = child.encoder.reverse_transform(pd.DataFrame(values, columns=child.encoded))
+            frame = frame[child.columns].reset_index(drop=True)
+        else:
+            frame = pd.DataFrame(index=range(len(owners)))
+        frame.insert(0, self.key, np.arange(len(owners)))
+        frame[child.fk] = owners
+        return frame
+
+    def empty(self) -> dict[str, pd.DataFrame]:
+        out = {self.parent: pd.DataFrame({c: pd.Series(dtype=object) for c in [self.key, *self.sdtypes[self.parent]]})}
+        for child in self.children_:
+            out[child.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in [self.key, *child.columns, child.fk]})
+        return out
+
+
+def enforce_total(counts: np.ndarray, total: int, low: int, high: int) -> np.ndarray:
+    """Children per parent adjusted to sum to ``total``, as SDV's ``_enforce_table_size`` does it: in
+    passes over the parents from the fewest children up (to add) or the most down (to remove), one child
+    more or less each, within the range of counts seen in the real data while some parent can still move."""
+    counts = counts.copy()
+    while (gap := total - int(counts.sum())) != 0:
+        if gap > 0:
+            movable = counts < high if (counts < high).any() else np.ones(len(counts), bool)
+            order = np.flatnonzero(movable)[np.argsort(counts[movable], kind="stable")]
+            counts[order[:gap]] += 1
+        else:
+            movable = counts > low if (counts > low).any() else np.ones(len(counts), bool)
+            order = np.flatnonzero(movable)[np.argsort(-counts[movable], kind="stable")]
+            counts[order[:-gap]] -= 1
+        if not len(counts):
+            break
+    return counts
+
+
+def _extension(values: np.ndarray, groups: np.ndarray, n_parents: int, child: _Child) -> pd.DataFrame:
+    """Per parent: number of children, each encoded column's mean and standard deviation, and the
+    correlations of the standardised columns — HMA's extension columns, with HMA's fill-ins."""
+    num_rows_name, loc_names, scale_names, corr_names = child.extension_names()
+    counts = np.bincount(groups, minlength=n_parents).astype(float)
+    out = {num_rows_name: counts}
+    d = values.shape[1]
+    if d == 0:
+        return pd.DataFrame(out)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.stack([np.bincount(groups, weights=values[:, j], minlength=n_parents) for j in range(d)], axis=1)
+        mean /= counts[:, None]
+        centred = values - mean[groups]
+        std = np.sqrt(np.stack([np.bincount(groups, weights=centred[:, j] ** 2, minlength=n_parents)
+                                for j in range(d)], axis=1) / counts[:, None])
+        correlations = []
+        for i in range(1, d):
+            for j in range(i):
+                cov = np.bincount(groups, weights=centred[:, i] * centred[:, j], minlength=n_parents) / counts
+                corr = cov / (std[:, i] * std[:, j])
+                correlations.append(np.where(np.isfinite(corr), np.clip(corr, -1.0, 1.0), 0.0))
+    # copulas: a constant column has scale 0; HMA drops the scale of a single child (NaN, filled below)
+    std = np.where(np.isclose(std, 0.0, atol=1e-12), 0.0, std)
+    std[counts == 1] = np.nan
+    for j in range(d):
+        out[loc_names[j]] = mean[:, j]
+        out[scale_names[j]] = std[:, j]
+    for name, corr in zip(corr_names, correlations):
+        out[name] = np.where(counts > 0, corr, np.nan)
+    frame = pd.DataFrame(out)
+    for column in frame.columns:  # HMA: an all-NaN column → 1e-6, else NaN → the column's mean
+        values_ = frame[column]
+        frame[column] = values_.fillna(1e-6 if values_.isna().all() else values_.mean())
+    return frame
+
+
+def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
+    """Per row of lower-triangle correlations, a matrix ``A`` with ``A A^T`` the rebuilt correlation
+    matrix (as SDV rebuilds it: off-diagonal scaled into [-1, 1], then the nearest PSD matrix)."""
+    n = len(lower)
+    matrices = np.zeros((n, d, d))
+    rows, cols = np.tril_indices(d, k=-1)  # same (i, j < i) order as the extension columns
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    if len(rows):
+        matrices[:, rows, cols] = lower
+        matrices[:, cols, rows] = lower
+        biggest = np.abs(matrices).max(axis=(1, 2))
+        matrices /= np.where(biggest > 1, biggest, 1.0)[:, None, None]
+    matrices += np.eye(d)
+    values, vectors = np.linalg.eigh(matrices)
+    bad = (values < 0).any(axis=1)
+    for _ in range(10):  # SDV's nearest-correlation iteration, on the rows that need it
+        if not bad.any():
+            break
+        fixed_values = np.maximum(values[bad], 0.0)
+        m = np.einsum("nij,nj,nkj->nik", vectors[bad], fixed_values, vectors[bad])
+        m[:, np.arange(d), np.arange(d)] = 1.0
+        biggest = np.abs(m).max(axis=(1, 2))
+        m /= np.where(biggest > 1, biggest, 1.0)[:, None, None]
+        values[bad], vectors[bad] = np.linalg.eigh(m)
+        bad_now = np.zeros_like(bad)
+        bad_now[bad] = (values[bad] < 0).any(axis=1)
+        bad = bad_now
+    return vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
