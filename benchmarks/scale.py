@@ -385,7 +385,8 @@ def print_peers(results: dict) -> None:
         q = e["quality_score"] / ref["quality_score"] if e["quality_score"] and ref["quality_score"] else None
         k = e["k_hop_avg_2way"] / ref["k_hop_avg_2way"] if e["k_hop_avg_2way"] and ref["k_hop_avg_2way"] else None
         d = e["detection_accuracy"] - ref["detection_accuracy"] if e["detection_accuracy"] is not None else None
-        print(f"{LABELS.get(name, name):30}{_f(speed, '.2f') + '×':>11}{_f(wall, '.2f') + '×':>8}{_f(mem, '.2f'):>9}"
+        times = lambda v: "—" if v is None else f"{v:.2f}×"  # noqa: E731
+        print(f"{LABELS.get(name, name):30}{times(speed):>11}{times(wall):>8}{_f(mem, '.2f'):>9}"
               f"{_f(q, '.3f'):>9}{_f(k, '.3f'):>8}{_f(d, '+.3f'):>8}")
     if not base:
         print("(no SDV 1.37.4 figures in this run: speed ratios left out)")
