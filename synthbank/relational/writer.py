@@ -5,20 +5,30 @@ file is written under a hidden name and renamed into place once committed). Mari
 implicitly; there synthbank writes InnoDB tables under temporary names and swaps them in with one
 ``RENAME TABLE`` once they are complete and checked, so ``--replace`` keeps the old tables until then.
 
+Rows arrive as one mapping of DataFrames or as an iterator of such chunks (the sampler's output), written
+one chunk at a time inside that one transaction, so memory does not grow with the number of chunks. Each
+backend's bulk path carries the rows: ``COPY ... FROM STDIN`` on PostgreSQL, multi-row ``INSERT`` statements
+(pymysql's ``executemany``) on MariaDB/MySQL, ``executemany`` of the raw cursor on SQLite; the values are
+those SQLAlchemy's own ``INSERT`` would bind (same conversions, same bind processors).
+
 Foreign keys that close a cycle (and self-references) are inserted as NULL and set with UPDATE once every
-row exists. Serial/identity sequences are moved past the inserted keys (PostgreSQL), and a final check
-counts orphan foreign keys, duplicate unique values and NULLs in NOT NULL columns in the written tables.
+row of their chunk exists. Serial/identity sequences are moved past the inserted keys (PostgreSQL), and a
+final check counts orphan foreign keys, duplicate unique values and NULLs in NOT NULL columns in the written
+tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import decimal
 import hashlib
 import logging
+import math
 import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +47,14 @@ from synthbank.schemas.model import DatabaseSchema
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2000
+#: Rows turned into Python values at a time (a multiple of the batch size): bounds the writer's own memory.
+_CONVERT_ROWS = 10_000
+
+#: One chunk of the synthetic database: table name → that chunk's rows.
+Chunk = Mapping[str, pd.DataFrame]
+#: ``on_rows(table, n, total)``: ``n`` rows were just written to ``table``; ``total`` is the table's row count
+#: when known (a single mapping, or ``totals`` given with chunks), else None.
+OnRows = Callable[[str, int, "int | None"], None]
 
 
 @dataclass
@@ -69,32 +87,103 @@ class WriteReport:
 def write_tables(
     url: str,
     schema: DatabaseSchema,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame] | Iterable[Mapping[str, pd.DataFrame]],
     *,
     replace: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    on_rows: Callable[[str, int, int], None] | None = None,
+    on_rows: OnRows | None = None,
     source_url: str | None = None,
+    totals: Mapping[str, int] | None = None,
 ) -> WriteReport:
     """Create ``schema``'s tables in ``url`` and insert ``tables`` in foreign-key order.
 
+    ``tables`` is either one mapping of table name → DataFrame, or an iterable of such chunks (e.g. a
+    generator that samples them): the tables of the first chunk are created, every chunk is written in
+    foreign-key order as it arrives and dropped before the next one is asked for, all in the one transaction
+    (or, on MariaDB/MySQL, under temporary names swapped in at the end). A chunk's rows may reference rows
+    of the same or of earlier chunks; deferred foreign keys (self-references, cycles) rows of the same or
+    of earlier chunks. Any error — the database's, a failed integrity check, or one raised by the chunk
+    iterator itself (re-raised unchanged) — leaves the target as it was.
+
     Refuses a target that already has any of these tables unless ``replace`` is true, and the database
     ``source_url`` (the one the data was learned from) itself. ``on_rows(table, n, total)`` is called after
-    each inserted batch of ``n`` rows (for progress bars). When the final integrity check finds orphans,
-    duplicate keys or NULLs in NOT NULL columns, nothing is written and a :class:`SynthbankError` says so.
+    each written batch of ``n`` rows (for progress bars); ``total`` is the table's row count for a single
+    mapping, ``totals[table]`` (expected rows, if given) for chunks, else None. The report's row counts
+    are totals over all chunks. When the final integrity check finds orphans, duplicate keys or NULLs in
+    NOT NULL columns, nothing is written and a :class:`SynthbankError` says so.
     """
     if batch_size < 1:
         raise SynthbankError(f"The batch size must be at least 1, got {batch_size}.")
     url = normalize_url(url)
     if source_url is not None:
         refuse_same_database(source_url, url)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return _write_new_sqlite(path, schema, tables, batch_size, on_rows)
-    return _write(url, schema, tables, replace, batch_size, on_rows, display_url(url))
+    try:
+        chunks = _Chunks(tables, totals)  # asks for the first chunk: its tables are the ones created
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            return _write_new_sqlite(path, schema, chunks, batch_size, on_rows)
+        return _write(url, schema, chunks, replace, batch_size, on_rows, display_url(url))
+    except _SourceError as failure:  # rolled back like any other error
+        error = failure.error
+    raise error  # the chunk iterator's own exception, unchanged (outside the handler: no added context)
 
 
-def _write_new_sqlite(path: Path, schema, tables, batch_size, on_rows) -> WriteReport:
+class _SourceError(Exception):
+    """An exception raised by the chunk iterator, carried past the handlers of database errors."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(error)
+        self.error = error
+
+
+class _Chunks:
+    """The rows to write, one chunk at a time; a single mapping is one chunk.
+
+    The first chunk is fetched at once (it names the tables to create); after that the iterator holds no
+    chunk it has handed out, so a consumer that drops each chunk holds one at a time."""
+
+    def __init__(self, tables, totals: Mapping[str, int] | None):
+        if isinstance(tables, Mapping):
+            self._source: Iterator = iter([tables])
+            self.totals = {name: len(frame) for name, frame in tables.items()} if totals is None else dict(totals)
+        elif isinstance(tables, (str, bytes, pd.DataFrame)) or not isinstance(tables, Iterable):
+            raise SynthbankError("The tables to write must be a mapping of table name to DataFrame, or an iterable of such "
+                                 f"chunks, not {type(tables).__name__}.")
+        else:
+            self._source = iter(tables)
+            self.totals = dict(totals or {})
+        self.count = 0
+        first = self._fetch()
+        self.tables: list[str] = list(first) if first is not None else []
+        self._pending = [first] if first is not None else []
+        del first
+
+    def _fetch(self) -> Chunk | None:
+        try:
+            chunk = next(self._source)
+        except StopIteration:
+            return None
+        except sa.exc.StatementError as exc:  # not an error of the target: must not be reported as one
+            raise _SourceError(exc) from None
+        self.count += 1
+        if not isinstance(chunk, Mapping):
+            raise SynthbankError(f"Chunk {self.count} to write is a {type(chunk).__name__}, not a mapping of table name to DataFrame.")
+        return chunk
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            chunk = self._pending.pop() if self._pending else self._fetch()
+            if chunk is None:
+                return
+            unknown = sorted(set(chunk) - set(self.tables))
+            if unknown:
+                raise SynthbankError(f"Chunk {self.count} has rows for table(s) {', '.join(unknown)}, which the first chunk "
+                                     "did not have (the first chunk names every table to write).")
+            yield chunk
+            del chunk  # not held while the next chunk is made
+
+
+def _write_new_sqlite(path: Path, schema, chunks: _Chunks, batch_size, on_rows) -> WriteReport:
     """A new SQLite file is written under a hidden name beside it and renamed into place once committed,
     so no failure, Ctrl-C or kill leaves a half-written or empty file under the target's name."""
     if not path.parent.is_dir():
@@ -102,7 +191,7 @@ def _write_new_sqlite(path: Path, schema, tables, batch_size, on_rows) -> WriteR
     _remove_stale_partials(path)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        report = _write(URL.create("sqlite", database=str(partial)).render_as_string(hide_password=False), schema, tables,
+        report = _write(URL.create("sqlite", database=str(partial)).render_as_string(hide_password=False), schema, chunks,
                         False, batch_size, on_rows, str(path))
         if path.exists():
             raise SynthbankError(f"The SQLite file '{path}' appeared while synthbank was writing it; nothing was written over it.")
@@ -125,26 +214,24 @@ def _remove_stale_partials(path: Path) -> None:
             partial.unlink(missing_ok=True)
 
 
-    return True
-
-
-def _write(url, schema, tables, replace, batch_size, on_rows, shown) -> WriteReport:
+def _write(url, schema, chunks: _Chunks, replace, batch_size, on_rows, shown) -> WriteReport:
     engine = open_engine(url, read_only=False)
     _make_sqlite_ddl_transactional(engine)
-    names = [name for name in schema.read_order() if name in tables]
-    deferred = [(t, i) for t, i in sorted(schema.deferred_edges()) if t in tables and schema.tables[t].foreign_keys[i].parent in tables]
+    names = [name for name in schema.read_order() if name in chunks.tables]
+    deferred = [(t, i) for t, i in sorted(schema.deferred_edges()) if t in names and schema.tables[t].foreign_keys[i].parent in names]
     backend = engine.url.get_backend_name()
     try:
         existing = _existing_tables(engine, names, replace, shown)
         if backend in {"mysql", "mariadb"}:
-            return _write_mysql(engine, schema, tables, names, deferred, existing, batch_size, on_rows, shown)
+            return _write_mysql(engine, schema, chunks, names, deferred, existing, batch_size, on_rows, shown)
         metadata = build_metadata(schema, names)
         try:
             with engine.begin() as connection:  # SQLite and PostgreSQL: DDL and rows in one transaction
                 if existing:
                     _drop_existing(connection, existing)
-                metadata.create_all(connection)
-                report = _fill(connection, schema, metadata, tables, names, deferred, batch_size, on_rows, backend)
+                late = _create_tables(connection, metadata, foreign_keys_last=backend == "postgresql")
+                report = _fill(connection, schema, metadata, chunks, names, deferred, batch_size, on_rows, backend,
+                               late_foreign_keys=late)
                 _refuse_failed_check(report, shown)  # raising here rolls everything back
             return report
         except sa.exc.StatementError as exc:  # DBAPIError and errors binding a value
@@ -153,22 +240,50 @@ def _write(url, schema, tables, replace, batch_size, on_rows, shown) -> WriteRep
         engine.dispose()
 
 
-def _fill(connection, schema, metadata, tables, names, deferred, batch_size, on_rows, backend, table_names=None) -> WriteReport:
-    """Insert the rows, set the deferred foreign keys and sequences, and check the result."""
+def _create_tables(connection, metadata: sa.MetaData, *, foreign_keys_last: bool) -> list[sa.ForeignKeyConstraint]:
+    """Create the tables; with ``foreign_keys_last``, without their foreign keys, which are returned to be
+    added once the rows are in (PostgreSQL checks a new constraint in one join, 20 times as fast as
+    checking every inserted row; a violation still fails the transaction)."""
+    if not foreign_keys_last:
+        metadata.create_all(connection)
+        return []
+    for table in metadata.tables.values():
+        connection.execute(sa.schema.CreateTable(table, include_foreign_key_constraints=[]))
+    return [constraint for table in metadata.tables.values() for constraint in table.foreign_key_constraints]
+
+
+def _fill(connection, schema, metadata, chunks: _Chunks, names, deferred, batch_size, on_rows, backend,
+          table_names=None, late_foreign_keys=()) -> WriteReport:
+    """Insert the rows chunk by chunk, set the deferred foreign keys and sequences, and check the result."""
     table_names = table_names or {name: name for name in names}
-    report = WriteReport()
-    for name in names:
-        held_back = [c for t, i in deferred if t == name for c in schema.tables[t].foreign_keys[i].columns]
-        table = metadata.tables[table_names[name]]
-        progress = (lambda _t, n, total, name=name: on_rows(name, n, total)) if on_rows else None
-        rows = _insert(connection, table, tables[name], held_back, batch_size, progress)
-        report.tables[name] = TableCheck(rows)
-    for name, index in deferred:
-        _update_deferred(connection, schema, metadata.tables[table_names[name]], tables[name], index, batch_size, name)
+    report = WriteReport({name: TableCheck(0) for name in names})
+    bulk = _BulkInsert(connection, backend)
+    for chunk in chunks:
+        _fill_chunk(connection, schema, metadata, chunk, names, deferred, table_names, report, bulk, batch_size,
+                    on_rows, chunks.totals)
+        del chunk  # dropped before the next chunk is made
+    for constraint in late_foreign_keys:
+        connection.execute(sa.schema.AddConstraint(constraint))
     if backend == "postgresql":
         _reset_sequences(connection, schema, names)
     _validate(connection, schema, metadata, names, report, table_names)
     return report
+
+
+def _fill_chunk(connection, schema, metadata, chunk: Chunk, names, deferred, table_names, report, bulk, batch_size,
+                on_rows, totals) -> None:
+    """One chunk's rows in foreign-key order, then its deferred foreign keys."""
+    for name in names:
+        frame = chunk.get(name)
+        if frame is None or not len(frame):
+            continue
+        held_back = [c for t, i in deferred if t == name for c in schema.tables[t].foreign_keys[i].columns]
+        progress = (lambda n, name=name: on_rows(name, n, totals.get(name))) if on_rows else None
+        report.tables[name].rows += bulk.insert(metadata.tables[table_names[name]], frame, held_back, batch_size, progress)
+    for name, index in deferred:
+        frame = chunk.get(name)
+        if frame is not None and len(frame):
+            _update_deferred(connection, schema, metadata.tables[table_names[name]], frame, index, batch_size, name, bulk)
 
 
 def _refuse_failed_check(report: WriteReport, shown: str) -> None:
@@ -199,7 +314,7 @@ def _temporary_name(prefix: str, name: str) -> str:
     return candidate if len(candidate) <= 64 else prefix + hashlib.sha1(name.encode()).hexdigest()[:16]
 
 
-def _write_mysql(engine, schema, tables, names, deferred, existing, batch_size, on_rows, shown) -> WriteReport:
+def _write_mysql(engine, schema, chunks: _Chunks, names, deferred, existing, batch_size, on_rows, shown) -> WriteReport:
     """Write every table under a temporary name, check it, then swap all of them in with one atomic
     ``RENAME TABLE`` (the old tables renamed aside in the same statement and dropped afterwards).
 
@@ -220,7 +335,7 @@ def _write_mysql(engine, schema, tables, names, deferred, existing, batch_size, 
         try:
             with engine.begin() as connection:
                 metadata.create_all(connection)  # commits implicitly; the inserts below are one InnoDB transaction
-                report = _fill(connection, schema, metadata, tables, names, deferred, batch_size, on_rows, "mysql", new)
+                report = _fill(connection, schema, metadata, chunks, names, deferred, batch_size, on_rows, "mysql", new)
                 _refuse_failed_check(report, shown)
             renames = [f"{_q(engine, n)} TO {_q(engine, old[n])}" for n in names if n in old]
             renames += [f"{_q(engine, new[n])} TO {_q(engine, n)}" for n in names]
@@ -339,27 +454,220 @@ def _existing_tables(engine: sa.Engine, names: list[str], replace: bool, shown: 
     return existing
 
 
-def _insert(connection, table: sa.Table, frame: pd.DataFrame, held_back: list[str], batch_size: int, on_rows) -> int:
-    columns = [c.name for c in table.columns if c.name in frame.columns and c.name not in held_back]
-    records = to_records(frame[columns])
-    for start in range(0, len(records), batch_size):
-        batch = records[start:start + batch_size]
-        connection.execute(table.insert(), batch)
-        if on_rows:
-            on_rows(table.name, len(batch), len(records))
-    return len(records)
+# --- the bulk path: each backend's fastest way in, with the values SQLAlchemy's INSERT would bind ---------
+class _BulkInsert:
+    """Insert DataFrames through the connection's own DBAPI connection, inside SQLAlchemy's transaction.
+
+    Values are converted as :func:`to_records` does and then by each column type's SQLAlchemy bind
+    processor, so the rows land as SQLAlchemy's ``INSERT`` would write them; PostgreSQL's ``COPY`` reads
+    text, so there values SQLAlchemy would cast in SQL (a float into an integer column, a boolean into a
+    string column) are cast here the same way. A database error is raised as SQLAlchemy's
+    :class:`~sqlalchemy.exc.DBAPIError` (a :class:`~sqlalchemy.exc.StatementError`)."""
+
+    #: (backend, driver) pairs with a bulk path; any other driver goes through SQLAlchemy's executemany.
+    _FAST = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql")}
+
+    def __init__(self, connection: sa.Connection, backend: str):
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.backend = "mysql" if backend in {"mysql", "mariadb"} else backend
+        self.fast = (self.backend, self.dialect.driver) in self._FAST
+        self.driver = connection.connection.driver_connection if self.fast else None
+        self.errors = self.dialect.loaded_dbapi.Error
+        # UPDATE ... FROM a join: PostgreSQL, MariaDB/MySQL (multiple-table UPDATE), SQLite from 3.33
+        self.update_from = self.fast and (self.backend != "sqlite" or self.dialect.server_version_info >= (3, 33))
+        self.max_statement = None
+        if self.fast and self.backend == "mysql":
+            # pymysql's executemany joins rows into INSERTs of at most max_stmt_length bytes (1,000,000 by
+            # default); larger statements are faster, but each must fit into the server's max_allowed_packet.
+            packet = connection.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one()
+            self.max_statement = max(1024, min(8 * 1024 * 1024, int(packet) - 1024))
+
+    def insert(self, table: sa.Table, frame: pd.DataFrame, held_back: list[str], batch_size: int,
+               on_rows: Callable[[int], None] | None) -> int:
+        """Insert ``frame``'s rows (its columns that ``table`` has, but ``held_back``); returns the row count."""
+        columns = [c for c in table.columns if c.name in frame.columns and c.name not in held_back]
+        step = batch_size * max(1, _CONVERT_ROWS // batch_size)
+        if not self.fast or not columns:
+            return self._insert_dicts(table, frame[[c.name for c in columns]], batch_size, step, on_rows)
+        converters = [self._converter(c) for c in columns]
+        batches = (batch for start in range(0, len(frame), step)
+                   for batch in _batches(_rows(frame, columns, converters, start, step), batch_size))
+        preparer = self.dialect.identifier_preparer
+        escape = (lambda text: text.replace("%", "%%")) if self.backend == "mysql" else (lambda text: text)  # pymysql %-formats
+        names = ", ".join(escape(preparer.format_column(c)) for c in columns)
+        if self.backend == "postgresql":
+            return self._send(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN", batches, on_rows)
+        marker = "?" if self.backend == "sqlite" else "%s"
+        return self._send(f"INSERT INTO {escape(preparer.format_table(table))} ({names}) "
+                          f"VALUES ({', '.join([marker] * len(columns))})", batches, on_rows)
+
+    def _insert_dicts(self, table, frame, batch_size, step, on_rows) -> int:
+        for start in range(0, len(frame), step):
+            records = to_records(frame.iloc[start:start + step])
+            for batch in _batches(records, batch_size):
+                self.connection.execute(table.insert(), batch)
+                if on_rows:
+                    on_rows(len(batch))
+        return len(frame)
+
+    def _send(self, statement: str, batches, on_rows) -> int:
+        """Send the batches (COPY on PostgreSQL, else executemany); an error converting or sending a value is
+        raised as SQLAlchemy raises it, one from ``on_rows`` (Ctrl-C too) as it is."""
+        count, interrupted = 0, None
+
+        def sent(batch) -> None:
+            nonlocal count, interrupted
+            count += len(batch)
+            if on_rows:
+                try:
+                    on_rows(len(batch))
+                except BaseException as exc:
+                    interrupted = exc
+                    raise
+
+        try:
+            if self.backend == "postgresql":
+                with self.driver.cursor() as cursor, cursor.copy(statement) as copy:
+                    write_row = copy.write_row
+                    for batch in batches:
+                        for row in batch:
+                            write_row(row)
+                        sent(batch)
+            else:
+                with contextlib.closing(self.driver.cursor()) as cursor:
+                    if self.max_statement:
+                        cursor.max_stmt_length = self.max_statement
+                    for batch in batches:
+                        cursor.executemany(statement, batch)
+                        sent(batch)
+        except Exception as exc:  # noqa: BLE001 - DBAPIError, or StatementError for a value that cannot be bound
+            if exc is interrupted:
+                raise
+            raise sa.exc.DBAPIError.instance(statement, None, exc, self.errors) from None
+        return count
+
+    def _converter(self, column: sa.Column) -> tuple[Callable | None, Callable | None]:
+        """Per value, after :func:`to_records`' conversion: the type's bind processor, then for COPY the
+        cast SQLAlchemy's psycopg dialect would have written into the statement."""
+        process = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+        if self.backend == "postgresql" and isinstance(column.type, sa.Integer):
+            return process, _pg_integer
+        if self.backend == "postgresql" and isinstance(column.type, sa.String):
+            return process, _pg_text
+        return process, None
 
 
-def _update_deferred(connection, schema, table: sa.Table, frame: pd.DataFrame, index: int, batch_size: int, name: str) -> None:
+def _batches(rows: list[tuple], size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+#: Types of value that PostgreSQL's COPY reads as the SQL cast of a bound value would give them.
+_AS_IS = frozenset({type(None), int, str})
+
+
+def _rows(frame: pd.DataFrame, columns: list[sa.Column], converters: list, start: int, count: int) -> list[tuple]:
+    """Rows ``start`` to ``start + count`` of ``frame`` as tuples of DBAPI values, in ``columns``' order."""
+    values = []
+    for column, (process, cast) in zip(columns, converters):
+        plain = _plain_values(frame[column.name].iloc[start:start + count])
+        if process:
+            plain = [process(v) for v in plain]
+        if cast and not _AS_IS.issuperset(map(type, plain)):
+            plain = [cast(v) for v in plain]
+        values.append(plain)
+    return list(zip(*values))
+
+
+def _plain_values(series: pd.Series) -> list:
+    """A column's values as :func:`to_records` gives them: plain Python objects, every missing value None."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return series.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        array = series.to_numpy()
+        values = array.tolist()
+        for i in np.flatnonzero(np.isnan(array)):
+            values[i] = None
+        return values
+    if dtype.kind == "M":  # datetime64, naive or with a time zone
+        values = series.array.to_pydatetime().tolist()
+    else:
+        values = [_plain(v) for v in series.tolist()]
+    for i in np.flatnonzero(series.isna().to_numpy()):
+        values[i] = None
+    return values
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _pg_integer(value):
+    """A number as PostgreSQL's cast to an integer type rounds it (``3.5::integer`` is 4)."""
+    if isinstance(value, float):
+        return int(round(value)) if math.isfinite(value) else value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return int(value.to_integral_value(decimal.ROUND_HALF_UP))
+    return value
+
+
+def _pg_text(value):
+    """A boolean or float as PostgreSQL's cast to text writes it (``true``, ``5`` for 5.0, ``1e+15``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        if value == 0:
+            return "-0" if math.copysign(1, value) < 0 else "0"
+        shortest = decimal.Decimal(repr(value))
+        sign, digits, exponent = shortest.normalize().as_tuple()
+        magnitude = len(digits) + exponent - 1
+        if -4 <= magnitude < 15:
+            return format(shortest.normalize(), "f")
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        return f"{'-' if sign else ''}{mantissa}e{'-' if magnitude < 0 else '+'}{abs(magnitude):02d}"
+    return value
+
+
+def _update_deferred(connection, schema, table: sa.Table, frame: pd.DataFrame, index: int, batch_size: int, name: str,
+                     bulk: _BulkInsert) -> None:
+    """Set a deferred foreign key of ``frame``'s rows (inserted as NULL) by their primary key.
+
+    Where the database can ``UPDATE ... FROM`` a join, the (key, reference) pairs go into a temporary table
+    by the bulk path and one statement sets them all; otherwise one UPDATE per row (executemany)."""
     spec = schema.tables[name]
     fk = spec.foreign_keys[index]
     if not spec.primary_key:
         raise SynthbankError(f"Table '{name}' has a self-referencing or cyclic foreign key but no primary key to update it by.")
     rows = frame.dropna(subset=fk.columns)
-    statement = table.update().where(*[table.c[c] == sa.bindparam(f"pk_{c}") for c in spec.primary_key]).values(
-        {c: sa.bindparam(f"fk_{c}") for c in fk.columns})
-    renamed = pd.concat([rows[spec.primary_key].add_prefix("pk_"), rows[fk.columns].add_prefix("fk_")], axis=1)
-    records = to_records(renamed)
+    if rows.empty:
+        return
+    keys = [f"k{i}" for i in range(len(spec.primary_key))]
+    references = [f"r{i}" for i in range(len(fk.columns))]
+    pairs = pd.concat([rows[spec.primary_key].set_axis(keys, axis=1), rows[fk.columns].set_axis(references, axis=1)], axis=1)
+    if bulk.update_from:
+        pairs_table = sa.Table(f"_sb_deferred_{uuid.uuid4().hex[:12]}", sa.MetaData(),
+                               *[sa.Column(k, table.c[c].type) for k, c in zip(keys, spec.primary_key)],
+                               *[sa.Column(r, table.c[c].type) for r, c in zip(references, fk.columns)], prefixes=["TEMPORARY"])
+        connection.execute(sa.schema.CreateTable(pairs_table))  # no implicit commit, MariaDB/MySQL included
+        bulk.insert(pairs_table, pairs, [], batch_size, None)
+        connection.execute(table.update().values({c: pairs_table.c[r] for c, r in zip(fk.columns, references)}).where(
+            *[table.c[c] == pairs_table.c[k] for c, k in zip(spec.primary_key, keys)]))
+        temporary = "TEMPORARY " if bulk.backend == "mysql" else ""  # DROP TEMPORARY TABLE does not commit either
+        connection.exec_driver_sql(f"DROP {temporary}TABLE {_quote(connection, pairs_table.name)}")
+        return
+    statement = table.update().where(*[table.c[c] == sa.bindparam(k) for c, k in zip(spec.primary_key, keys)]).values(
+        {c: sa.bindparam(r) for c, r in zip(fk.columns, references)})
+    records = to_records(pairs)
     for start in range(0, len(records), batch_size):
         connection.execute(statement, records[start:start + batch_size])
 
