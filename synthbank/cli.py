@@ -95,10 +95,9 @@ def _synthesizer_from_args(args):
 
 
 def _sample_and_write(synthesizer, args, progress: Progress):
-    synthetic = synthesizer.sample(scale=args.scale, seed=args.seed, progress=_step_progress(progress))
-    report = synthetic.to_url(args.target, replace=args.replace, batch_size=args.batch_size,
-                              on_rows=_table_progress(progress, "writing"))
-    return report
+    return synthesizer.sample_to_url(args.target, scale=args.scale, seed=args.seed, replace=args.replace,
+                                     chunk_rows=args.chunk_rows, batch_size=args.batch_size,
+                                     on_rows=_table_progress(progress, "writing"), progress=_step_progress(progress))
 
 
 def print_write_report(report, target: str, synthesizer) -> None:
@@ -442,6 +441,8 @@ def _add_sample_options(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--replace", action="store_true", help="overwrite tables the target already has")
     p.add_argument("--batch-size", type=_positive_int, default=2000, help="rows per INSERT batch (default 2000)")
+    p.add_argument("--chunk-rows", type=_positive_int, default=200_000, metavar="N",
+                   help="rows sampled and written per chunk, all in one transaction (default 200,000); bounds memory, the output does not depend on it")
 
 
 def _positive_float(text: str) -> float:

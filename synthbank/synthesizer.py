@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.files import staged_directory, verify_model_directory
 from synthbank.relational.reader import read_tables
-from synthbank.relational.synthesizer import DEFAULT_ENGINE, RelationalSynthesizer
+from synthbank.relational.synthesizer import (DEFAULT_CHUNK_ROWS, DEFAULT_ENGINE, RelationalSynthesizer, concat_blocks,
+                                              group_chunks)
 from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.schemas.reflect import reflect_schema
@@ -150,11 +152,36 @@ class DatabaseSynthesizer:
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                progress: Progress | None = None) -> SyntheticDatabase:
         """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``."""
-        self._check_fitted()
-        tables = self.relational_.sample(scale=scale, seed=seed, key_start=key_start, progress=progress)
-        if self.texts_ is not None:
-            self.texts_.fill(tables, seed=seed, progress=progress)
+        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress)])
         return SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
+
+    def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None):
+        """The tables of :meth:`sample` as a stream of chunks (dicts of DataFrames) of about ``chunk_rows``
+        rows; the output for a seed does not depend on ``chunk_rows``, memory does."""
+        return group_chunks(self._blocks(scale, seed, key_start, progress), chunk_rows)
+
+    def sample_to_url(self, url: str, *, scale: float = 1.0, seed: int = 0, replace: bool = False,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, batch_size: int = DEFAULT_BATCH_SIZE,
+                      on_rows: Callable[[str, int, int | None], None] | None = None,
+                      progress: Progress | None = None) -> WriteReport:
+        """Sample and write chunk by chunk into ``url``, all in one transaction: peak memory does not grow
+        with ``scale``. Refuses the source database; nothing is written when anything fails."""
+        self._check_fitted()
+        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress),
+                            replace=replace, batch_size=batch_size, on_rows=on_rows,
+                            source_url=getattr(self, "source_url", None))
+
+    def _blocks(self, scale, seed, key_start, progress):
+        """``(block, tables)`` from the relational engine, with their free text written."""
+        self._check_fitted()
+        fixed: dict[str, pd.DataFrame] = {}
+        for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress):
+            if self.texts_ is not None:
+                if block == 0:  # copy/subset tables come with the first block; later blocks' texts refer to them
+                    fixed = {n: f for n, f in tables.items() if self.schema.tables[n].mode in ("copy", "subset")}
+                self.texts_.fill({**fixed, **tables}, seed=seeding.int_seed(seed, "text", block), progress=progress)
+            yield block, tables
 
     @property
     def text_columns(self) -> dict[str, list[str]]:

@@ -38,6 +38,8 @@ from synthbank.relational import sdv_adapter
 
 #: HMA's marginal for extension columns (``sdv.multi_table.hma.DEFAULT_EXTENDED_COLUMNS_DISTRIBUTION``).
 EXTENSION_DISTRIBUTION = "truncnorm"
+#: Rows a copula's marginals and correlations are fitted on at most (a seeded sample; encoders see all).
+COPULA_FIT_ROWS = 20_000
 #: Child rows drawn per block while sampling (bounds the (rows, d, d) arrays of the correlation step).
 DRAW_BLOCK = 50_000
 
@@ -104,7 +106,7 @@ class FastHMA:
             sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
             self.copula_ = sdv_adapter.fit_copula(model, sdtypes, default_distribution=self.root_distribution,
                                                   distributions={c: EXTENSION_DISTRIBUTION for c in extension_columns},
-                                                  orders=self.orders.get(self.parent, {}))
+                                                  orders=self.orders.get(self.parent, {}), fit_rows=COPULA_FIT_ROWS)
         return self
 
     # --- sampling ----------------------------------------------------------------------------------

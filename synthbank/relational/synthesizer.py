@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import re
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 from synthbank import __version__, seeding
 from synthbank.errors import SchemaError, SynthbankError
-from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
 from synthbank.relational import sdv_adapter
+from synthbank.relational.assembly import Assembly
+from synthbank.relational.columns import KEY, fk_column, has_column, to_days
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.fast_hma import FastHMA
-from synthbank.relational.frames import cast_to_schema, learn_forms, normalize
+from synthbank.relational.frames import learn_forms, normalize
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
 from synthbank.relational.pii import PiiFiller
@@ -40,10 +42,6 @@ from synthbank.schemas.model import DatabaseSchema, Table
 
 log = logging.getLogger(__name__)
 
-KEY = "_sb_key"
-#: Datetimes reach SDV as days since this instant (floats): SDV would turn them into numbers anyway, and
-#: its per-value datetime validation and format guessing cost more than the rest of a window's fit.
-EPOCH = pd.Timestamp("1970-01-01")
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
 _FORMAT = "synthbank-relational/3"
@@ -51,14 +49,10 @@ _FORMAT = "synthbank-relational/3"
 #: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
 ENGINES = ("fast", "sdv")
 DEFAULT_ENGINE = "fast"
-
-
-def fk_column(index: int) -> str:
-    return f"_sb_fk{index}"
-
-
-def has_column(index: int) -> str:
-    return f"_sb_has{index}"
+#: Synthetic rows per block, the unit of sampling (see ``RelationalSynthesizer.sample_blocks``).
+BLOCK_ROWS = 50_000
+#: Synthetic rows per chunk handed to the writer (a run of whole blocks).
+DEFAULT_CHUNK_ROWS = 200_000
 
 
 Progress = Callable[[str, int, int], None]
@@ -253,7 +247,7 @@ class RelationalSynthesizer:
             data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
         for column in plan.learned:
             sdtype = table.columns[column].sdtype
-            data[column] = _to_days(frame[column]) if sdtype == "datetime" else frame[column]
+            data[column] = to_days(frame[column]) if sdtype == "datetime" else frame[column]
             if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
                 data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column))
         for i in plan.categorical_fks:
@@ -310,22 +304,69 @@ class RelationalSynthesizer:
                progress: Progress | None = None) -> dict[str, pd.DataFrame]:
         """Synthetic tables, ``scale`` times the size of the training data, deterministic for ``seed``.
 
-        ``key_start`` offsets every generated key, so chunks sampled with different seeds and disjoint
-        key ranges can be unioned without collisions.
+        ``key_start`` offsets every generated key, so runs with different seeds and disjoint key ranges
+        can be unioned without collisions. The whole result is held in memory: for large outputs use
+        :meth:`sample_chunks`.
+        """
+        return concat_blocks([tables for _, tables in self.sample_blocks(scale, seed, key_start=key_start,
+                                                                          progress=progress)])
+
+    def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None):
+        """The same synthetic tables as :meth:`sample`, as a stream of chunks of about ``chunk_rows`` rows.
+
+        A chunk is a dict of tables; its rows reference only rows of the same or earlier chunks (copy and
+        subset tables come with the first). The output for a seed does not depend on ``chunk_rows``: a
+        chunk is a run of whole blocks (see :meth:`sample_blocks`), so only memory does.
+        """
+        return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress), chunk_rows)
+
+    def sample_blocks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
+                      progress: Progress | None = None):
+        """Yield ``(block, tables)``: the unit of sampling.
+
+        A block is a share of every root table's rows and everything under them, sampled with a random
+        stream of its own (the seed and the block's number) and keys after those of earlier blocks. The
+        number of blocks depends only on the model and ``scale`` (about :data:`BLOCK_ROWS` synthetic rows
+        each), never on how blocks are grouped into chunks or workers.
         """
         self._check_fitted()
         if not scale > 0:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
-        rows: dict[str, pd.DataFrame] = {}
-        parent_of: dict[str, np.ndarray] = {}
-        adopted: set[str] = set()
-        for index, window in enumerate(self.windows_):
-            if progress:
-                progress(f"sampling {_describe(window)}", index, len(self.windows_))
-            self._sample_window(index, window, scale, seed, rows, parent_of, adopted)
+        assembly = Assembly(self.schema, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
+                            self.rare_, self.forms_, self.fixed_, key_start=key_start)
+        blocks = self.block_count(scale)
+        steps = blocks * len(self.windows_)
+        for block in range(blocks):
+            block_seed = seeding.int_seed(seed, "block", block)
+            rows: dict[str, pd.DataFrame] = {}
+            parent_of: dict[str, np.ndarray] = {}
+            adopted: set[str] = set()
+            for index, window in enumerate(self.windows_):
+                if progress:
+                    progress(f"sampling {_describe(window)}", block * len(self.windows_) + index, steps)
+                roots = self._root_rows(window.parent, scale, block, blocks)
+                self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
+            yield block, assembly.finish(rows, parent_of, scale, block_seed, block)
         if progress:
-            progress("sampled", len(self.windows_), len(self.windows_))
-        return self._finish(rows, parent_of, scale, seed, key_start)
+            progress("sampled", steps, steps)
+
+    def block_count(self, scale: float) -> int:
+        """Blocks of about :data:`BLOCK_ROWS` synthetic rows, at most as many as the smallest root table has
+        synthetic rows (every block needs at least one row of each root)."""
+        total = sum(self.row_counts_[name] for name in self.plans_) * scale
+        roots = [self._root_total(name, scale) for name, plan in self.plans_.items()
+                 if plan.primary_fk is None and self.row_counts_[name]]
+        return int(max(1, min([int(np.ceil(total / BLOCK_ROWS)), *roots])))
+
+    def _root_total(self, name: str, scale: float) -> int:
+        real = self.row_counts_[name]
+        return max(1, int(round(real * scale))) if real else 0
+
+    def _root_rows(self, name: str, scale: float, block: int, blocks: int) -> int:
+        """This block's share of a root table's synthetic rows (the shares add up to the total)."""
+        total = self._root_total(name, scale)
+        return total * (block + 1) // blocks - total * block // blocks
 
     @staticmethod
     def _adopt(existing: pd.DataFrame, sampled: pd.DataFrame, match: np.ndarray) -> None:
@@ -343,12 +384,12 @@ class RelationalSynthesizer:
             values[match[keep]] = sampled[column].astype(object).to_numpy()[keep]
             existing[column] = pd.Series(values, index=existing.index).astype(sampled[column].dtype, errors="ignore")
 
-    def _sample_window(self, index, window, scale, seed, rows, parent_of, adopted):
+    def _sample_window(self, index, window, roots, seed, rows, parent_of, adopted):
         model = self.hmas_[index]
         parent = window.parent
         real_parents = self.row_counts_[parent]
         if parent not in rows:
-            wanted = max(1, int(round(real_parents * scale))) if real_parents else 0
+            wanted = roots
             sampled = model.sample(wanted, seed) if wanted else model.empty()
             rows[parent] = sampled[parent].reset_index(drop=True)
             key_to_pos = pd.Series(np.arange(len(rows[parent])), index=rows[parent][KEY].to_numpy())
@@ -368,155 +409,6 @@ class RelationalSynthesizer:
             frame = frame[pos.notna()].reset_index(drop=True)
             rows[child] = frame
             parent_of[child] = pos.dropna().astype(int).to_numpy()
-
-    def _finish(self, rows, parent_of, scale, seed, key_start) -> dict[str, pd.DataFrame]:
-        schema = self.schema
-        out: dict[str, pd.DataFrame] = {}
-        positions: dict[str, dict[int, np.ndarray]] = {}
-        for name in schema.read_order():
-            table = schema.tables[name]
-            if table.mode == "exclude":
-                continue
-            rng = seeding.rng(seed, "table", name)
-            if table.mode in ("copy", "subset"):
-                out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
-                continue
-            frame = rows[name]
-            n = len(frame)
-            plan = self.plans_[name]
-            result = pd.DataFrame(index=range(n))
-            for column in plan.learned:
-                values = frame[column]
-                result[column] = (_from_days(values) if table.columns[column].sdtype == "datetime" else values).to_numpy()
-            positions[name] = {}
-            if plan.primary_fk is not None:
-                positions[name][plan.primary_fk] = parent_of[name]
-            for i in plan.categorical_fks:
-                result[table.foreign_keys[i].columns[0]] = self._fixed_keys(name, i, frame, out, rng)
-            for i in plan.secondary_fks:
-                positions[name][i] = self._assign_secondary(name, i, frame, positions, out, rng)
-            for i in plan.excluded_fks:
-                for column in table.foreign_keys[i].columns:
-                    result[column] = None
-            for i, pos in positions[name].items():
-                _copy_keys(result, table.foreign_keys[i], out[table.foreign_keys[i].parent], pos)
-            for column, key_format in self.key_formats_[name].items():
-                result[column] = key_format.generate(n, rng, start=key_start).to_numpy()
-            out[name] = result
-        for name, links in self.deferred_.items():
-            for i, link in links.items():
-                fk = schema.tables[name].foreign_keys[i]
-                fill = link.fill(len(out[name]), len(out[fk.parent]), seeding.rng(seed, "deferred", name, i))
-                _copy_keys(out[name], fk, out[fk.parent], fill)
-        for name, frame in out.items():
-            frame = self._restore_rare(name, frame, seed)
-            frame = self.pii_[name].fill(frame, seed=seeding.int_seed(seed, "pii", name))
-            frame = cast_to_schema(self._fill_unlearned(schema.tables[name], frame), schema.tables[name],
-                                   self.forms_.get(name))
-            # only once every key is written (dropping rows earlier would shift the row positions links use)
-            # and cast (two sampled instants can fall on one DATE of a composite key)
-            out[name] = self._drop_duplicate_keys(schema.tables[name], frame)
-        return out
-
-    def _restore_rare(self, name: str, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-        """The rare-value marker in sampled categories → kept values drawn by their real shares."""
-        table = self.schema.tables[name]
-        for column, guard in self.rare_.get(name, {}).items():
-            if column in frame:
-                frame[column] = guard.restore(frame[column], seeding.rng(seed, "rare", name, column),
-                                              fallback=_rare_fallback(table.columns[column]))
-        return frame
-
-    def _assign_secondary(self, name, index, frame, positions, out, rng) -> np.ndarray:
-        table = self.schema.tables[name]
-        fk = table.foreign_keys[index]
-        parent_frame = out[fk.parent]
-        if fk.parent not in self.plans_:  # a composite key into a copy/subset table: any kept row
-            return rng.integers(0, len(parent_frame), len(frame)) if len(parent_frame) else np.full(len(frame), -1)
-        link = self.secondary_[name][index]
-        if has_column(index) in frame:
-            wanted = frame[has_column(index)].fillna(False).astype(bool).to_numpy()
-        else:
-            nullable = all(table.columns[c].nullable for c in fk.columns)
-            wanted = np.full(len(frame), not (nullable and link.null_share == 1.0))
-        candidates = None
-        if link.consistent_via is not None:
-            mine = positions[name][self.plans_[name].primary_fk]
-            theirs = positions[fk.parent][self.plans_[fk.parent].primary_fk]
-            groups = pd.Series(np.arange(len(theirs))).groupby(theirs).apply(lambda s: s.to_numpy())
-            empty = np.zeros(0, dtype=int)
-            candidates = [groups.get(m, empty) for m in mine]
-        parent_rows = self._learned_view(fk.parent, parent_frame)
-        pos = link.assign(self._learned_view(name, frame), parent_rows, wanted, candidates, rng)
-        if not all(table.columns[c].nullable for c in fk.columns):  # NOT NULL: anyone rather than nobody
-            missing = pos < 0
-            if missing.any() and len(parent_frame):
-                pos[missing] = rng.integers(0, len(parent_frame), int(missing.sum()))
-        return pos
-
-    def _learned_view(self, name, frame):
-        plan = self.plans_.get(name)
-        return frame[[c for c in plan.learned if c in frame]] if plan else frame
-
-    def _fixed_rows(self, name: str, scale: float, rng) -> pd.DataFrame:
-        frame = self.fixed_[name]
-        table = self.schema.tables[name]
-        if table.mode == "subset" and len(frame):
-            n = max(1, min(len(frame), int(round(len(frame) * table.subset_fraction * scale))))
-            frame = frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]
-        return frame.reset_index(drop=True)
-
-    def _relink_fixed(self, table: Table, frame: pd.DataFrame, out, rng) -> pd.DataFrame:
-        """A copied table's foreign keys to synthesized tables must point at synthetic rows: drawn at random."""
-        frame = frame.copy()
-        for fk in table.foreign_keys:
-            parent_mode = self.schema.tables[fk.parent].mode
-            if parent_mode in ("copy", "subset") and fk.parent != table.name:
-                continue
-            present = frame[fk.columns].notna().all(axis=1).to_numpy()
-            parent = out.get(fk.parent)
-            if parent is None or not len(parent):
-                frame[fk.columns] = None
-            else:
-                _copy_keys(frame, fk, parent, np.where(present, rng.integers(0, len(parent), len(frame)), -1))
-        return frame
-
-    def _fixed_keys(self, name: str, index: int, frame: pd.DataFrame, out, rng) -> np.ndarray:
-        """Values of a foreign key to a copy/subset table, as HMA sampled them, kept inside the kept rows."""
-        fk = self.schema.tables[name].foreign_keys[index]
-        column = fk.columns[0]
-        kept = out[fk.parent][fk.parent_columns[0]]
-        values = frame[column].to_numpy(dtype=object)
-        allowed = set(kept.astype(str))
-        bad = np.array([v is not None and not pd.isna(v) and str(v) not in allowed for v in values])
-        if bad.any() and len(kept):
-            values[bad] = rng.choice(kept.to_numpy(dtype=object), size=int(bad.sum()))
-        return values
-
-    def _drop_duplicate_keys(self, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-        """A primary key made of foreign keys (one-to-one tables) or of learned values (a date in a composite
-        key) can repeat: keep the first."""
-        if table.primary_key and all(c in frame for c in table.primary_key):
-            duplicated = frame.duplicated(subset=table.primary_key)
-            if duplicated.any():
-                log.info("%s: dropped %d rows whose primary key repeated", table.name, int(duplicated.sum()))
-                return frame[~duplicated].reset_index(drop=True)
-        return frame
-
-    @staticmethod
-    def _fill_unlearned(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-        """Text columns (written later by the text engine) and unsupported ones: NULL, or a neutral value."""
-        defaults = {"json": "{}", "binary": b"", "time": "00:00:00", "array": "[]"}
-        for name, column in table.columns.items():
-            if name in frame:
-                continue
-            if column.nullable:
-                frame[name] = None
-            elif column.sdtype == "text":
-                frame[name] = ""
-            else:
-                frame[name] = defaults.get(types.base_name(column.type), "")
-        return frame
 
     # --- introspection -----------------------------------------------------------------------------
     @property
@@ -622,31 +514,6 @@ def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     return out
 
 
-def _rare_fallback(column):
-    """What a category whose every real value was rare is written as: the marker, NULL, or 0."""
-    base = types.base_name(column.type)
-    if base in ("varchar", "text"):
-        length = re.search(r"\((\d+)\)", column.type)
-        return RARE_MARKER[: int(length.group(1))] if length else RARE_MARKER
-    return None if column.nullable else 0
-
-
-def _copy_keys(frame: pd.DataFrame, fk, parent: pd.DataFrame, pos: np.ndarray) -> None:
-    """Write into ``frame`` the key values of the parent row at each position (-1: NULL)."""
-    for column, parent_column in zip(fk.columns, fk.parent_columns):
-        values = parent[parent_column].to_numpy(dtype=object)[np.maximum(pos, 0)]
-        frame[column] = np.where(pos >= 0, values, None)
-
-
-def _to_days(values: pd.Series) -> pd.Series:
-    return (pd.to_datetime(values) - EPOCH) / pd.Timedelta(days=1)
-
-
-def _from_days(values: pd.Series) -> pd.Series:
-    days = pd.to_numeric(values, errors="coerce")
-    return (EPOCH + pd.to_timedelta(days, unit="D")).dt.round("s")
-
-
 def _describe(window: Window) -> str:
     return window.parent + (f" → {', '.join(window.children)}" if window.children else "")
 
@@ -654,3 +521,31 @@ def _describe(window: Window) -> str:
 def _tuples(frame: pd.DataFrame, columns: list[str]):
     values = frame[columns].astype(object).where(frame[columns].notna(), None).to_numpy()
     return [tuple(None if v is None else str(v) for v in row) if all(v is not None for v in row) else None for row in values]
+
+
+def concat_blocks(blocks: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """One table per name from blocks (tables only the first block has, such as copies, stay as they are)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    names = list(blocks[0])
+    out = {}
+    for name in names:
+        frames = [b[name] for b in blocks if name in b]
+        filled = [f for f in frames if len(f)] or frames[:1]  # empty blocks would blur the column types
+        out[name] = pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0].reset_index(drop=True)
+    return out
+
+
+def group_chunks(blocks, chunk_rows: int):
+    """Runs of whole blocks of at least ``chunk_rows`` rows (the last may be smaller), concatenated."""
+    if chunk_rows is not None and chunk_rows < 1:
+        raise SynthbankError(f"The chunk size must be at least 1 row, got {chunk_rows}.")
+    pending, count = [], 0
+    for _, tables in blocks:
+        pending.append(tables)
+        count += sum(len(frame) for frame in tables.values())
+        if count >= chunk_rows:
+            yield concat_blocks(pending)
+            pending, count = [], 0
+    if pending:
+        yield concat_blocks(pending)
