@@ -10,7 +10,8 @@ write:
    to lookups kept inside the kept rows, secondary foreign keys assigned (:class:`SecondaryLink`),
    parent keys copied, fresh keys generated after the keys of earlier blocks;
 3. deferred foreign keys (self-references, cycles) filled within the block;
-4. rare-value markers replaced, PII written by Faker, unlearned columns filled, values cast to the SQL
+4. rare-value markers replaced, combinations of categories never seen together redrawn
+   (:mod:`synthbank.relational.combos`), PII written by Faker, unlearned columns filled, values cast to the SQL
    types, rows whose primary key repeats dropped.
 
 It holds the fitted parts (read-only) and the running state of one sampling run — rows already numbered
@@ -29,6 +30,7 @@ import pandas as pd
 from synthbank import seeding
 from synthbank.protection import RARE_MARKER, RareGuard
 from synthbank.relational.columns import from_days, has_column
+from synthbank.relational.combos import ComboRule, apply_rules
 from synthbank.relational.frames import cast_to_schema
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
@@ -49,6 +51,7 @@ class Assembly:
     secondary: dict[str, dict[int, SecondaryLink]]
     deferred: dict[str, dict[int, DeferredLink]]
     rare: dict[str, dict[str, RareGuard]]
+    combos: dict[str, list[ComboRule]]
     forms: dict[str, dict[str, dict]]
     fixed: dict[str, pd.DataFrame]  # copy/subset tables, PII columns removed
     key_start: int = 0
@@ -90,6 +93,7 @@ class Assembly:
             self.offsets[name] = start + len(frame)
             if table.mode == "synthesize":
                 frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block))
+                frame = apply_rules(frame, self.combos.get(name, []), seeding.rng(seed, "combos", name, block))
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block))
             frame = cast_to_schema(fill_unlearned(table, frame), table, self.forms.get(name))
             # only once every key is written (dropping rows earlier would shift the row positions links use)

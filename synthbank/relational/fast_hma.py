@@ -231,6 +231,10 @@ def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
         biggest = np.abs(matrices).max(axis=(1, 2))
         matrices /= np.where(biggest > 1, biggest, 1.0)[:, None, None]
     matrices += np.eye(d)
+    try:  # the common case, every matrix positive definite: a Cholesky factor is the cheapest
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        pass
     values, vectors = np.linalg.eigh(matrices)
     bad = (values < 0).any(axis=1)
     for _ in range(10):  # SDV's nearest-correlation iteration, on the rows that need it

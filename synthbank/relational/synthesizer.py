@@ -30,6 +30,7 @@ from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_thresh
 from synthbank.relational import sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.columns import KEY, fk_column, has_column, to_days
+from synthbank.relational.combos import ComboRule, learn_rules
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.fast_hma import FastHMA
 from synthbank.relational.frames import learn_forms, normalize
@@ -96,6 +97,9 @@ class RelationalSynthesizer:
         self.rare_threshold_ = check_threshold(self.rare_threshold if self.rare_threshold is not None
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
         self.rare_ = self._protect_rare_values(frames, positions)
+        self.combos_ = {name: learn_rules(frames[name], [c for c in plan.learned
+                                                         if schema.tables[name].columns[c].sdtype == "categorical"],
+                                          self.rare_threshold_) for name, plan in self.plans_.items()}
 
         everything = _real_strings(tables)  # in memory only: fake PII never equals any real string
         self.key_formats_: dict[str, dict[str, KeyFormat]] = {}
@@ -334,7 +338,7 @@ class RelationalSynthesizer:
         if not scale > 0:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
         assembly = Assembly(self.schema, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
-                            self.rare_, self.forms_, self.fixed_, key_start=key_start)
+                            self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
         blocks = self.block_count(scale)
         steps = blocks * len(self.windows_)
         for block in range(blocks):
@@ -458,6 +462,7 @@ class RelationalSynthesizer:
             "notes": self.notes_,
             "rare_threshold": self.rare_threshold_,
             "rare": {t: {c: g.to_dict() for c, g in cols.items()} for t, cols in self.rare_.items()},
+            "combos": {t: [rule.to_dict() for rule in rules] for t, rules in self.combos_.items()},
         }
         (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
         for name, frame in self.fixed_.items():
@@ -487,6 +492,7 @@ class RelationalSynthesizer:
                    rare_threshold=state["rare_threshold"])
         self.rare_threshold_ = state["rare_threshold"]
         self.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
+        self.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
         self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
         self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
         self.row_counts_ = state["row_counts"]
