@@ -94,7 +94,8 @@ class Assembly:
             if table.mode == "synthesize":
                 frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block))
                 frame = apply_rules(frame, self.combos.get(name, []), seeding.rng(seed, "combos", name, block))
-            frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block))
+            frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
+                                        seen=self.pii_seen.setdefault(name, {}))
             frame = cast_to_schema(fill_unlearned(table, frame), table, self.forms.get(name))
             # only once every key is written (dropping rows earlier would shift the row positions links use)
             # and cast (two sampled instants can fall on one DATE of a composite key)
