@@ -1,22 +1,31 @@
-"""``RelationalSynthesizer``: linked tables of any depth and width with SDV's HMA, one window at a time.
+"""``RelationalSynthesizer``: linked tables of any depth and width with HMA's mathematics, one window at a time.
 
-Fitting (see :mod:`synthbank.relational.plan` for how the schema is cut):
+Fitting (:meth:`RelationalSynthesizer.fit`):
 
-1. every table gets a surrogate integer key ``_sb_key`` (its row position) and each modelled foreign key
-   a surrogate ``_sb_fk`` pointing at the parent's position — so composite and string keys, UUIDs and
-   keys to non-primary unique columns all look the same to SDV;
-2. PII, free-text, unsupported and key columns never reach HMA; their shapes are learned instead
-   (:class:`~synthbank.relational.pii.PiiFiller`, :class:`~synthbank.relational.keys.KeyFormat`);
-3. one ``HMASynthesizer`` per window is fitted through SDV's public API.
+1. check the input and learn each column's real-world form (:mod:`~synthbank.relational.frames`);
+2. cut the schema into tables and windows (:mod:`~synthbank.relational.plan`) and map every foreign key
+   to parent row positions;
+3. protect rare values (:mod:`synthbank.protection`) and learn which combinations of categories occur
+   (:mod:`~synthbank.relational.combos`);
+4. learn the shapes of what is never modelled: keys (:class:`~synthbank.relational.keys.KeyFormat`), PII
+   (:class:`~synthbank.relational.pii.PiiFiller`), secondary and deferred links
+   (:mod:`~synthbank.relational.links`);
+5. build each table's model frame (surrogate keys, datetimes as days, tails tamed —
+   :mod:`~synthbank.relational.columns`) and fit one model per window: the fast engine
+   (:mod:`~synthbank.relational.fast_hma`) or SDV's HMA (:mod:`~synthbank.relational.sdv_adapter`).
 
-Sampling walks the windows top-down, links child windows to existing parents, writes fresh keys in the
-source's format, assigns secondary and deferred foreign keys, and lets Faker write the PII.
+Sampling (:meth:`RelationalSynthesizer.sample_blocks`), per block:
+
+1. walk the windows top-down, linking child windows to the parents already sampled (``match_rows``);
+2. finish the tables (:class:`~synthbank.relational.assembly.Assembly`): keys, links, rare values,
+   category combinations, PII, SQL types.
+
+Persistence: :mod:`~synthbank.relational.persistence`.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 
 from collections.abc import Callable
@@ -24,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from synthbank import __version__, seeding
+from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
-from synthbank.relational import sdv_adapter
+from synthbank.relational import persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.columns import KEY, fk_column, has_column, to_days
-from synthbank.relational.combos import ComboRule, learn_rules
+from synthbank.relational.combos import learn_rules
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.fast_hma import FastHMA
 from synthbank.relational.frames import learn_forms, normalize
@@ -45,7 +54,6 @@ log = logging.getLogger(__name__)
 
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
-_FORMAT = "synthbank-relational/3"
 #: ``fast``: HMA's mathematics vectorised over all parents (:mod:`synthbank.relational.fast_hma`);
 #: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
 ENGINES = ("fast", "sdv")
@@ -434,80 +442,15 @@ class RelationalSynthesizer:
 
     # --- persistence -------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write the model: HMA windows (SDV's own ``save``, cloudpickle) and synthbank's state as JSON.
-
-        The state holds shapes and aggregate statistics only — no training rows, no PII values — except
-        the rows of tables the schema marks ``copy`` or ``subset``, which are copied verbatim by request.
-        """
+        """Write the model (see :mod:`synthbank.relational.persistence`): window models, schema, and a JSON
+        state with shapes and aggregate statistics only — no training rows, no PII values."""
         self._check_fitted()
-        directory = Path(directory)
-        (directory / "windows").mkdir(parents=True, exist_ok=True)
-        self.schema.save(directory / "schema.yaml")
-        for index, model in enumerate(self.hmas_):
-            sdv_adapter.save(model, directory / "windows" / f"window_{index}.pkl")
-        state = {
-            "format": _FORMAT,
-            "engine": self.engine,
-            "windows": [{"parent": w.parent, "children": w.children} for w in self.windows_],
-            "plans": {name: vars(plan) for name, plan in self.plans_.items()},
-            "row_counts": self.row_counts_,
-            "key_formats": {t: {c: f.to_dict() for c, f in cols.items()} for t, cols in self.key_formats_.items()},
-            "pii": {t: f.to_dict() for t, f in self.pii_.items()},
-            "secondary": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.secondary_.items()},
-            "deferred": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in self.deferred_.items()},
-            "default_distribution": self.default_distribution,
-            "order_categories": self.order_categories,
-            "leaf_models": self.leaf_models,
-            "forms": self.forms_,
-            "notes": self.notes_,
-            "rare_threshold": self.rare_threshold_,
-            "rare": {t: {c: g.to_dict() for c, g in cols.items()} for t, cols in self.rare_.items()},
-            "combos": {t: [rule.to_dict() for rule in rules] for t, rules in self.combos_.items()},
-        }
-        (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
-        for name, frame in self.fixed_.items():
-            (directory / "fixed").mkdir(exist_ok=True)
-            frame.to_pickle(directory / "fixed" / f"{name}.pkl")
-        manifest = {"synthbank_version": __version__, "sdv_version": sdv_adapter.sdv_version(),
-                    "schema_fingerprint": self.schema.fingerprint(), "format": _FORMAT}
-        (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        return directory
+        return persistence.save_model(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> RelationalSynthesizer:
         """Load a model directory. It contains pickles, which run code when loaded: only load trusted ones."""
-        directory = Path(directory)
-        manifest_path = directory / "manifest.json"
-        if not manifest_path.is_file() or not (directory / "relational.json").is_file():
-            raise SynthbankError(f"'{directory}' is not a synthbank model directory (no manifest.json / relational.json).")
-        manifest = json.loads(manifest_path.read_text())
-        schema = DatabaseSchema.load(directory / "schema.yaml")
-        if manifest.get("schema_fingerprint") != schema.fingerprint():
-            raise SynthbankError(f"The model in '{directory}' does not match its schema file (fingerprint differs); refit it.")
-        state = json.loads((directory / "relational.json").read_text())
-        if state.get("format") != _FORMAT:
-            raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {_FORMAT}.")
-        self = cls(schema, engine=state["engine"], default_distribution=state["default_distribution"],
-                   order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True),
-                   rare_threshold=state["rare_threshold"])
-        self.rare_threshold_ = state["rare_threshold"]
-        self.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
-        self.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
-        self.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
-        self.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
-        self.row_counts_ = state["row_counts"]
-        self.key_formats_ = {t: {c: KeyFormat(**f) for c, f in cols.items()} for t, cols in state["key_formats"].items()}
-        self.pii_ = {t: PiiFiller.from_dict(d) for t, d in state["pii"].items()}
-        self.secondary_ = {t: {int(i): SecondaryLink(**d) for i, d in links.items()} for t, links in state["secondary"].items()}
-        self.deferred_ = {t: {int(i): DeferredLink(**d) for i, d in links.items()} for t, links in state["deferred"].items()}
-        self.forms_ = state.get("forms", {})
-        self.notes_ = state.get("notes", [])
-        self.fixed_ = {p.stem: pd.read_pickle(p) for p in sorted((directory / "fixed").glob("*.pkl"))} if (directory / "fixed").is_dir() else {}
-        self.hmas_ = []
-        for index in range(len(self.windows_)):
-            self.hmas_.append(sdv_adapter.load(directory / "windows" / f"window_{index}.pkl"))
-        self.manifest_ = manifest
-        return self
+        return persistence.load_model(cls, directory)
 
 
 def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
