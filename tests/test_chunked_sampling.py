@@ -85,3 +85,40 @@ def test_streaming_holds_one_chunk_whatever_the_scale(fitted, small_blocks):
     assert count_large > 2 * count_small  # more chunks, not bigger ones
     assert large < 1.5 * small, (small, large)
     assert held_small == held_large == 0
+
+
+def test_template_keys_never_collide_across_blocks_or_key_ranges(small_blocks):
+    """String keys drawn from a template (nycflights13's airport codes) stay unique across blocks and
+    across runs with disjoint key ranges; 300 two-letter codes in a 676-code space collided when each
+    block drew its own."""
+    import numpy as np
+
+    from synthbank.relational.keys import KeyFormat
+    from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
+
+    rng = np.random.default_rng(0)
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    codes = pd.Series(sorted({"".join(rng.choice(letters, 2)) for _ in range(600)})[:300])
+    c = Column
+    schema = DatabaseSchema({
+        "airports": Table("airports", {"code": c("code", "varchar(2)", False, "id"),
+                                       "altitude": c("altitude", "float", False, "numerical")}, ["code"]),
+        "flights": Table("flights", {"flight_id": c("flight_id", "integer", False, "id"),
+                                     "origin": c("origin", "varchar(2)", False, "id"),
+                                     "delay": c("delay", "float", False, "numerical")},
+                         ["flight_id"], [ForeignKey(["origin"], "airports", ["code"])]),
+    })
+    real = {"airports": pd.DataFrame({"code": codes, "altitude": rng.gamma(2, 300, len(codes))}),
+            "flights": pd.DataFrame({"flight_id": np.arange(1, 601), "origin": rng.choice(codes, 600),
+                                     "delay": rng.normal(10, 5, 600)})}
+    model = RelationalSynthesizer(schema).fit(real)
+    assert model.block_count(1.0) > 3
+    out = model.sample(seed=2)
+    assert out["airports"]["code"].is_unique and out["airports"]["code"].str.fullmatch("[A-Z]{2}").all()
+    assert out["flights"]["origin"].isin(out["airports"]["code"]).all()
+
+    key = KeyFormat.learn(codes, "varchar")
+    first, second = key.generate(400, rng, start=0), key.generate(400, rng, start=400)
+    assert len(set(first) | set(second)) == 800  # the 676 codes, then codes with a counter: still distinct
+    assert first.str.fullmatch("[A-Z]{2}").all() and first.is_unique
+    assert key.generate(400, np.random.default_rng(9), start=0).equals(first)  # key k is the same string

