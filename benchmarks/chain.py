@@ -126,7 +126,7 @@ def _draw_transactions(rng, loans: pd.DataFrame, purchases_per_loan: float) -> p
 
 def write_chain(url: str, users: int = 500, loans: int = 1000, transactions: int = 10_000, seed: int = 0):
     """Generate the chain and write it with its DDL (keys, types, NOT NULL) into a new database at ``url``."""
-    from synthbank.relational.writer import write_tables
+    from synthbank.io.writer import write_tables
 
     return write_tables(url, chain_schema(), generate_chain(users, loans, transactions, seed))
 

@@ -62,6 +62,7 @@ def worker(kind: str, users: int, seed: int, out_path: str) -> None:
         sample_s = time.perf_counter() - start
     else:
         import sdv.multi_table  # noqa: F401  (imported before timing, as for SDV above)
+
         from synthbank.relational.synthesizer import RelationalSynthesizer
 
         names = list(schema.tables) if kind == "synthbank-full" else COMMON
@@ -80,6 +81,7 @@ def worker(kind: str, users: int, seed: int, out_path: str) -> None:
 
 def quality(real, synthetic, metadata) -> dict:
     from sdmetrics.reports import QualityReport
+
     from synthbank.demo_bank import demo_schema
     from synthbank.relational.frames import normalize
 

@@ -112,7 +112,7 @@ def export_for_peers(real_url: str, folder: Path, root_rows: int) -> None:
     """The learned columns of every table as parquet + tables.json (keys, sdtypes) for the peer runners."""
     import pandas as pd
 
-    from synthbank.relational.reader import read_tables
+    from synthbank.io.reader import read_tables
     from synthbank.schemas import reflect_schema
 
     schema = reflect_schema(real_url)
@@ -154,7 +154,7 @@ def import_from_peer(real_url: str, folder: Path, target_url: str, seed: int) ->
     import pandas as pd
     from faker import Faker
 
-    from synthbank.relational.writer import write_tables
+    from synthbank.io.writer import write_tables
     from synthbank.schemas import reflect_schema
 
     schema = reflect_schema(real_url)
@@ -231,11 +231,13 @@ def synthbank_worker(args) -> None:
     import resource
 
     import sdv.multi_table  # noqa: F401  (imported before the clock starts, as the peers import theirs)
+
+    from synthbank.relational.settings import RelationalSettings
     from synthbank.synthesizer import DatabaseSynthesizer
 
     options = {"text": False}
     if args.engine:
-        options["engine"] = args.engine
+        options["relational"] = RelationalSettings(engine=args.engine)
     start = time.perf_counter()
     synthesizer = DatabaseSynthesizer.from_url(args.source, **options)
     synthesizer.fit()

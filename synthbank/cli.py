@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,14 +18,48 @@ from rich.table import Table as RichTable
 
 from synthbank import __version__
 from synthbank.errors import SynthbankError
+from synthbank.progress import LogProgress, ProgressEvent
+from synthbank.relational.settings import RelationalSettings
+from synthbank.settings import Settings, choices
+from synthbank.text.settings import GenerationSettings, TextSettings
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+@contextmanager
+def _progress():
+    """``(on_event, say)``: progress bars on a terminal, periodic lines (LogProgress) otherwise — a
+    scheduler's log or ``synthbank demo > log`` sees how a long step goes instead of nothing."""
+    if not err_console.is_terminal:
+        yield LogProgress(write=_say), _say
+        return
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err_console, transient=False)
+    with bars:
+        yield _bars(bars), bars.console.print
+
+
+def _say(line: str) -> None:
+    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _bars(bars: Progress):
+    """A :class:`~synthbank.progress.Progress` callback keeping one bar per step phase (fitting, sampling,
+    evaluating) and one per table or text column in the others (reading x, training y, writing z…)."""
+    tasks: dict[tuple[str, str], int] = {}
+
+    def on_event(event: ProgressEvent) -> None:
+        key = event.key
+        if key not in tasks:
+            tasks[key] = bars.add_task(" ".join(k for k in key if k), total=event.total)
+        if key[1]:  # a bar per item: its name stays
+            description = " ".join(key)
+        else:
+            description = f"{event.phase} done" if event.finished else f"{event.phase} {event.item}".strip()
+        bars.update(tasks[key], completed=event.done, total=event.total, description=description)
+
+    return on_event
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -32,23 +68,10 @@ def cmd_demo_db(args) -> None:
     from synthbank.demo_bank import write_demo_bank
 
     url = normalize_url(args.target)
-    with _progress() as progress:
-        report = write_demo_bank(url, users=args.users, seed=args.seed, replace=args.replace,
-                                 on_rows=_table_progress(progress, "writing"))
+    with _progress() as (progress, _):
+        report = write_demo_bank(url, users=args.users, seed=args.seed, replace=args.replace, progress=progress)
     summary = ", ".join(f"{n:,} {name}" for name, n in report.rows.items())
     console.print(f"Wrote the demo bank to {display_url(url)}: {summary}.")
-
-
-def _table_progress(progress: Progress, verb: str):
-    """An ``on_rows(table, n, total)`` callback that keeps one progress bar per table."""
-    tasks: dict[str, int] = {}
-
-    def on_rows(table: str, n: int, total: int) -> None:
-        if table not in tasks:
-            tasks[table] = progress.add_task(f"{verb} {table}", total=total)
-        progress.advance(tasks[table], n)
-
-    return on_rows
 
 
 def cmd_schema(args) -> None:
@@ -65,23 +88,6 @@ def cmd_schema(args) -> None:
         console.print(f"Schema written to {path} — review it (mark PII, free text, table modes) and pass it back with --schema.")
 
 
-def _step_progress(progress: Progress):
-    """A ``progress(message, done, total)`` callback: one bar per message kind (reading x, fitting, …)."""
-    tasks: dict[str, int] = {}
-
-    def update(message: str, done: int, total: int) -> None:
-        if message.startswith(("reading ", "training ", "generating ")):
-            phase = message.split(" (")[0]  # one bar per table read and per text column trained or written
-        else:
-            phase = "fitting" if message.startswith("fit") else "evaluating" if message.startswith("evaluating") else "sampling"
-        if phase not in tasks:
-            tasks[phase] = progress.add_task(phase, total=total)
-        finished = f"{phase} done" if phase in ("fitting", "sampling", "evaluating") else phase
-        progress.update(tasks[phase], completed=done, total=total, description=message if done < total else finished)
-
-    return update
-
-
 def _synthesizer_from_args(args):
     """The source reflected (read-only) and the synthesizer configured; nothing learned yet."""
     from synthbank.synthesizer import DatabaseSynthesizer
@@ -90,14 +96,13 @@ def _synthesizer_from_args(args):
     with err_console.status("Reflecting the source schema…"):
         return DatabaseSynthesizer.from_url(args.source, schema=args.schema, strict=args.strict,
                                             tables=tables, sample_rows=args.sample_rows,
-                                            text=not args.no_text, text_options=_text_options(args),
-                                            rare_threshold=args.rare_threshold, engine=args.engine)
+                                            relational=_settings_from_args(args, RelationalSettings),
+                                            text=None if args.no_text else _text_settings(args))
 
 
-def _sample_and_write(synthesizer, args, progress: Progress):
+def _sample_and_write(synthesizer, args, progress):
     return synthesizer.sample_to_url(args.target, scale=args.scale, seed=args.seed, replace=args.replace,
-                                     chunk_rows=args.chunk_rows, batch_size=args.batch_size,
-                                     on_rows=_table_progress(progress, "writing"), progress=_step_progress(progress))
+                                     chunk_rows=args.chunk_rows, batch_size=args.batch_size, progress=progress)
 
 
 def print_write_report(report, target: str, synthesizer) -> None:
@@ -111,30 +116,21 @@ def print_write_report(report, target: str, synthesizer) -> None:
     console.print(table)
     console.print("Integrity: every foreign key resolves and every key is unique." if report.ok
                   else "[bold red]Integrity check failed[/]: see the table above.")
-    generated = synthesizer.generated_text_columns
-    if generated:
-        console.print(f"Free text written by the LoRA-tuned {synthesizer.texts_.base_model} model: {', '.join(generated)}.")
-    left = [f"{t}.{c}" for t, cols in synthesizer.text_columns.items() for c in cols if f"{t}.{c}" not in generated]
-    if left:
-        console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(left)}.")
-    unsupported = synthesizer.relational_.unsupported_columns
-    if unsupported:
-        listed = ", ".join(f"{t}.{c}" for t, cols in unsupported.items() for c in cols)
-        console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {listed}.")
+    described = synthesizer.describe()
+    for model in sorted(set(described["text_models"].values())):
+        columns = [c for c, m in described["text_models"].items() if m == model]
+        console.print(f"Free text written by the LoRA-tuned {model} model: {', '.join(columns)}.")
+    if described["empty_text_columns"]:
+        console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(described['empty_text_columns'])}.")
+    if described["unsupported_columns"]:
+        console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {', '.join(described['unsupported_columns'])}.")
 
 
 def cmd_clone(args) -> None:
-    from synthbank.database import refuse_same_database
-    from synthbank.relational.writer import check_target
-
-    refuse_same_database(args.source, args.target)
-    check_target(args.target, [], replace=args.replace)  # fail fast if the target is unreachable
     synthesizer = _synthesizer_from_args(args)
-    # before the (long) fit: refuse a target that already has the tables
-    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace,
-                 source_url=args.source)
-    with _progress() as progress:
-        synthesizer.fit(progress=_step_progress(progress))
+    synthesizer.check_target(args.target, replace=args.replace)  # before the (long) fit
+    with _progress() as (progress, _):
+        synthesizer.fit(progress=progress)
         report = _sample_and_write(synthesizer, args, progress)
     print_write_report(report, args.target, synthesizer)
 
@@ -144,22 +140,21 @@ def cmd_fit(args) -> None:
 
     check_replaceable(args.model)  # before the (long) fit: never replace a folder that is not a model
     synthesizer = _synthesizer_from_args(args)
-    with _progress() as progress:
-        synthesizer.fit(progress=_step_progress(progress))
+    with _progress() as (progress, _):
+        synthesizer.fit(progress=progress)
     path = synthesizer.save(args.model)
-    windows = "; ".join(synthesizer.relational_.describe_windows())
-    texts = synthesizer.generated_text_columns
-    text_note = f"; text models: {', '.join(texts)}" if texts else ""
+    described = synthesizer.describe()
+    windows = "; ".join(described["windows"])
+    text_note = f"; text models: {', '.join(described['text_models'])}" if described["text_models"] else ""
     console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
 
 
 def cmd_sample(args) -> None:
-    from synthbank.relational.writer import check_target
     from synthbank.synthesizer import DatabaseSynthesizer
 
     synthesizer = DatabaseSynthesizer.load(args.model, device=args.device)
-    check_target(args.target, [n for n, t in synthesizer.schema.tables.items() if t.mode != "exclude"], replace=args.replace)
-    with _progress() as progress:
+    synthesizer.check_target(args.target, replace=args.replace)
+    with _progress() as (progress, _):
         report = _sample_and_write(synthesizer, args, progress)
     print_write_report(report, args.target, synthesizer)
 
@@ -168,35 +163,33 @@ def cmd_complaints_train(args) -> None:
     from synthbank.text.corpus import train_text_model
 
     context = [c.strip() for c in args.context.split(",") if c.strip()] if args.context else []
-    with _progress() as progress:
-        model = train_text_model(args.data, args.text, context, args.model, table=args.table,
-                                 progress=_step_progress(progress), rare_threshold=args.rare_threshold,
-                                 **_text_options(args))
+    with _progress() as (progress, _):
+        model = train_text_model(args.data, args.text, context, args.model, table=args.table, progress=progress,
+                                 rare_threshold=args.rare_threshold, **_text_settings(args).synthesizer_options())
     stats = model.training_stats_
     console.print(f"Text model saved to {args.model}: {stats.examples:,} texts, {stats.steps} steps, "
                   f"{stats.tokens_per_second:.0f} tokens/s, final loss {stats.final_loss:.2f}.")
 
 
 def cmd_complaints_generate(args) -> None:
-    from synthbank.text.corpus import generate_corpus, parse_where
+    from synthbank.text.corpus import generate_corpus
 
     options = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                  ("max_new_tokens", args.max_new_tokens), ("batch_size", args.batch_size),
                                  ("pii_fill", args.pii_fill)) if v is not None}
-    with _progress() as progress:
+    with _progress() as (progress, _):
         corpus = generate_corpus(args.model, args.out, n=args.n, where=parse_where(args.where),
                                  context_from=args.context_from, seed=args.seed, device=args.device,
-                                 progress=_step_progress(progress), **options)
+                                 progress=progress, **options)
     console.print(f"Wrote {len(corpus):,} texts to {args.out}.")
 
 
 def cmd_demo(args) -> None:
     from synthbank.demo import run_demo
 
-    with _progress() as progress:
-        bars = _step_progress(progress)
-        result = run_demo(args.dir, users=args.users, seed=args.seed, quick=args.quick, progress=bars,
-                          step=lambda name: progress.console.print(f"[bold]→ {name}[/]"))
+    with _progress() as (progress, say):
+        result = run_demo(args.dir, users=args.users, seed=args.seed, quick=args.quick, progress=progress,
+                          step=lambda name: say(f"→ {name}"))
     rows = RichTable(title="Rows", title_justify="left")
     for header in ("table", "real", "trained on", "holdout", "synthetic"):
         rows.add_column(header, justify="left" if header == "table" else "right")
@@ -212,9 +205,9 @@ def cmd_demo(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from synthbank.evaluation import evaluate_urls
-
     from pathlib import Path
+
+    from synthbank.evaluation import evaluate_urls
 
     out = Path(args.out).expanduser().resolve()  # '.' has no name to stage a report folder beside
     if out.exists() and not out.is_dir():
@@ -223,19 +216,28 @@ def cmd_evaluate(args) -> None:
         raise SynthbankError(f"The folder '{out.parent}' for --out does not exist.")
     targets = [t.strip() for t in args.target] if args.target else None
     tables = args.tables.split(",") if args.tables else None
-    with _progress() as progress:
-        task = progress.add_task("evaluating", total=7)
-
-        def update(message: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, description=message)
-
+    with _progress() as (progress, _):
         report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
-                               targets=targets, seed=args.seed, progress=update)
+                               targets=targets, seed=args.seed, progress=progress)
         report.save(out)
     print_summary(report.summary)
     for note in report.data.get("notes") or []:
         console.print(f"note: {note}", markup=False, highlight=False)
     console.print(f"Report written to {args.out}/report.html and {args.out}/report.json.")
+
+
+def parse_where(items: list[str] | None) -> dict[str, str]:
+    """``['product="Credit card"', 'state=CA']`` → ``{'product': 'Credit card', 'state': 'CA'}``."""
+    where = {}
+    for item in items or []:
+        match = re.fullmatch(r"\s*([^=]+?)\s*=\s*(.*?)\s*", item)
+        if not match:
+            raise SynthbankError(f"--where takes COLUMN=VALUE, got {item!r}.")
+        value = match.group(2)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        where[match.group(1)] = value
+    return where
 
 
 def _check_output_file(path: str, option: str) -> None:
@@ -278,12 +280,62 @@ def print_summary(summary: dict) -> None:
     console.print(table)
 
 
-def _text_options(args) -> dict:
-    """TextSynthesizer arguments from the --text-* options that were given."""
-    training = {k: v for k, v in (("epochs", args.text_epochs), ("max_steps", args.text_max_steps),
-                                  ("max_examples", args.text_max_examples)) if v is not None}
-    generation = {"max_new_tokens": args.text_max_new_tokens} if getattr(args, "text_max_new_tokens", None) else {}
-    return {"base_model": args.text_model, "training": training, "generation": generation, "device": args.device}
+def _text_settings(args) -> TextSettings:
+    """TextSettings from the --text-* options that were given (the others keep their defaults)."""
+    settings = _settings_from_args(args, TextSettings)
+    return settings.replace(device=args.device) if getattr(args, "device", None) else settings
+
+
+def _settings_from_args(args, cls: type[Settings], dest: str | None = None) -> Settings:
+    """``cls`` with the fields whose options (:func:`_add_settings_options`) were given; the rest default."""
+    dest = dest or cls.__name__
+    given = {}
+    for f, hint, _, _ in cls.described_fields():
+        if _is_settings(hint):
+            nested = _settings_from_args(args, hint, f"{dest}.{f.name}")
+            if nested != hint():
+                given[f.name] = nested
+        elif f.metadata.get("cli") and getattr(args, f"{dest}.{f.name}", None) is not None:
+            given[f.name] = getattr(args, f"{dest}.{f.name}")
+    return cls(**given)
+
+
+def _is_settings(hint) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Settings)
+
+
+def _add_settings_options(p, cls: type[Settings], prefix: str = "", dest: str | None = None) -> None:
+    """One option per field of ``cls`` (and of its nested settings) marked ``cli``, its help and default
+    taken from the field: ``TrainingSettings.max_steps`` → ``--text-max-steps`` with ``prefix="text-"``."""
+    dest = dest or cls.__name__
+    for f, hint, help_text, default in cls.described_fields():
+        if _is_settings(hint):
+            _add_settings_options(p, hint, prefix, f"{dest}.{f.name}")
+            continue
+        if not f.metadata.get("cli"):
+            continue
+        name = f.metadata["cli"] if isinstance(f.metadata["cli"], str) else f.name
+        options = {"dest": f"{dest}.{f.name}", "default": None}
+        allowed = choices(hint)
+        if allowed is not None:
+            options["choices"] = list(allowed)
+        else:
+            kind = _argument_type(hint, f.metadata.get("bounds", {}))
+            options.update(type=kind, metavar=f.metadata.get("metavar") or ("X" if kind in (float, _positive_float) else
+                                                                             "N" if kind in (int, _positive_int) else "NAME"))
+        shown = "" if default is None else f" (default {default:g})" if isinstance(default, float) else f" (default {default})"
+        p.add_argument(f"--{prefix}{name.replace('_', '-')}", help=help_text + shown, **options)
+
+
+def _argument_type(hint, bounds: dict):
+    """An argparse type for an int, float or str field: a positive number where the field's range says so."""
+    text = str(hint)
+    positive = bounds.get("ge", 0) >= 1 or "gt" in bounds and bounds["gt"] >= 0
+    if "int" in text:
+        return _positive_int if positive else int
+    if "float" in text:
+        return _positive_float if positive else float
+    return str
 
 
 def print_schema(schema, *, details: bool = False) -> None:
@@ -392,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_text_options(p, with_switch=False)
     p.set_defaults(func=cmd_complaints_train)
 
+    defaults = GenerationSettings()
     p = csub.add_parser("generate", help="write a synthetic corpus from a trained text model")
     p.add_argument("--model", required=True, metavar="DIR", help="text model directory written by `complaints train`")
     p.add_argument("--out", required=True, metavar="FILE", help="corpus file: .jsonl, .csv or .parquet")
@@ -399,11 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", action="append", metavar='COLUMN="VALUE"', help='fix a context field, e.g. product="Credit card" (repeatable)')
     p.add_argument("--context-from", metavar="FILE", help="generate one text per row of this .csv/.jsonl/.parquet file")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--temperature", type=_positive_float, help="sampling temperature (default 0.8)")
-    p.add_argument("--top-p", type=_positive_float, help="nucleus sampling share (default 0.95)")
-    p.add_argument("--max-new-tokens", type=_positive_int, help="longest text in tokens (default 128)")
-    p.add_argument("--batch-size", type=_positive_int, help="texts generated together (default 32)")
-    p.add_argument("--pii-fill", choices=["faker", "mask"], help="placeholders become fake values (default) or XXXX")
+    p.add_argument("--temperature", type=_positive_float, help=f"sampling temperature (default {defaults.temperature})")
+    p.add_argument("--top-p", type=_positive_float, help=f"nucleus sampling share (default {defaults.top_p})")
+    p.add_argument("--max-new-tokens", type=_positive_int, help=f"longest text in tokens (default {defaults.max_new_tokens})")
+    p.add_argument("--batch-size", type=_positive_int, help=f"texts generated together (default {defaults.batch_size})")
+    p.add_argument("--pii-fill", choices=GenerationSettings.field_choices("pii_fill"), help="placeholders become fake values (default) or XXXX")
     p.add_argument("--device", help="cpu, cuda, mps… (default: a GPU if one is visible)")
     p.set_defaults(func=cmd_complaints_generate)
     return parser
@@ -414,9 +467,7 @@ def _add_fit_options(p) -> None:
     p.add_argument("--strict", action="store_true", help="refuse any table or column the schema file does not classify")
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--sample-rows", type=_positive_int, metavar="N", help="train on at most N rows per root table (children followed)")
-    _add_rare_option(p)
-    p.add_argument("--engine", choices=["fast", "sdv"], default="fast",
-                   help="fast: HMA's mathematics for all parents at once (default); sdv: SDV's own HMASynthesizer, one model per parent row (slow; the reference)")
+    _add_settings_options(p, RelationalSettings)  # --engine, --rare-threshold
     _add_text_options(p, with_switch=True)
 
 
@@ -428,11 +479,7 @@ def _add_rare_option(p) -> None:
 def _add_text_options(p, *, with_switch: bool) -> None:
     if with_switch:
         p.add_argument("--no-text", action="store_true", help="leave free-text columns empty instead of training the text model")
-    p.add_argument("--text-model", metavar="NAME_OR_DIR", help="base LLM: smollm2-135m-instruct (default, offline), a Hugging Face id or a local directory")
-    p.add_argument("--text-epochs", type=_positive_float, metavar="E", help="passes over the texts (default 1)")
-    p.add_argument("--text-max-steps", type=_positive_int, metavar="N", help="stop training after N steps")
-    p.add_argument("--text-max-examples", type=_positive_int, metavar="N", help="train on at most N texts (default 2000)")
-    p.add_argument("--text-max-new-tokens", type=_positive_int, metavar="N", help="longest generated text in tokens (default 128)")
+    _add_settings_options(p, TextSettings, prefix="text-")  # --text-model, --text-epochs, --text-max-steps, …
     p.add_argument("--device", help="cpu, cuda, mps… for the text model (default: a GPU if one is visible)")
 
 
@@ -504,9 +551,23 @@ def _hide_passwords(text: str, argv: list[str]) -> str:
     return text
 
 
+#: The library's errors name API arguments; the CLI says the option that sets each.
+API_TO_FLAG = [("replace=True", "--replace"), ("strict=True", "--strict"), ("schema=", "--schema"),
+               ("table=", "--table"), ("n=", "--n"), ("context_from=", "--context-from"), ("where=", "--where"),
+               ("out=", "--out"), ("base_model=", "--text-model"), ("sample_rows", "--sample-rows")]
+
+
+def in_cli_terms(message: str) -> str:
+    """``message`` with each API argument it names (``replace=True``) replaced by its option (``--replace``)."""
+    for api, flag in API_TO_FLAG:
+        message = re.sub(rf"(?<![\w.-]){re.escape(api)}", flag, message)
+    return message
+
+
 def _print_error(message: str, argv: list[str]) -> None:
     """One line on stderr; the message is printed as plain text (a '[' in it is not rich markup)."""
-    err_console.print("error: " + _hide_passwords(message, argv), style="bold red", markup=False, highlight=False, soft_wrap=True)
+    err_console.print("error: " + _hide_passwords(in_cli_terms(message), argv), style="bold red", markup=False,
+                      highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

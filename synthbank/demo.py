@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthbank.errors import SynthbankError
+from synthbank.progress import Progress
+from synthbank.text.settings import GenerationSettings, TextSettings, TrainingSettings
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]
 
 DEFAULT_DEMO_USERS = 500
 HOLDOUT_SHARE = 0.2
 #: --quick: a smoke run of the same steps (tiny text training, short narratives).
-QUICK = {"users": 120, "text_options": {"training": {"max_steps": 6, "max_examples": 48},
-                                        "generation": {"max_new_tokens": 40}}}
+QUICK = {"users": 120, "text": TextSettings(training=TrainingSettings(max_steps=6, max_examples=48),
+                                             generation=GenerationSettings(max_new_tokens=40))}
 
 
 @dataclass
@@ -47,7 +48,7 @@ def run_demo(directory: str | Path = "synthbank-demo", *, users: int | None = No
     from synthbank.demo_bank import demo_schema, generate_demo_bank
     from synthbank.evaluation import evaluate
     from synthbank.evaluation.split import split_tables
-    from synthbank.relational.writer import write_tables
+    from synthbank.io.writer import write_tables
     from synthbank.synthesizer import DatabaseSynthesizer
 
     users = users or (QUICK["users"] if quick else DEFAULT_DEMO_USERS)
@@ -74,7 +75,7 @@ def run_demo(directory: str | Path = "synthbank-demo", *, users: int | None = No
     seconds["demo bank"] = time.perf_counter() - start
 
     start = begin("learning tables and narratives")
-    synthesizer = DatabaseSynthesizer(schema, text_options=QUICK["text_options"] if quick else None)
+    synthesizer = DatabaseSynthesizer(schema, text=QUICK["text"] if quick else True)
     synthesizer.fit(train, progress=progress)
     seconds["fit"] = time.perf_counter() - start
 

@@ -10,7 +10,7 @@ or, without any database, DataFrames in and out:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -18,17 +18,17 @@ import pandas as pd
 from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.files import staged_directory, verify_model_directory
-from synthbank.relational.reader import read_tables
-from synthbank.relational.synthesizer import (DEFAULT_CHUNK_ROWS, DEFAULT_ENGINE, RelationalSynthesizer, concat_blocks,
-                                              group_chunks)
-from synthbank.relational.writer import DEFAULT_BATCH_SIZE, WriteReport, write_tables
+from synthbank.io.reader import read_tables
+from synthbank.io.writer import DEFAULT_BATCH_SIZE, WriteReport, check_target, write_tables
+from synthbank.progress import Progress, RowCounter
+from synthbank.relational.settings import RelationalSettings
+from synthbank.relational.synthesizer import DEFAULT_CHUNK_ROWS, RelationalSynthesizer, concat_blocks, group_chunks
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.schemas.reflect import reflect_schema
+from synthbank.schemas.resolve import resolve_schema
+from synthbank.text.settings import TextSettings
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
-
 
 class SyntheticDatabase(dict):
     """Synthetic tables (name → DataFrame) with the schema they follow."""
@@ -39,114 +39,70 @@ class SyntheticDatabase(dict):
         self.source_url = source_url  # the database learned, if known: never written over
 
     def to_url(self, url: str, *, replace: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-               on_rows: Callable[[str, int, int], None] | None = None) -> WriteReport:
-        """Create the schema's tables in ``url`` and write the rows (one transaction, FK order).
+               progress: Progress | None = None) -> WriteReport:
+        """Create the schema's tables in ``url`` and write the rows (one transaction, FK order); ``progress``
+        gets a ``writing`` event per batch of rows.
 
         Refuses the source database itself, and raises (writing nothing) when the final integrity check fails."""
-        return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size, on_rows=on_rows,
-                            source_url=self.source_url)
-
-
-def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path | None, *, strict: bool = False) -> DatabaseSchema:
-    """Combine a reviewed schema file with what the database really has.
-
-    The file is authoritative for every table and column it lists. Tables or columns the file does not
-    classify are taken as detected (with a warning), or refused with ``strict``. A table or column the
-    file lists but the database lacks is an error.
-    """
-    if given is None:
-        if strict:
-            raise SchemaError("--strict needs a reviewed schema file (--schema) that classifies every column.")
-        return reflected
-    schema = given if isinstance(given, DatabaseSchema) else DatabaseSchema.load(given)
-    tables = {}
-    for name, table in schema.tables.items():
-        if name not in reflected.tables:
-            raise SchemaError(f"The schema file lists table '{name}', which the database does not have.")
-        actual = reflected.tables[name]
-        extra = [c for c in table.columns if c not in actual.columns]
-        if extra:
-            raise SchemaError(f"The schema file lists column(s) {', '.join(f'{name}.{c}' for c in extra)}, which the database does not have.")
-        unclassified = [c for c in actual.columns if c not in table.columns]
-        if unclassified and strict:
-            raise SchemaError(f"--strict: the schema file does not classify {', '.join(f'{name}.{c}' for c in unclassified)}.")
-        for column in unclassified:
-            log.warning("%s.%s is not in the schema file; using the detected sdtype %r", name, column, actual.columns[column].sdtype)
-            table.columns[column] = actual.columns[column]
-        table.columns = {c: table.columns[c] for c in actual.columns}  # the database's column order
-        tables[name] = table
-    for name, table in reflected.tables.items():
-        if name not in tables:
-            if strict:
-                raise SchemaError(f"--strict: the schema file does not classify table '{name}'.")
-            log.warning("table %s is not in the schema file; using the detected schema", name)
-            tables[name] = table
-    return DatabaseSchema(tables, rare_threshold=schema.rare_threshold)
+        return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size,
+                            on_rows=RowCounter(progress, "writing").add if progress else None, source_url=self.source_url)
 
 
 class DatabaseSynthesizer:
     """Learn a whole database and sample synthetic copies of it.
 
-    Parameters: ``schema`` (a :class:`DatabaseSchema`, or None to take it from ``from_url`` or ``fit``),
-    ``source_url`` (read by :meth:`fit` when no DataFrames are given), ``sample_rows`` (train on at most
-    this many rows per root table, children followed by foreign key), ``default_distribution`` (of
-    HMA's Gaussian copulas), ``text`` (write free-text columns with the LoRA-tuned text engine; False
-    leaves them NULL), ``text_options`` (arguments of :class:`~synthbank.text.TextSynthesizer`:
-    ``base_model``, ``training``, ``generation``, ``lora``, ``device``), ``rare_threshold`` (a categorical
-    value held by fewer entities never reaches a model, tables and text context alike; default: the
-    schema's ``rare_threshold``, 5), ``engine`` (``"fast"``: HMA's mathematics vectorised over all
-    parents, the default; ``"sdv"``: SDV's own ``HMASynthesizer``, the slow reference). Nothing is read
-    until :meth:`fit`.
+    Parameters (only stored; :meth:`fit` learns): ``schema`` (a :class:`DatabaseSchema`, or None to take it
+    from ``from_url``), ``relational`` (a :class:`~synthbank.relational.settings.RelationalSettings`:
+    engine, distributions, leaf models, rare-value threshold — a categorical value held by fewer entities
+    never reaches a model, tables and text context alike; default: the schema's ``rare_threshold``, 5),
+    ``text`` (a :class:`~synthbank.text.settings.TextSettings` for the LoRA-tuned text engine that writes
+    free-text columns; True: its defaults; None or False: free-text columns stay NULL), ``source_url``
+    (read by :meth:`fit` when no DataFrames are given) and ``sample_rows`` (train on at most this many
+    rows per root table, children followed by foreign key). Nothing is read until :meth:`fit`.
     """
 
-    def __init__(self, schema: DatabaseSchema | None = None, *, source_url: str | None = None,
-                 sample_rows: int | None = None, default_distribution: str = "beta", text: bool = True,
-                 text_options: Mapping | None = None, rare_threshold: int | None = None, engine: str = DEFAULT_ENGINE):
+    def __init__(self, schema: DatabaseSchema | None = None, *, relational: RelationalSettings | None = None,
+                 text: TextSettings | bool | None = True, source_url: str | None = None, sample_rows: int | None = None):
+        if sample_rows is not None and (isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1):
+            raise SynthbankError(f"sample_rows must be a whole number of at least 1, got {sample_rows!r}.")
         self.schema = schema
-        self.engine = engine
-        self.rare_threshold = rare_threshold
+        self.relational = relational if relational is not None else RelationalSettings()
+        self.text = text
         self.source_url = source_url
         self.sample_rows = sample_rows
-        self.default_distribution = default_distribution
-        self.text = text
-        self.text_options = dict(text_options or {})
+
+    def _text_settings(self) -> TextSettings | None:
+        if self.text is True:
+            return TextSettings()
+        return self.text or None
 
     @classmethod
     def from_url(cls, url: str, *, schema: DatabaseSchema | str | Path | None = None, strict: bool = False,
                  tables: list[str] | None = None, sample_rows: int | None = None, **kwargs) -> DatabaseSynthesizer:
         """Reflect ``url`` (read-only), merge a reviewed schema file if given, and remember the source."""
-        if sample_rows is not None and sample_rows < 1:
-            raise SynthbankError(f"--sample-rows must be at least 1, got {sample_rows}.")
+        cls(sample_rows=sample_rows)  # a bad argument is refused before the database is opened
         reflected = reflect_schema(url, tables)
         return cls(resolve_schema(reflected, schema, strict=strict), source_url=url, sample_rows=sample_rows, **kwargs)
 
-    def fit(self, tables: Mapping[str, pd.DataFrame] | None = None, schema: DatabaseSchema | None = None, *,
+    def fit(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
             progress: Progress | None = None) -> DatabaseSynthesizer:
         """Learn the tables: given as DataFrames, or read from the source URL."""
-        if schema is not None:
-            self.schema = schema
         if self.schema is None:
-            raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or pass schema= to fit().")
+            raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or DatabaseSynthesizer(schema).")
         if tables is None:
             if self.source_url is None:
                 raise SynthbankError("No data: pass tables to fit(), or create the synthesizer with from_url().")
-            read: dict[str, int] = {}
-
-            def on_rows(table: str, n: int, total: int) -> None:
-                read[table] = read.get(table, 0) + n
-                progress(f"reading {table}", read[table], total)
-
             tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
-                                 on_rows=on_rows if progress else None)
-        rare = self.rare_threshold if self.rare_threshold is not None else self.schema.rare_threshold
-        self.relational_ = RelationalSynthesizer(self.schema, engine=self.engine, rare_threshold=rare,
-                                                 default_distribution=self.default_distribution)
+                                 on_rows=RowCounter(progress, "reading").add if progress else None)
+        rare = self.relational.rare_threshold if self.relational.rare_threshold is not None else self.schema.rare_threshold
+        self.relational_ = RelationalSynthesizer(self.schema, self.relational.replace(rare_threshold=rare))
         self.relational_.fit(dict(tables), progress=progress)
         self.texts_ = None
-        if self.text and any(self.relational_.text_columns.values()):
+        text = self._text_settings()
+        if text is not None and any(self.relational_.text_columns.values()):
             from synthbank.text.tables import DatabaseTexts
 
-            self.texts_ = DatabaseTexts(self.schema, **{"rare_threshold": rare, **self.text_options}).fit(tables, progress=progress)
+            self.texts_ = DatabaseTexts(self.schema, text, rare_threshold=rare).fit(tables, progress=progress)
         return self
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -163,13 +119,13 @@ class DatabaseSynthesizer:
 
     def sample_to_url(self, url: str, *, scale: float = 1.0, seed: int = 0, replace: bool = False,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, batch_size: int = DEFAULT_BATCH_SIZE,
-                      on_rows: Callable[[str, int, int | None], None] | None = None,
                       progress: Progress | None = None) -> WriteReport:
         """Sample and write chunk by chunk into ``url``, all in one transaction: peak memory does not grow
         with ``scale``. Refuses the source database; nothing is written when anything fails."""
         self._check_fitted()
         return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress),
-                            replace=replace, batch_size=batch_size, on_rows=on_rows,
+                            replace=replace, batch_size=batch_size,
+                            on_rows=RowCounter(progress, "writing").add if progress else None,
                             source_url=getattr(self, "source_url", None))
 
     def _blocks(self, scale, seed, key_start, progress):
@@ -179,9 +135,25 @@ class DatabaseSynthesizer:
         for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress):
             if self.texts_ is not None:
                 if block == 0:  # copy/subset tables come with the first block; later blocks' texts refer to them
-                    fixed = {n: f for n, f in tables.items() if self.schema.tables[n].mode in ("copy", "subset")}
+                    fixed = {n: f for n, f in tables.items() if self.schema.tables[n].is_fixed}
                 self.texts_.fill({**fixed, **tables}, seed=seeding.int_seed(seed, "text", block), progress=progress)
             yield block, tables
+
+    def check_target(self, url: str, *, replace: bool = False) -> None:
+        """Fail early, before any long work, if ``url`` cannot take this model's tables: unreachable, the
+        source database itself, or already holding any of them (unless ``replace``)."""
+        check_target(url, self.schema.written_tables(), replace=replace, source_url=self.source_url)
+
+    def describe(self) -> dict:
+        """What the fitted model holds: its HMA windows, the text model of each generated text column, the
+        text columns it leaves empty and the columns it cannot learn (all as ``table.column``)."""
+        self._check_fitted()
+        generated = self.generated_text_columns
+        return {"windows": self.relational_.describe_windows(),
+                "text_models": {column: self.texts_.base_model for column in generated},
+                "empty_text_columns": [f"{t}.{c}" for t, cols in self.text_columns.items() for c in cols
+                                       if f"{t}.{c}" not in generated],
+                "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols]}
 
     @property
     def text_columns(self) -> dict[str, list[str]]:
@@ -212,20 +184,20 @@ class DatabaseSynthesizer:
         directory = verify_model_directory(directory, "database")
         try:
             relational = RelationalSynthesizer.load(directory / "relational")
-            self = cls(relational.schema, default_distribution=relational.default_distribution, engine=relational.engine)
+            self = cls(relational.schema_, relational=relational.settings, text=None)
             self.relational_ = relational
             self.texts_ = None
             if (directory / "text" / "texts.json").is_file():
                 from synthbank.text.tables import DatabaseTexts
 
-                self.texts_ = DatabaseTexts.load(directory / "text", relational.schema, device=device)
+                self.texts_ = DatabaseTexts.load(directory / "text", relational.schema_, device=device)
         except SynthbankError:
             raise
         except Exception as exc:  # a damaged pickle or JSON file, or one from an incompatible version
             detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             raise SynthbankError(f"The model in '{directory}' cannot be loaded ({exc.__class__.__name__}"
                                  f"{': ' + detail if detail else ''}); it is damaged or from an incompatible version.") from None
-        self.text = self.texts_ is not None
+        self.text = self.texts_.settings if self.texts_ is not None else None
         return self
 
     def _check_fitted(self):
@@ -233,4 +205,4 @@ class DatabaseSynthesizer:
             raise SynthbankError("This synthesizer is not fitted yet: call fit() first (or load a model).")
 
 
-__all__ = ["DatabaseSynthesizer", "SyntheticDatabase", "resolve_schema"]
+__all__ = ["DatabaseSynthesizer", "SyntheticDatabase"]

@@ -27,7 +27,7 @@ from decimal import Decimal
 import numpy as np
 import sqlalchemy as sa
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _create(url: str, metadata: sa.MetaData, rows: dict[str, list[dict]]) -> None:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import MARIADB_ADMIN, POSTGRES_ADMIN, _server_engine
 
 from synthbank.cli import main
 from synthbank.demo_bank import write_demo_bank
-
-from conftest import MARIADB_ADMIN, POSTGRES_ADMIN, _server_engine
 
 PASSWORD = "s3cretpw"
 

@@ -9,14 +9,14 @@ import sys
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from builders import tricky_schema_and_data
+from conftest import _fresh_database
+
 from synthbank.demo_bank import write_demo_bank
 from synthbank.errors import SchemaError, SynthbankError, TargetNotEmptyError
-from synthbank.relational.writer import write_tables
+from synthbank.io.writer import write_tables
 from synthbank.schemas import Column, reflect_schema
 from synthbank.synthesizer import DatabaseSynthesizer, SyntheticDatabase
-from conftest import _fresh_database
 
 
 def _structure(url):
@@ -116,7 +116,7 @@ def test_target_is_left_as_it_was_on_error(fitted_demo, database_url):
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()
     synthetic.to_url(database_url)
-    with pytest.raises(TargetNotEmptyError, match="--replace"):
+    with pytest.raises(TargetNotEmptyError, match="replace=True"):  # the API speaks in its own terms
         synthetic.to_url(database_url)
     assert synthetic.to_url(database_url, replace=True).ok
 
@@ -125,7 +125,7 @@ def test_schema_file_strict_and_sample_rows(small_demo_source, tmp_path):
     path = reflect_schema(small_demo_source).save(tmp_path / "schema.yaml")
     text = path.read_text().replace("      home_ownership: {type: varchar(10), nullable: false, sdtype: categorical}\n", "")
     path.write_text(text)
-    with pytest.raises(SchemaError, match="--strict: the schema file does not classify users.home_ownership"):
+    with pytest.raises(SchemaError, match="strict=True: the schema file does not classify users.home_ownership"):
         DatabaseSynthesizer.from_url(small_demo_source, schema=path, strict=True, text=False)
     lenient = DatabaseSynthesizer.from_url(small_demo_source, schema=path, text=False)
     assert lenient.schema.tables["users"].columns["home_ownership"].sdtype == "categorical"

@@ -12,6 +12,7 @@ from faker import Faker
 
 from synthbank.evaluation.leaks import mask, scan
 from synthbank.protection import RARE_MARKER, RareGuard, robust_bounds, tame_tails
+from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
 from synthbank.synthesizer import DatabaseSynthesizer
 
@@ -140,7 +141,7 @@ def test_rare_threshold_from_the_schema_file_and_api(bank, tmp_path):
     loose = DatabaseSynthesizer(DatabaseSchema.load(path), text=False).fit(tables)
     assert loose.relational_.rare_threshold_ == 1  # k = 1: protection off, every category kept
     assert "yacht club" in loose.relational_.rare_["payments"]["category"].kept
-    strict = DatabaseSynthesizer(DatabaseSchema.load(path), text=False, rare_threshold=40).fit(tables)
+    strict = DatabaseSynthesizer(DatabaseSchema.load(path), text=False, relational=RelationalSettings(rare_threshold=40)).fit(tables)
     assert strict.relational_.rare_threshold_ == 40
     path.write_text(text.replace("rare_threshold: 5", "rare_threshold: few"))
     with pytest.raises(Exception, match="rare_threshold"):

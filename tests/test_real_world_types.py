@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from conftest import _fresh_database
 from sample_databases import flights, hr, music_shop
+
 from synthbank.relational.frames import cast_to_schema, learn_forms, normalize
 from synthbank.schemas import Column, Table
 

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import tricky_schema_and_data
 
 from synthbank.demo_bank import demo_schema, generate_demo_bank
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.relational.synthesizer import RelationalSynthesizer
 from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
-
-from builders import tricky_schema_and_data
 
 
 @pytest.fixture(scope="module")

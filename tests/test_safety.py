@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from conftest import _fresh_database
+
 from synthbank.database import open_engine, same_database
 from synthbank.demo_bank import write_demo_bank
 from synthbank.errors import SynthbankError
 from synthbank.files import MARKER, staged_directory, verify_model_directory
-from synthbank.relational.writer import write_tables
+from synthbank.io.writer import write_tables
 from synthbank.schemas.model import Column, DatabaseSchema, ForeignKey, Table
 
 
@@ -39,7 +39,7 @@ def test_a_source_path_with_uri_characters_is_opened_read_only(tmp_path, name):
     source = tmp_path / name
     write_demo_bank(str(source), users=10)
     before_bytes, before_files = _digest(source), sorted(p.name for p in tmp_path.iterdir())  # snapshot first
-    from synthbank.relational.reader import read_tables
+    from synthbank.io.reader import read_tables
     from synthbank.schemas import reflect_schema
 
     schema = reflect_schema(str(source))
@@ -154,7 +154,7 @@ _WRITER = textwrap.dedent("""
     import sys, time, pathlib
     sys.path.insert(0, {tests!r})
     from test_safety import _tiny
-    from synthbank.relational.writer import write_tables
+    from synthbank.io.writer import write_tables
     schema, tables = _tiny(rows=40_000)
     flag = pathlib.Path({flag!r})
     def on_rows(table, n, total):

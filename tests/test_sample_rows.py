@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from conftest import _fresh_database
-from synthbank.relational.reader import read_tables
+
+from synthbank.io.reader import read_tables
 from synthbank.schemas import reflect_schema
 
 
@@ -281,7 +281,8 @@ def _dangling(frames, schema) -> list[str]:
 
 def test_cycles_self_references_and_tables_without_keys(tmp_path):
     from builders import tricky_schema_and_data
-    from synthbank.relational.writer import write_tables
+
+    from synthbank.io.writer import write_tables
 
     schema, data = tricky_schema_and_data(n_accounts=200)
     url = f"sqlite:///{tmp_path / 'tricky.db'}"

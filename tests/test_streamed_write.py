@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conftest import _fresh_database
 from synthbank.errors import SynthbankError
-from synthbank.relational.writer import to_records, write_tables
+from synthbank.io.ddl import build_metadata
+from synthbank.io.writer import to_records, write_tables
 from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
-from synthbank.schemas.ddl import build_metadata
 
 
 def _chain_schema() -> DatabaseSchema:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from synthbank.demo_bank import generate_demo_bank, write_demo_bank
 from synthbank.synthesizer import DatabaseSynthesizer
 from synthbank.text.scrub import PLACEHOLDER_RE, PiiScrubber
+from synthbank.text.settings import TextSettings
 from synthbank.text.tables import candidate_context
 
 TINY = {"training": {"max_steps": 2, "batch_size": 4, "max_length": 96, "max_examples": 16},
@@ -43,7 +44,7 @@ def real(bank):
 
 @pytest.fixture(scope="module")
 def cloned(bank):
-    synthesizer = DatabaseSynthesizer.from_url(bank, text_options=TINY).fit()
+    synthesizer = DatabaseSynthesizer.from_url(bank, text=TextSettings.from_dict(TINY)).fit()
     return synthesizer, synthesizer.sample(seed=1)
 
 

@@ -11,15 +11,15 @@ def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None 
                   progress=None) -> Report:
     """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one."""
     from synthbank.errors import SynthbankError
-    from synthbank.relational.reader import read_tables
+    from synthbank.io.reader import read_tables
     from synthbank.schemas.reflect import reflect_schema
-    from synthbank.synthesizer import resolve_schema
+    from synthbank.schemas.resolve import resolve_schema
 
     reflected = reflect_schema(real_url, tables)
     schema = resolve_schema(reflected, schema)
     synthetic_schema = reflect_schema(synthetic_url)
     for name, table in schema.tables.items():
-        if table.mode == "exclude":
+        if table.is_excluded:
             continue
         if name not in synthetic_schema.tables:
             raise SynthbankError(f"The synthetic database has no table '{name}', which the real one has.")

@@ -18,10 +18,10 @@ from synthbank.errors import SynthbankError
 from synthbank.evaluation import fidelity, integrity, leaks, privacy, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
+from synthbank.progress import Progress, report
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]
 STEPS = ["integrity", "quality", "k-hop trends", "detection", "text", "privacy", "utility"]
 
 
@@ -55,7 +55,7 @@ def _guarded(notes: list[str], label: str, compute: Callable, fallback):
 
 def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, column: str) -> str | None:
     """The categorical column of the text's own table that the real texts predict best (e.g. product)."""
-    from synthbank.text.tables import _lift
+    from synthbank.text.tables import category_lift
 
     candidates = [c for c, spec in schema.tables[table].columns.items() if spec.sdtype == "categorical"
                   and 2 <= frame[c].nunique() <= 30]
@@ -63,7 +63,7 @@ def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, colum
     keep = texts.notna() & (texts.astype(str).str.strip() != "")
     if not candidates or keep.sum() < 20:
         return None
-    lifts = {c: _lift(texts[keep].astype(str), frame.loc[keep, c]) for c in candidates}
+    lifts = {c: category_lift(texts[keep].astype(str), frame.loc[keep, c]) for c in candidates}
     best = max(lifts, key=lifts.get)
     return best if lifts[best] > 0 else None
 
@@ -72,7 +72,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
              holdout: dict[str, pd.DataFrame] | None = None, targets: list[str] | None = None, seed: int = 0,
              progress: Progress | None = None) -> Report:
     """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``)."""
-    schema = schema.subset([n for n, t in schema.tables.items() if t.mode != "exclude"])
+    schema = schema.subset([n for n, t in schema.tables.items() if not t.is_excluded])
     notes = check_tables(schema, real, synthetic)
     if holdout is not None:
         check_tables(schema, real, holdout)
@@ -86,7 +86,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
 
     def step(i: int, name: str):
         if progress:
-            progress(f"evaluating: {name}", i, len(STEPS))
+            report(progress, "evaluating", name, i, len(STEPS))
         timings[name] = time.perf_counter()
 
     def done(name: str):
@@ -166,7 +166,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             data["utility"].append(entry)
     done("utility")
     if progress:
-        progress("evaluating: done", len(STEPS), len(STEPS))
+        report(progress, "evaluating", "", len(STEPS), len(STEPS))
     data["seconds"] = timings
     data["notes"] = notes
     return Report(data, schema, real, synthetic, extras)

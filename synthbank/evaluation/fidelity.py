@@ -22,21 +22,21 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
-from synthbank.evaluation.integrity import _keys, _normalized
+from synthbank.key_values import normalized_keys, row_keys
 from synthbank.schemas.model import DatabaseSchema
+from synthbank.vocabulary import LEARNED_SDTYPES, SDV_SDTYPES
 
 log = logging.getLogger(__name__)
 
-LEARNED = ("numerical", "categorical", "boolean", "datetime")
 MAX_ROWS = 20_000  # rows per table and side that the joined and classifier metrics use
 MAX_HOPS = 3
 
 
 def learned_columns(schema: DatabaseSchema, table: str) -> list[str]:
-    return [c for c, col in schema.tables[table].columns.items() if col.sdtype in LEARNED]
+    return [c for c, col in schema.tables[table].columns.items() if col.sdtype in LEARNED_SDTYPES]
 
 
-def _as_numbers(values: pd.Series, sdtype: str) -> pd.Series | None:
+def as_numbers(values: pd.Series, sdtype: str) -> pd.Series | None:
     if sdtype == "numerical":
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if sdtype == "datetime":
@@ -45,10 +45,10 @@ def _as_numbers(values: pd.Series, sdtype: str) -> pd.Series | None:
     return None
 
 
-def _sdmetrics_frames(schema, tables):
+def sdmetrics_frames(schema, tables):
     out = {}
     for name in schema.tables:
-        keep = [c for c, col in schema.tables[name].columns.items() if col.sdtype in (*LEARNED, "id")]
+        keep = [c for c, col in schema.tables[name].columns.items() if col.sdtype in SDV_SDTYPES]
         frame = tables[name][keep].copy()
         for column in keep:
             sdtype = schema.tables[name].columns[column].sdtype
@@ -72,7 +72,7 @@ def sdmetrics_reports(schema: DatabaseSchema, real: dict, synthetic: dict) -> di
     from synthbank.schemas.sdv_metadata import to_sdv_metadata
 
     metadata = to_sdv_metadata(schema).metadata.to_dict()
-    real_frames, synthetic_frames = _sdmetrics_frames(schema, real), _sdmetrics_frames(schema, synthetic)
+    real_frames, synthetic_frames = sdmetrics_frames(schema, real), sdmetrics_frames(schema, synthetic)
     out = {}
     for label, cls in (("quality", QualityReport), ("diagnostic", DiagnosticReport)):
         report = cls()
@@ -124,12 +124,12 @@ def _join_path(tables: dict, path) -> pd.DataFrame:
     start = path[0][0]
     frame = tables[start].head(MAX_ROWS).add_prefix("a.")
     current = "a."
-    for i, (child, fk) in enumerate(path):
+    for i, (_child, fk) in enumerate(path):
         parent = tables[fk.parent]
         prefix = "b." if i == len(path) - 1 else f"h{i}."
-        left_keys = _normalized(_keys(frame, [current + c for c in fk.columns]).rename("_k"))
+        left_keys = normalized_keys(row_keys(frame, [current + c for c in fk.columns]).rename("_k"))
         right = parent.add_prefix(prefix)
-        right_keys = _normalized(_keys(right, [prefix + c for c in fk.parent_columns])).rename("_k")
+        right_keys = normalized_keys(row_keys(right, [prefix + c for c in fk.parent_columns])).rename("_k")
         frame = frame.loc[left_keys.index].assign(_k=left_keys.to_numpy())
         right = right.loc[right_keys.index].assign(_k=right_keys.to_numpy()).drop_duplicates("_k")
         frame = frame.merge(right, on="_k", how="inner").drop(columns="_k")
@@ -138,8 +138,8 @@ def _join_path(tables: dict, path) -> pd.DataFrame:
 
 
 def _pair_score(real_x, real_y, syn_x, syn_y, x_sdtype, y_sdtype) -> float | None:
-    rx, ry = _as_numbers(real_x, x_sdtype), _as_numbers(real_y, y_sdtype)
-    sx, sy = _as_numbers(syn_x, x_sdtype), _as_numbers(syn_y, y_sdtype)
+    rx, ry = as_numbers(real_x, x_sdtype), as_numbers(real_y, y_sdtype)
+    sx, sy = as_numbers(syn_x, x_sdtype), as_numbers(syn_y, y_sdtype)
     if rx is not None and ry is not None:
         real_corr = pd.concat([rx, ry], axis=1).corr().iloc[0, 1]
         syn_corr = pd.concat([sx, sy], axis=1).corr().iloc[0, 1]
@@ -151,7 +151,9 @@ def _pair_score(real_x, real_y, syn_x, syn_y, x_sdtype, y_sdtype) -> float | Non
         if numbers_real is None:
             return real_values.astype(str), syn_values.astype(str)
         edges = np.unique(np.nanquantile(numbers_real.dropna(), np.linspace(0, 1, 6))) if numbers_real.notna().any() else np.array([0.0])
-        cut = lambda v: pd.Series(np.searchsorted(edges[1:-1], v.fillna(np.inf), side="right"), index=v.index).astype(str)
+        def cut(values):
+            return pd.Series(np.searchsorted(edges[1:-1], values.fillna(np.inf), side="right"), index=values.index).astype(str)
+
         return cut(numbers_real), cut(numbers_syn)
 
     ax, bx = discrete(real_x, syn_x, rx, sx)
@@ -200,21 +202,21 @@ def aggregated_features(schema: DatabaseSchema, tables: dict, parent: str) -> pd
     features = pd.DataFrame(index=frame.index)
     for column in learned_columns(schema, parent):
         sdtype = spec.columns[column].sdtype
-        numbers = _as_numbers(frame[column], sdtype)
+        numbers = as_numbers(frame[column], sdtype)
         features[column] = numbers if numbers is not None else frame[column].astype(str)
     for child, fk in schema.relationships():
         if fk.parent != parent or child == parent:
             continue
-        keys = _normalized(_keys(frame, fk.parent_columns))
+        keys = normalized_keys(row_keys(frame, fk.parent_columns))
         child_frame = tables[child]
-        child_keys = _normalized(_keys(child_frame, fk.columns))
+        child_keys = normalized_keys(row_keys(child_frame, fk.columns))
         child_frame = child_frame.loc[child_keys.index].assign(_k=child_keys.to_numpy())
         grouped = child_frame.groupby("_k")
         name = f"{child}[{','.join(fk.columns)}]"
         features[f"{name}.count"] = keys.map(grouped.size()).reindex(frame.index).fillna(0)
         for column in learned_columns(schema, child):
             sdtype = schema.tables[child].columns[column].sdtype
-            numbers = _as_numbers(child_frame[column], sdtype)
+            numbers = as_numbers(child_frame[column], sdtype)
             if numbers is not None:
                 stat = numbers.groupby(child_frame["_k"]).mean()
                 features[f"{name}.{column}.mean"] = keys.map(stat).reindex(frame.index)

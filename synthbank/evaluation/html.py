@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from synthbank.evaluation.fidelity import _as_numbers, learned_columns
+from synthbank.evaluation.fidelity import as_numbers, learned_columns
 from synthbank.evaluation.integrity import children_per_parent
 
 REAL, SYNTHETIC = "#1f77b4", "#ff7f0e"
@@ -72,7 +72,7 @@ def _distribution_plots(report) -> str:
         for ax, column in zip(axes[0], columns):
             sdtype = report.schema.tables[name].columns[column].sdtype
             real, syn = report.real[name][column], report.synthetic[name][column]
-            r, s = _as_numbers(real, sdtype), _as_numbers(syn, sdtype)
+            r, s = as_numbers(real, sdtype), as_numbers(syn, sdtype)
             if r is not None:
                 if sdtype == "datetime":  # seconds → calendar years
                     r, s = 1970 + r / 31_557_600, 1970 + s / 31_557_600
@@ -109,7 +109,7 @@ def _correlation_plots(report) -> str:
             continue
         fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.7 * len(numeric) * 2, 1.5 + 0.6 * len(numeric)))
         for ax, (label, tables) in zip(axes, (("real", report.real), ("synthetic", report.synthetic))):
-            frame = pd.DataFrame({c: _as_numbers(tables[name][c], report.schema.tables[name].columns[c].sdtype) for c in numeric})
+            frame = pd.DataFrame({c: as_numbers(tables[name][c], report.schema.tables[name].columns[c].sdtype) for c in numeric})
             image = ax.imshow(frame.corr().to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
             ax.set_xticks(range(len(numeric)), numeric, rotation=60, ha="right", fontsize=7)
             ax.set_yticks(range(len(numeric)), numeric, fontsize=7)
@@ -163,7 +163,7 @@ def _projection(ax, real: np.ndarray, syn: np.ndarray, title: str) -> None:
 def _projection_plots(report) -> str:
     import matplotlib.pyplot as plt
 
-    from synthbank.evaluation.privacy import _encode
+    from synthbank.evaluation.privacy import encode_rows
 
     panels = []
     for name in report.schema.tables:
@@ -171,7 +171,7 @@ def _projection_plots(report) -> str:
             continue
         real = report.real[name].sample(min(len(report.real[name]), 1500), random_state=0)
         syn = report.synthetic[name].sample(min(len(report.synthetic[name]), 1500), random_state=0)
-        r, s = _encode(report.schema, name, report.real[name], real, syn)
+        r, s = encode_rows(report.schema, name, report.real[name], real, syn)
         panels.append((r, s, f"{name} rows (PCA)"))
     for key, value in report.extras.items():
         if key.startswith("embeddings:") and value is not None:
@@ -202,7 +202,8 @@ def render_html(report) -> str:
     matplotlib.use("Agg")
     d, s = report.data, report.summary
     cards = [
-        _card("Integrity", "OK" if s["integrity_ok"] else "FAILED", f"{s['orphan_foreign_keys']} orphan FKs, {s['constraint_violations']} violations", s["integrity_ok"]),
+        _card("Integrity", "OK" if s["integrity_ok"] else "FAILED",
+              f"{s['orphan_foreign_keys']} orphan FKs, {s['constraint_violations']} violations", s["integrity_ok"]),
         _card("Quality (SDMetrics)", s["quality_score"], f"real vs real: {_fmt(s['quality_real_reference'])}"),
         _card("k-hop AVG 2-way", s["k_hop_avg_2way"], f"real vs real: {_fmt(s['k_hop_real_reference'])}"),
         _card("Detection accuracy", s["detection_accuracy"], f"0.5 = indistinguishable; real vs real: {_fmt(s['detection_real_reference'])}"),

@@ -10,33 +10,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
+from synthbank.key_values import normalized_keys, row_keys
 from synthbank.schemas.model import DatabaseSchema
-
-
-def _keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One hashable key per row (tuples for composite keys); NaN where any part is NULL."""
-    if len(columns) == 1:
-        return frame[columns[0]]
-    parts = frame[columns]
-    keys = pd.Series(list(map(tuple, parts.astype(object).to_numpy())), index=frame.index)
-    return keys.where(parts.notna().all(axis=1))
-
-
-def _normalized(values: pd.Series) -> pd.Series:
-    """Keys compared as strings, so 1, 1.0 and '1' (driver differences) match."""
-    def one(v):
-        if isinstance(v, tuple):
-            return tuple(one(x) for x in v)
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-    return values.dropna().map(one).astype(object)  # object even when empty or all NULL: keys are merged
 
 
 def children_per_parent(schema: DatabaseSchema, tables: dict[str, pd.DataFrame], child: str, fk) -> np.ndarray:
     """How many ``child`` rows point at each row of the parent (zeros included)."""
-    parent_keys = _normalized(_keys(tables[fk.parent], fk.parent_columns))
-    counts = _normalized(_keys(tables[child], fk.columns)).value_counts()
+    parent_keys = normalized_keys(row_keys(tables[fk.parent], fk.parent_columns))
+    counts = normalized_keys(row_keys(tables[child], fk.columns)).value_counts()
     return parent_keys.map(counts).fillna(0).to_numpy(dtype=float)
 
 
@@ -47,24 +28,24 @@ def integrity(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: 
         entry = {"rows": int(len(frame)), "real_rows": int(len(real[name])), "duplicate_primary_keys": 0,
                  "null_in_not_null": 0, "duplicate_unique": 0}
         if table.primary_key:
-            keys = _keys(frame, table.primary_key)
+            keys = row_keys(frame, table.primary_key)
             entry["duplicate_primary_keys"] = int(keys.duplicated().sum() + keys.isna().sum())
         entry["null_in_not_null"] = int(sum(frame[c].isna().sum() for c, col in table.columns.items()
                                             if not col.nullable and c in frame))
-        entry["duplicate_unique"] = int(sum(_keys(frame, u).dropna().duplicated().sum() for u in table.unique))
+        entry["duplicate_unique"] = int(sum(row_keys(frame, u).dropna().duplicated().sum() for u in table.unique))
         tables[name] = entry
 
     relationships = []
     for child, fk in schema.relationships():
-        keys = _normalized(_keys(synthetic[child], fk.columns))
-        parent_keys = set(_normalized(_keys(synthetic[fk.parent], fk.parent_columns)))
+        keys = normalized_keys(row_keys(synthetic[child], fk.columns))
+        parent_keys = set(normalized_keys(row_keys(synthetic[fk.parent], fk.parent_columns)))
         orphans = int((~keys.isin(parent_keys)).sum())
         entry = {"child": child, "columns": fk.columns, "parent": fk.parent, "orphans": orphans,
                  "orphan_share": orphans / len(keys) if len(keys) else 0.0}
         if fk.parent == child:  # self-reference: share of rows that have a parent row
             entry["kind"] = "self-reference"
-            entry["real_coverage"] = float(_keys(real[child], fk.columns).notna().mean()) if len(real[child]) else 0.0
-            entry["synthetic_coverage"] = float(_keys(synthetic[child], fk.columns).notna().mean()) if len(synthetic[child]) else 0.0
+            entry["real_coverage"] = float(row_keys(real[child], fk.columns).notna().mean()) if len(real[child]) else 0.0
+            entry["synthetic_coverage"] = float(row_keys(synthetic[child], fk.columns).notna().mean()) if len(synthetic[child]) else 0.0
         else:
             entry["kind"] = "foreign key"
             real_counts = children_per_parent(schema, real, child, fk)

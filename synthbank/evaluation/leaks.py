@@ -28,9 +28,9 @@ import pandas as pd
 
 from synthbank.schemas import person_names, types
 from synthbank.schemas.model import DatabaseSchema
+from synthbank.vocabulary import COARSE_PII_KINDS
 
 #: PII kinds whose single values many people share: a match is reported, not counted as a leak.
-COARSE_KINDS = frozenset({"first_name", "last_name", "city", "zipcode", "date_of_birth"})
 #: A value is searched inside longer strings when it has at least this many words (or is one long token).
 MIN_WORDS_INSIDE = 2
 _WORD = re.compile(r"\w+")
@@ -128,7 +128,7 @@ def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[
                 found = _find(_words(value), wanted, lengths, singles)
                 for key, whole in found:
                     why, kind = wanted[key]
-                    coarse = kind in COARSE_KINDS
+                    coarse = kind in COARSE_PII_KINDS
                     where = "coarse_matches" if coarse else ("texts" if is_text else "cells" if whole else "inside_strings")
                     counts[where] += int(times)
                     if not coarse:

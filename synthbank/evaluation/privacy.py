@@ -20,24 +20,24 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
-from synthbank.evaluation.fidelity import _as_numbers, learned_columns
+from synthbank.evaluation.fidelity import as_numbers, learned_columns
 from synthbank.schemas.model import DatabaseSchema
 
 MAX_ROWS = 5000
 COPY_NGRAM = 8
 
 
-def _encode(schema: DatabaseSchema, table: str, reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
+def encode_rows(schema: DatabaseSchema, table: str, reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
     """Matrices of the learned columns, numbers min-max scaled on ``reference``, categories one-hot."""
     blocks = [[] for _ in frames]
     for column in learned_columns(schema, table):
         sdtype = schema.tables[table].columns[column].sdtype
-        ref = _as_numbers(reference[column], sdtype)
+        ref = as_numbers(reference[column], sdtype)
         if ref is not None:
             lo, hi = np.nanmin(ref) if ref.notna().any() else 0.0, np.nanmax(ref) if ref.notna().any() else 1.0
             span = (hi - lo) or 1.0
             for block, frame in zip(blocks, frames):
-                values = (_as_numbers(frame[column], sdtype).to_numpy(dtype=float) - lo) / span
+                values = (as_numbers(frame[column], sdtype).to_numpy(dtype=float) - lo) / span
                 block.append(np.nan_to_num(values, nan=-1.0)[:, None])
         else:
             categories = reference[column].astype(str).value_counts().index[:50]
@@ -68,7 +68,7 @@ def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.Da
         hold_s = _cap(holdout, seed)
         n = min(len(real_s), len(hold_s))  # equal sizes, so that 50% is the ideal share
         real_s, hold_s = real_s.sample(n, random_state=seed), hold_s.sample(n, random_state=seed)
-        r, s, h = _encode(schema, table, real, real_s, syn_s, hold_s)
+        r, s, h = encode_rows(schema, table, real, real_s, syn_s, hold_s)
         to_train, to_holdout = _nearest(r, s), _nearest(h, s)
         out["dcr_share"] = float(((to_train < to_holdout) + 0.5 * (to_train == to_holdout)).mean())
         out["median_dcr"] = float(np.median(to_train))
@@ -79,7 +79,7 @@ def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.Da
     else:
         order = seeding.rng(seed, "evaluation", "dcr halves", table).permutation(len(real_s))
         half_a, half_b = real_s.iloc[order[: len(order) // 2]], real_s.iloc[order[len(order) // 2:]]
-        r, s, a, b = _encode(schema, table, real, real_s, syn_s, half_a, half_b)
+        r, s, a, b = encode_rows(schema, table, real, real_s, syn_s, half_a, half_b)
         out["median_dcr"] = float(np.median(_nearest(r, s)))
         out["synthetic_dcr"] = _nearest(r, s)
         out["holdout_dcr"] = _nearest(a, b)
@@ -92,12 +92,12 @@ def dcr(schema: DatabaseSchema, table: str, real: pd.DataFrame, synthetic: pd.Da
 def _sdmetrics_dcr(schema, table, real, synthetic, holdout) -> float | None:
     from sdmetrics.single_table import DCROverfittingProtection
 
-    from synthbank.evaluation.fidelity import _sdmetrics_frames
+    from synthbank.evaluation.fidelity import sdmetrics_frames
     from synthbank.schemas.sdv_metadata import to_sdv_metadata
 
     sub = schema.subset([table])
     metadata = to_sdv_metadata(sub).metadata.to_dict()["tables"][table]
-    frames = [_sdmetrics_frames(sub, {table: f})[table] for f in (real, synthetic, holdout)]
+    frames = [sdmetrics_frames(sub, {table: f})[table] for f in (real, synthetic, holdout)]
     try:
         return float(DCROverfittingProtection.compute(frames[0], frames[1], frames[2], metadata))
     except Exception:  # SDMetrics refuses some column mixes; the DCR share above still stands

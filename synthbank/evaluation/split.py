@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
-from synthbank.evaluation.integrity import _keys, _normalized
+from synthbank.key_values import normalized_keys, row_keys
 from synthbank.schemas.model import DatabaseSchema
 
 
@@ -24,9 +24,9 @@ def split_tables(schema: DatabaseSchema, tables: dict[str, pd.DataFrame], share:
         if fks:
             fk = fks[0]
             parent = tables[fk.parent]
-            parent_side = pd.Series(first[fk.parent], index=_normalized(_keys(parent, fk.parent_columns)).reindex(parent.index).to_numpy())
+            parent_side = pd.Series(first[fk.parent], index=normalized_keys(row_keys(parent, fk.parent_columns)).reindex(parent.index).to_numpy())
             parent_side = parent_side[~parent_side.index.duplicated()]
-            keys = _normalized(_keys(frame, fk.columns)).reindex(frame.index)
+            keys = normalized_keys(row_keys(frame, fk.columns)).reindex(frame.index)
             inherited = keys.map(parent_side).to_numpy()
             has_parent = pd.notna(inherited)
             side = np.where(has_parent, inherited.astype(object), side).astype(bool)

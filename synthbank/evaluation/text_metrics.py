@@ -59,6 +59,11 @@ def text_statistics(texts: pd.Series) -> dict:
     }
 
 
+def _centroid_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of the angle between the mean embeddings of two corpora."""
+    return float(a.mean(0) @ b.mean(0) / np.linalg.norm(a.mean(0)) / np.linalg.norm(b.mean(0)))
+
+
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.linalg import sqrtm
 
@@ -123,8 +128,7 @@ def compare_texts(real: pd.DataFrame, synthetic: pd.DataFrame, column: str, cate
     scores = {
         "mauve": (mauve_score(real_emb, syn_emb, seed), mauve_score(real_emb[half_a], real_emb[half_b], seed)),
         "frechet_distance": (frechet_distance(real_emb, syn_emb), frechet_distance(real_emb[half_a], real_emb[half_b])),
-        "centroid_cosine": (float(real_emb.mean(0) @ syn_emb.mean(0) / np.linalg.norm(real_emb.mean(0)) / np.linalg.norm(syn_emb.mean(0))),
-                            float(real_emb[half_a].mean(0) @ real_emb[half_b].mean(0) / np.linalg.norm(real_emb[half_a].mean(0)) / np.linalg.norm(real_emb[half_b].mean(0)))),
+        "centroid_cosine": (_centroid_cosine(real_emb, syn_emb), _centroid_cosine(real_emb[half_a], real_emb[half_b])),
         "detection_auc": (detection_auc(real_emb, syn_emb, seed), detection_auc(real_emb[half_a], real_emb[half_b], seed)),
     }
     out["scores"] = {k: {"synthetic": v[0], "real_reference": v[1]} for k, v in scores.items()}

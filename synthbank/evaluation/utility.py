@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from synthbank.errors import SynthbankError
-from synthbank.evaluation.fidelity import _as_numbers, learned_columns, one_openmp_thread
-from synthbank.evaluation.integrity import _keys, _normalized
+from synthbank.evaluation.fidelity import as_numbers, learned_columns, one_openmp_thread
+from synthbank.key_values import normalized_keys, row_keys
 from synthbank.schemas.model import DatabaseSchema
 
 _TARGET_NAME = re.compile(r"(default|fraud|churn|charged_?off|delinquen|is_bad|bad_loan)", re.IGNORECASE)
@@ -44,21 +44,21 @@ def _features(schema: DatabaseSchema, tables: dict, table: str, target: str) -> 
         if column == target:
             continue
         sdtype = schema.tables[table].columns[column].sdtype
-        numbers = _as_numbers(frame[column], sdtype)
+        numbers = as_numbers(frame[column], sdtype)
         out[column] = numbers if numbers is not None else frame[column].astype(str)
     fks = [fk for fk in schema.tables[table].foreign_keys if fk.parent != table]
     if fks:
         fk = fks[0]
         parent = tables[fk.parent]
-        keys = _normalized(_keys(frame, fk.columns)).reindex(frame.index)
-        parent_keys = _normalized(_keys(parent, fk.parent_columns))
+        keys = normalized_keys(row_keys(frame, fk.columns)).reindex(frame.index)
+        parent_keys = normalized_keys(row_keys(parent, fk.parent_columns))
         position = pd.Series(np.arange(len(parent_keys)), index=parent_keys.to_numpy())
         position = position[~position.index.duplicated()]
         rows = keys.map(position)
         for column in learned_columns(schema, fk.parent):
             sdtype = schema.tables[fk.parent].columns[column].sdtype
             values = parent.loc[parent_keys.index, column].reset_index(drop=True)
-            numbers = _as_numbers(values, sdtype)
+            numbers = as_numbers(values, sdtype)
             source = numbers if numbers is not None else values.astype(str)
             out[f"{fk.parent}.{column}"] = rows.map(source).to_numpy()
     return out

@@ -38,6 +38,7 @@ from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
+from synthbank.vocabulary import FIXED_MODES, TableMode
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,10 @@ class Assembly:
         positions: dict[str, dict[int, np.ndarray]] = {}
         for name in schema.read_order():
             table = schema.tables[name]
-            if table.mode == "exclude":
+            if table.is_excluded:
                 continue
             rng = seeding.rng(seed, "table", name, block)
-            if table.mode in ("copy", "subset"):
+            if table.is_fixed:
                 if name not in self.fixed_out:
                     self.fixed_out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
                 out[name] = self.fixed_out[name]
@@ -87,11 +88,11 @@ class Assembly:
         finished = {}
         for name, frame in out.items():
             table = schema.tables[name]
-            if table.mode in ("copy", "subset") and block > 0:
+            if table.is_fixed and block > 0:
                 continue
             start = self.offsets.get(name, 0)
             self.offsets[name] = start + len(frame)
-            if table.mode == "synthesize":
+            if table.is_synthesized:
                 frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block))
                 frame = apply_rules(frame, self.combos.get(name, []), seeding.rng(seed, "combos", name, block))
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
@@ -170,7 +171,7 @@ class Assembly:
     def _fixed_rows(self, name: str, scale: float, rng) -> pd.DataFrame:
         frame = self.fixed[name]
         table = self.schema.tables[name]
-        if table.mode == "subset" and len(frame):
+        if table.mode == TableMode.SUBSET and len(frame):
             n = max(1, min(len(frame), int(round(len(frame) * table.subset_fraction * scale))))
             frame = frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]
         return frame.reset_index(drop=True)
@@ -180,7 +181,7 @@ class Assembly:
         frame = frame.copy()
         for fk in table.foreign_keys:
             parent_mode = self.schema.tables[fk.parent].mode
-            if parent_mode in ("copy", "subset") and fk.parent != table.name:
+            if parent_mode in FIXED_MODES and fk.parent != table.name:
                 continue
             present = frame[fk.columns].notna().all(axis=1).to_numpy()
             parent = out.get(fk.parent)

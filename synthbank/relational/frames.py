@@ -361,7 +361,7 @@ def _cast_temporal_values(values: pd.Series, column: Column, kind: str, form: di
             continue
         value = stamp.to_pydatetime()
         if is_aware:
-            value = value.replace(tzinfo=dt.timezone.utc).astimezone(offset)
+            value = value.replace(tzinfo=dt.UTC).astimezone(offset)
         out.append(_format_datetime(value, form) if form["strings"] else value)
     result = pd.Series(out, index=values.index, dtype=object)
     if not form["strings"] and not missing.all() and (aware.all() or not aware.any()):

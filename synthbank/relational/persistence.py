@@ -22,9 +22,10 @@ from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window
+from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas.model import DatabaseSchema
 
-FORMAT = "synthbank-relational/3"
+FORMAT = "synthbank-relational/4"  # 4: typed settings
 
 
 def save_model(model, directory: str | Path) -> Path:
@@ -35,12 +36,12 @@ def save_model(model, directory: str | Path) -> Path:
     """
     directory = Path(directory)
     (directory / "windows").mkdir(parents=True, exist_ok=True)
-    model.schema.save(directory / "schema.yaml")
+    model.schema_.save(directory / "schema.yaml")
     for index, window_model in enumerate(model.hmas_):
         sdv_adapter.save(window_model, directory / "windows" / f"window_{index}.pkl")
     state = {
         "format": FORMAT,
-        "engine": model.engine,
+        "settings": model.settings.to_dict(),
         "windows": [{"parent": w.parent, "children": w.children} for w in model.windows_],
         "plans": {name: vars(plan) for name, plan in model.plans_.items()},
         "row_counts": model.row_counts_,
@@ -48,9 +49,6 @@ def save_model(model, directory: str | Path) -> Path:
         "pii": {t: f.to_dict() for t, f in model.pii_.items()},
         "secondary": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in model.secondary_.items()},
         "deferred": {t: {str(i): link.to_dict() for i, link in links.items()} for t, links in model.deferred_.items()},
-        "default_distribution": model.default_distribution,
-        "order_categories": model.order_categories,
-        "leaf_models": model.leaf_models,
         "forms": model.forms_,
         "notes": model.notes_,
         "rare_threshold": model.rare_threshold_,
@@ -62,7 +60,7 @@ def save_model(model, directory: str | Path) -> Path:
         (directory / "fixed").mkdir(exist_ok=True)
         frame.to_pickle(directory / "fixed" / f"{name}.pkl")
     manifest = {"synthbank_version": __version__, "sdv_version": sdv_adapter.sdv_version(),
-                "schema_fingerprint": model.schema.fingerprint(), "format": FORMAT}
+                "schema_fingerprint": model.schema_.fingerprint(), "format": FORMAT}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return directory
 
@@ -80,9 +78,8 @@ def load_model(cls, directory: str | Path):
     state = json.loads((directory / "relational.json").read_text())
     if state.get("format") != FORMAT:
         raise SynthbankError(f"The model in '{directory}' has format {state.get('format')!r}; this synthbank reads {FORMAT}.")
-    model = cls(schema, engine=state["engine"], default_distribution=state["default_distribution"],
-               order_categories=state.get("order_categories", True), leaf_models=state.get("leaf_models", True),
-               rare_threshold=state["rare_threshold"])
+    model = cls(schema, RelationalSettings.from_dict(state["settings"]))
+    model.schema_ = schema
     model.rare_threshold_ = state["rare_threshold"]
     model.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
     model.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}

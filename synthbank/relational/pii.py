@@ -32,15 +32,15 @@ from faker import Faker
 from synthbank import seeding
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, robust_bounds
 from synthbank.schemas.model import Table
+from synthbank.vocabulary import COARSE_PII_KINDS, NAME_PII_KINDS
 
 US_STATES = {
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA",
     "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK",
     "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC",
 }
-#: Kinds too coarse to identify anyone alone (shared by many people): a chance match with a real value is
-#: not redrawn.
-_COARSE = {"first_name", "last_name", "city", "zipcode", "date_of_birth"}
+#: Kinds whose values identify one person: a column of them that is unique in the source stays unique.
+_IDENTIFYING = {"email", "ssn", "card_number", "account_number", "iban", "username"}
 #: Kinds whose values are formatted digits: the source's template is reproduced with random digits.
 _TEMPLATED = {"phone", "ssn", "account_number", "zipcode"}
 #: Kinds made from the row's person (first and last name).
@@ -82,7 +82,7 @@ class PiiFiller:
             values = frame[name] if name in frame else pd.Series(dtype=object)
             present = values.dropna()
             spec = PiiColumn(kind=column.pii, null_share=float(values.isna().mean()) if len(values) else 0.0,
-                             unique=column.unique or (len(present) > 1 and present.is_unique and column.pii in ("email", "ssn", "card_number", "account_number", "iban", "username")))
+                             unique=column.unique or (len(present) > 1 and present.is_unique and column.pii in _IDENTIFYING))
             length = re.search(r"\((\d+)\)", column.type)
             spec.max_length = int(length.group(1)) if length else None
             if column.pii in _TEMPLATED and len(present):
@@ -147,7 +147,7 @@ class PiiFiller:
         make, fixed = self._maker(batch, name, spec)
         real = self.real_values.get(name, set())
         everything = self.real_values.get("__everything__", set())
-        check = spec.kind not in _COARSE and not fixed and bool(real or everything)
+        check = spec.kind not in COARSE_PII_KINDS and not fixed and bool(real or everything)
         values = np.empty(n, dtype=object)
         pending = np.arange(n)
         for attempt in range(1 if fixed else _ROUNDS):
@@ -175,7 +175,7 @@ class PiiFiller:
                 value = self._one(fake, spec, first[i] if first is not None else None,
                                   last[i] if last is not None else None, batch.state(i), batch.start + i, attempt)
                 key = str(value)
-                if ((key in real or key in everything) and spec.kind not in _COARSE) or (spec.unique and key in taken):
+                if ((key in real or key in everything) and spec.kind not in COARSE_PII_KINDS) or (spec.unique and key in taken):
                     continue
                 break
             taken.add(key)
@@ -186,7 +186,7 @@ class PiiFiller:
         """``(make, fixed)``: ``make(rows, attempt)`` returns values for those rows (positions in the
         frame); ``fixed`` for the name kinds, whose value the row's person decides."""
         kind, data, rng = spec.kind, batch.data, batch.rng("column", name)
-        if kind in ("name", "first_name", "last_name"):
+        if kind in NAME_PII_KINDS:
             first, last = batch.people()
             if kind == "name":
                 full = np.array([f"{a} {b}" for a, b in zip(first.tolist(), last.tolist())], dtype=object)
@@ -446,7 +446,7 @@ def _own(fake: Faker, method: str, base: type, *helpers: str):
     return provider if same else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _locale_data(locale: str) -> dict:
     """The lists behind Faker's names, email domains, card numbers, IBANs and US zip codes for
     ``locale``, where its providers use them the standard way (else None: per-row Faker calls)."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from synthbank.errors import SchemaError
 from synthbank.schemas.model import DatabaseSchema
+from synthbank.vocabulary import FIXED_MODES, LEARNED_SDTYPES, TableMode
 
 #: At most this many children per window: HMA accepts 5 tables.
 MAX_CHILDREN_PER_WINDOW = 4
@@ -55,7 +56,7 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
     deferred = schema.deferred_edges()
     plans = {}
     for table in schema.tables.values():
-        if table.mode != "synthesize":
+        if not table.is_synthesized:
             continue
         plan = TablePlan(table.name)
         candidates = []
@@ -63,14 +64,14 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
             parent_mode = schema.tables[fk.parent].mode
             if (table.name, i) in deferred:
                 plan.deferred_fks.append(i)
-            elif parent_mode == "exclude":
+            elif parent_mode == TableMode.EXCLUDE:
                 if not all(table.columns[c].nullable for c in fk.columns):
                     raise SchemaError(
                         f"Table '{fk.parent}' is excluded, but {table.name}({', '.join(fk.columns)}) references it and is NOT NULL; "
                         f"exclude '{table.name}' too or copy '{fk.parent}'."
                     )
                 plan.excluded_fks.append(i)
-            elif parent_mode in ("copy", "subset"):
+            elif parent_mode in FIXED_MODES:
                 (plan.categorical_fks if not fk.is_composite else plan.secondary_fks).append(i)
             else:
                 candidates.append(i)
@@ -92,13 +93,13 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
                 continue
             if name in fk_columns:
                 continue
-            if name in composite_data and column.sdtype in ("numerical", "categorical", "datetime", "boolean"):
+            if name in composite_data and column.sdtype in LEARNED_SDTYPES:
                 plan.learned.append(name)
                 continue
             if name in table.primary_key or column.sdtype == "id" or (column.unique and column.sdtype not in ("pii", "text")) \
                     or name in unique_columns and column.sdtype not in ("pii", "text"):
                 plan.generated.append(name)
-            elif column.sdtype in ("numerical", "categorical", "datetime", "boolean"):
+            elif column.sdtype in LEARNED_SDTYPES:
                 plan.learned.append(name)
         plans[table.name] = plan
     return plans

@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import copy
 import logging
-
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.key_values import key_tuples
+from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
 from synthbank.relational import persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
@@ -47,62 +48,46 @@ from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window, plan_tables, plan_windows
+from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
+from synthbank.vocabulary import TableMode
 
 log = logging.getLogger(__name__)
 
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
-#: ``fast``: HMA's mathematics vectorised over all parents (:mod:`synthbank.relational.fast_hma`);
-#: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
-ENGINES = ("fast", "sdv")
-DEFAULT_ENGINE = "fast"
 #: Synthetic rows per block, the unit of sampling (see ``RelationalSynthesizer.sample_blocks``).
 BLOCK_ROWS = 50_000
 #: Synthetic rows per chunk handed to the writer (a run of whole blocks).
 DEFAULT_CHUNK_ROWS = 200_000
 
 
-Progress = Callable[[str, int, int], None]
-
-
 class RelationalSynthesizer:
     """Learn linked tables and sample synthetic ones with the same schema and full referential integrity.
 
-    Parameters are only stored here; :meth:`fit` learns. ``default_distribution`` is the marginal
-    distribution of each window's root table (SDV's parameter; child tables keep HMA's ``norm``).
-    ``order_categories`` orders each categorical column's categories so that the copulas see their
-    associations (see :mod:`synthbank.relational.encoding`). ``leaf_models`` gives tables that are
-    only ever children a copula of their own over all their rows, whose values replace those of HMA's
-    per-parent child models (which see a handful of rows each and lose the table's own correlations).
-    ``rare_threshold`` (default: the schema's, else 5): a categorical value held by fewer entities never
-    reaches the models, and numbers are clipped to bounds with at least this many rows beyond each (see
-    :mod:`synthbank.protection`).
+    Parameters are only stored here; :meth:`fit` learns (the schema it learned, with empty tables turned
+    into copies, is ``schema_``). ``settings`` is a :class:`~synthbank.relational.settings.RelationalSettings`
+    (engine, root distribution, category ordering, leaf models, rare-value threshold), or give its fields
+    as keywords: ``RelationalSynthesizer(schema, engine="sdv")``.
     """
 
-    def __init__(self, schema: DatabaseSchema, *, engine: str = DEFAULT_ENGINE, default_distribution: str = "beta",
-                 order_categories: bool = True, leaf_models: bool = True, rare_threshold: int | None = None,
-                 verbose: bool = False):
+    def __init__(self, schema: DatabaseSchema, settings: RelationalSettings | None = None, **fields):
+        if settings is not None and fields:
+            raise SynthbankError("Pass RelationalSettings or its fields as keywords, not both.")
         self.schema = schema
-        self.engine = engine
-        self.rare_threshold = rare_threshold
-        self.leaf_models = leaf_models
-        self.default_distribution = default_distribution
-        self.order_categories = order_categories
-        self.verbose = verbose
+        self.settings = settings if settings is not None else RelationalSettings(**fields)
 
     # --- fitting -----------------------------------------------------------------------------------
     def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None) -> RelationalSynthesizer:
-        if self.engine not in ENGINES:
-            raise SynthbankError(f"Unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}.")
+        self.schema_ = self.schema  # the schema learned: a copy where empty tables became copies
         frames = self._check_input(tables)
-        schema = self.schema  # empty tables are now copied (written empty)
+        schema = self.schema_  # empty tables are now copied (written empty)
         self.plans_ = plan_tables(schema, frames)
-        self.windows_ = plan_windows(schema, self.plans_, leaf_models=self.leaf_models)
+        self.windows_ = plan_windows(schema, self.plans_, leaf_models=self.settings.leaf_models)
         self.row_counts_ = {name: len(frame) for name, frame in frames.items()}
         positions = self._positions(frames)
-        self.rare_threshold_ = check_threshold(self.rare_threshold if self.rare_threshold is not None
+        self.rare_threshold_ = check_threshold(self.settings.rare_threshold if self.settings.rare_threshold is not None
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
         self.rare_ = self._protect_rare_values(frames, positions)
         self.combos_ = {name: learn_rules(frames[name], [c for c in plan.learned
@@ -125,7 +110,7 @@ class RelationalSynthesizer:
                 i: SecondaryLink.learn(frames[name], frames[table.foreign_keys[i].parent], positions[name][i],
                                        self._categories(name), self._categories(table.foreign_keys[i].parent),
                                        self._diamond(name, plan, i, positions))
-                for i in plan.secondary_fks if schema.tables[table.foreign_keys[i].parent].mode == "synthesize"
+                for i in plan.secondary_fks if schema.tables[table.foreign_keys[i].parent].is_synthesized
             }
             self.deferred_[name] = {
                 i: DeferredLink.learn(positions[name][i], len(frames[table.foreign_keys[i].parent]),
@@ -134,15 +119,15 @@ class RelationalSynthesizer:
             }
         # copied tables never keep their PII columns: Faker refills them when sampling
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
-                       if t.mode in ("copy", "subset")}
+                       if t.is_fixed}
         self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
         self.hmas_ = []
         for index, window in enumerate(self.windows_):
             if progress:
-                progress(f"fitting {_describe(window)}", index, len(self.windows_))
+                report(progress, "fitting", _describe(window), index, len(self.windows_))
             self.hmas_.append(self._fit_window(index, window))
         if progress:
-            progress("fitted", len(self.windows_), len(self.windows_))
+            report(progress, "fitting", "", len(self.windows_), len(self.windows_))
         del self.model_frames_
         return self
 
@@ -152,21 +137,21 @@ class RelationalSynthesizer:
         self.notes_: list[str] = []
         empty = []
         for name, table in self.schema.tables.items():
-            if table.mode == "exclude":
+            if table.is_excluded:
                 continue
             if name not in tables:
                 raise SchemaError(f"No data was given for table '{name}'.")
             missing = [c for c in table.columns if c not in tables[name].columns]
             if missing:
                 raise SchemaError(f"The data for table '{name}' lacks the column(s) {', '.join(missing)}.")
-            if table.mode == "synthesize" and len(tables[name]) == 0:
+            if table.is_synthesized and len(tables[name]) == 0:
                 empty.append(name)
             self.forms_[name] = learn_forms(tables[name], table)
             frames[name] = normalize(tables[name][list(table.columns)].reset_index(drop=True), table)
         if empty:  # nothing to learn: written empty, as if the schema said mode 'copy'
-            self.schema = copy.deepcopy(self.schema)
+            self.schema_ = copy.deepcopy(self.schema_)
             for name in empty:
-                self.schema.tables[name].mode = "copy"
+                self.schema_.tables[name].mode = TableMode.COPY.value
                 self.notes_.append(f"Table '{name}' is empty in the source; it is written empty.")
                 log.warning("table %s is empty in the source; it is written empty", name)
         return frames
@@ -174,7 +159,7 @@ class RelationalSynthesizer:
     def _entities(self, frames, positions) -> dict[str, np.ndarray]:
         """Per row of each learned table, the root row it belongs to (a customer and all their rows)."""
         out: dict[str, np.ndarray] = {}
-        for name in self.schema.read_order():
+        for name in self.schema_.read_order():
             if name not in self.plans_:
                 continue
             plan, n = self.plans_[name], len(frames[name])
@@ -182,7 +167,7 @@ class RelationalSynthesizer:
             if plan.primary_fk is None:
                 out[name] = np.arange(n)
                 continue
-            parent = self.schema.tables[name].foreign_keys[plan.primary_fk].parent
+            parent = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent
             pos = positions[name][plan.primary_fk]
             out[name] = np.where(pos >= 0, out[parent][np.maximum(pos, 0)], own) if parent in out else own
         return out
@@ -192,7 +177,7 @@ class RelationalSynthesizer:
         entities = self._entities(frames, positions)
         guards: dict[str, dict[str, RareGuard]] = {}
         for name, plan in self.plans_.items():
-            table, guards[name] = self.schema.tables[name], {}
+            table, guards[name] = self.schema_.tables[name], {}
             for column in plan.learned:
                 if table.columns[column].sdtype != "categorical":
                     continue
@@ -210,21 +195,21 @@ class RelationalSynthesizer:
 
     def _categories(self, name: str) -> list[str]:
         plan = self.plans_.get(name)
-        table = self.schema.tables[name]
+        table = self.schema_.tables[name]
         return [c for c in (plan.learned if plan else []) if table.columns[c].sdtype in ("categorical", "boolean")]
 
     def _positions(self, frames) -> dict[str, dict[int, np.ndarray]]:
         """For every foreign key of every table: the position of the referenced parent row (-1: none)."""
         out: dict[str, dict[int, np.ndarray]] = {}
         for name, frame in frames.items():
-            table = self.schema.tables[name]
+            table = self.schema_.tables[name]
             out[name] = {}
             for i, fk in enumerate(table.foreign_keys):
                 if fk.parent not in frames:
                     continue
                 parent = frames[fk.parent]
-                lookup = {key: pos for pos, key in enumerate(_tuples(parent, fk.parent_columns)) if key is not None}
-                out[name][i] = np.array([lookup.get(key, -1) for key in _tuples(frame, fk.columns)], dtype=int)
+                lookup = {key: pos for pos, key in enumerate(key_tuples(parent, fk.parent_columns)) if key is not None}
+                out[name][i] = np.array([lookup.get(key, -1) for key in key_tuples(frame, fk.columns)], dtype=int)
                 present = frame[fk.columns].notna().all(axis=1).to_numpy()
                 orphans = int((present & (out[name][i] < 0)).sum())
                 if orphans:
@@ -236,13 +221,13 @@ class RelationalSynthesizer:
         """The shared ancestor if this secondary key closes a consistent diamond with the primary one."""
         if plan.primary_fk is None:
             return None
-        table = self.schema.tables[name]
+        table = self.schema_.tables[name]
         ancestor = table.foreign_keys[plan.primary_fk].parent
         parent = table.foreign_keys[index].parent
         parent_plan = self.plans_.get(parent)
         if parent_plan is None or parent_plan.primary_fk is None:
             return None
-        if self.schema.tables[parent].foreign_keys[parent_plan.primary_fk].parent != ancestor:
+        if self.schema_.tables[parent].foreign_keys[parent_plan.primary_fk].parent != ancestor:
             return None
         mine = positions[name][plan.primary_fk]
         theirs = positions[parent][parent_plan.primary_fk]
@@ -253,7 +238,7 @@ class RelationalSynthesizer:
         return ancestor if agree >= DIAMOND_CONSISTENCY else None
 
     def _model_frame(self, name: str, frame: pd.DataFrame, positions: dict[int, np.ndarray]) -> pd.DataFrame:
-        plan, table = self.plans_[name], self.schema.tables[name]
+        plan, table = self.plans_[name], self.schema_.tables[name]
         data = {KEY: np.arange(len(frame))}
         if plan.primary_fk is not None:
             data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
@@ -273,7 +258,7 @@ class RelationalSynthesizer:
         """Per table of the window, the sdtype each modelled column reaches SDV with (keys left out)."""
         out = {}
         for name in window.tables:
-            table, columns = self.schema.tables[name], {}
+            table, columns = self.schema_.tables[name], {}
             for column in self.model_frames_[name].columns:
                 if column == KEY or column.startswith("_sb_fk"):
                     continue
@@ -296,9 +281,9 @@ class RelationalSynthesizer:
             data[name] = self.model_frames_[name][keep]
         orders = {name: category_orders(data[name], [c for c, t in sdtypes[name].items() if t == "categorical"],
                                         [c for c, t in sdtypes[name].items() if t == "numerical" and not c.startswith("_sb")])
-                  for name in window.tables} if self.order_categories else {}
-        if self.engine == "fast":
-            return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.default_distribution,
+                  for name in window.tables} if self.settings.order_categories else {}
+        if self.settings.engine == "fast":
+            return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.settings.default_distribution,
                            orders=orders).fit(data)
         spec = {"METADATA_SPEC_VERSION": "V1", "relationships": [], "tables": {
             name: {"primary_key": KEY, "columns": {KEY: {"sdtype": "id"}, **({links[name]: {"sdtype": "id"}} if name in links else {}),
@@ -307,8 +292,8 @@ class RelationalSynthesizer:
         for child, fk in links.items():
             spec["relationships"].append({"parent_table_name": window.parent, "parent_primary_key": KEY,
                                           "child_table_name": child, "child_foreign_key": fk})
-        hma = sdv_adapter.fit_hma(spec, data, root=window.parent, root_distribution=self.default_distribution,
-                                  orders=orders, verbose=self.verbose)
+        hma = sdv_adapter.fit_hma(spec, data, root=window.parent, root_distribution=self.settings.default_distribution,
+                                  orders=orders, verbose=self.settings.verbose)
         return sdv_adapter.SdvHmaWindow(hma, window.parent, index)
 
     # --- sampling ----------------------------------------------------------------------------------
@@ -345,7 +330,7 @@ class RelationalSynthesizer:
         self._check_fitted()
         if not scale > 0:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
-        assembly = Assembly(self.schema, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
+        assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
         blocks = self.block_count(scale)
         steps = blocks * len(self.windows_)
@@ -356,12 +341,12 @@ class RelationalSynthesizer:
             adopted: set[str] = set()
             for index, window in enumerate(self.windows_):
                 if progress:
-                    progress(f"sampling {_describe(window)}", block * len(self.windows_) + index, steps)
+                    report(progress, "sampling", _describe(window), block * len(self.windows_) + index, steps)
                 roots = self._root_rows(window.parent, scale, block, blocks)
                 self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
             yield block, assembly.finish(rows, parent_of, scale, block_seed, block)
         if progress:
-            progress("sampled", steps, steps)
+            report(progress, "sampling", "", steps, steps)
 
     def block_count(self, scale: float) -> int:
         """Blocks of about :data:`BLOCK_ROWS` synthetic rows, at most as many as the smallest root table has
@@ -426,11 +411,11 @@ class RelationalSynthesizer:
     @property
     def text_columns(self) -> dict[str, list[str]]:
         """Free-text columns per table, left for the text engine."""
-        return {n: t.columns_of("text") for n, t in self.schema.tables.items() if t.columns_of("text") and t.mode != "exclude"}
+        return {n: t.columns_of("text") for n, t in self.schema_.tables.items() if t.columns_of("text") and not t.is_excluded}
 
     @property
     def unsupported_columns(self) -> dict[str, list[str]]:
-        return {n: t.columns_of("unsupported") for n, t in self.schema.tables.items() if t.columns_of("unsupported") and t.mode != "exclude"}
+        return {n: t.columns_of("unsupported") for n, t in self.schema_.tables.items() if t.columns_of("unsupported") and not t.is_excluded}
 
     def describe_windows(self) -> list[str]:
         self._check_fitted()
@@ -465,11 +450,6 @@ def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
 
 def _describe(window: Window) -> str:
     return window.parent + (f" → {', '.join(window.children)}" if window.children else "")
-
-
-def _tuples(frame: pd.DataFrame, columns: list[str]):
-    values = frame[columns].astype(object).where(frame[columns].notna(), None).to_numpy()
-    return [tuple(None if v is None else str(v) for v in row) if all(v is not None for v in row) else None for row in values]
 
 
 def concat_blocks(blocks: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -2,7 +2,8 @@
 
 from synthbank.schemas.model import PII_KINDS, SDTYPES, TABLE_MODES, Column, DatabaseSchema, ForeignKey, Table
 from synthbank.schemas.reflect import reflect_schema
+from synthbank.schemas.resolve import resolve_schema
 from synthbank.schemas.sdv_metadata import to_sdv_metadata
 
 __all__ = ["PII_KINDS", "SDTYPES", "TABLE_MODES", "Column", "DatabaseSchema", "ForeignKey", "Table",
-           "reflect_schema", "to_sdv_metadata"]
+           "reflect_schema", "resolve_schema", "to_sdv_metadata"]

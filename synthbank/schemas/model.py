@@ -25,15 +25,13 @@ import yaml
 
 from synthbank.errors import SchemaError
 from synthbank.schemas import types
+from synthbank.vocabulary import FIXED_MODES, PiiKind, SdType, TableMode
 
-SDTYPES = ("id", "numerical", "categorical", "datetime", "boolean", "pii", "text", "unsupported")
+SDTYPES = tuple(SdType)
 #: How the relational engine treats a table (set per table in the schema file).
-TABLE_MODES = ("synthesize", "copy", "subset", "exclude")
+TABLE_MODES = tuple(TableMode)
 #: The personal-data kinds synthbank recognises; each has a Faker provider in the relational engine.
-PII_KINDS = (
-    "name", "first_name", "last_name", "email", "phone", "ssn", "address", "street_address", "city",
-    "zipcode", "date_of_birth", "account_number", "card_number", "iban", "ip_address", "username",
-)
+PII_KINDS = tuple(PiiKind)
 
 
 @dataclass
@@ -41,7 +39,7 @@ class Column:
     name: str
     type: str
     nullable: bool = True
-    sdtype: str = "categorical"
+    sdtype: str = SdType.CATEGORICAL.value
     pii: str | None = None
     unique: bool = False
     identity: bool = False  # an auto-increment / serial / identity column
@@ -57,11 +55,11 @@ class Column:
 
     @property
     def is_pii(self) -> bool:
-        return self.sdtype == "pii"
+        return self.sdtype == SdType.PII
 
     @property
     def is_text(self) -> bool:
-        return self.sdtype == "text"
+        return self.sdtype == SdType.TEXT
 
 
 @dataclass
@@ -83,7 +81,7 @@ class Table:
     primary_key: list[str] = field(default_factory=list)
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     unique: list[list[str]] = field(default_factory=list)
-    mode: str = "synthesize"
+    mode: str = TableMode.SYNTHESIZE.value
     row_count: int | None = None
     subset_fraction: float = 0.1  # share of the real rows a ``subset`` table keeps (times the scale)
 
@@ -96,6 +94,20 @@ class Table:
         for column in named:
             if column not in self.columns:
                 raise SchemaError(f"Table '{self.name}' names a key column '{column}' that it does not have.")
+
+    @property
+    def is_excluded(self) -> bool:
+        """Left out of the target."""
+        return self.mode == TableMode.EXCLUDE
+
+    @property
+    def is_fixed(self) -> bool:
+        """Written as real rows (``copy`` or ``subset``), learned by no model."""
+        return self.mode in FIXED_MODES
+
+    @property
+    def is_synthesized(self) -> bool:
+        return self.mode == TableMode.SYNTHESIZE
 
     def column(self, name: str) -> Column:
         try:
@@ -138,6 +150,10 @@ class DatabaseSchema:
         except KeyError:
             known = ", ".join(sorted(self.tables))
             raise SchemaError(f"There is no table '{name}' in the schema (tables: {known}).") from None
+
+    def written_tables(self) -> list[str]:
+        """The tables a synthetic database has (every table not excluded), in the schema's order."""
+        return [name for name, table in self.tables.items() if not table.is_excluded]
 
     def relationships(self) -> list[tuple[str, ForeignKey]]:
         """Every foreign key as ``(child_table, fk)``."""
@@ -238,8 +254,8 @@ class DatabaseSchema:
     def to_dict(self) -> dict:
         tables = {}
         for table in self.tables.values():
-            entry = {"mode": table.mode} if table.mode != "synthesize" else {}
-            if table.mode == "subset":
+            entry = {"mode": str(table.mode)} if not table.is_synthesized else {}
+            if table.mode == TableMode.SUBSET:
                 entry["subset_fraction"] = table.subset_fraction
             if table.primary_key:
                 entry["primary_key"] = list(table.primary_key)
@@ -294,7 +310,7 @@ class DatabaseSchema:
             row_count = spec.get("row_count")
             if row_count is not None and (isinstance(row_count, bool) or not isinstance(row_count, int) or row_count < 0):
                 raise SchemaError(f"{where} has row_count: {row_count!r}; use a whole number.")
-            mode = spec.get("mode", "synthesize")
+            mode = spec.get("mode", TableMode.SYNTHESIZE.value)
             if not isinstance(mode, str):
                 raise SchemaError(f"{where} has mode: {mode!r}; use one of {', '.join(TABLE_MODES)}.")
             fks = []

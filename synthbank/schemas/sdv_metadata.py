@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from synthbank.schemas.model import DatabaseSchema
+from synthbank.vocabulary import SDV_SDTYPES
 
 if TYPE_CHECKING:  # SDV takes seconds to import: only when a conversion is asked for
     import sdv.metadata
 
-LEARNED_SDTYPES = ("id", "numerical", "categorical", "datetime", "boolean")
 
 
 @dataclass
@@ -35,7 +35,7 @@ def to_sdv_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> 
         table = schema.table(name)
         columns = {}
         for column in table.columns.values():
-            if column.sdtype in LEARNED_SDTYPES:
+            if column.sdtype in SDV_SDTYPES:
                 columns[column.name] = {"sdtype": column.sdtype}
         entry: dict = {"columns": columns}
         if len(table.primary_key) == 1 and table.primary_key[0] in columns:

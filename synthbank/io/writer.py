@@ -35,13 +35,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-
 from sqlalchemy.engine import URL
 
 from synthbank.database import display_url, mask_passwords, normalize_url, open_engine, refuse_same_database, sqlite_path
 from synthbank.errors import DatabaseConnectionError, SynthbankError, TargetNotEmptyError
 from synthbank.files import process_alive
-from synthbank.schemas.ddl import build_metadata
+from synthbank.io.ddl import build_metadata
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
@@ -418,7 +417,7 @@ def _refuse_outside_references(engine, existing: set[str], shown: str) -> None:
         for fk in inspector.get_foreign_keys(table):
             if fk.get("referred_table") in existing:
                 raise TargetNotEmptyError(f"The target '{shown}' has a table '{table}' whose foreign key references "
-                                          f"'{fk['referred_table']}', which --replace would replace; drop or alter '{table}' first.")
+                                          f"'{fk['referred_table']}', which replace=True would replace; drop or alter '{table}' first.")
 
 
 def _q(engine, identifier: str) -> str:
@@ -449,7 +448,7 @@ def _existing_tables(engine: sa.Engine, names: list[str], replace: bool, shown: 
     if existing and not replace:
         raise TargetNotEmptyError(
             f"The target '{shown}' already has the table(s) {', '.join(sorted(existing))}; "
-            "use --replace (replace=True) to overwrite them."
+            "use replace=True to overwrite them."
         )
     return existing
 

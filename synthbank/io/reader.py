@@ -74,7 +74,7 @@ def read_tables(
 
     With ``sample_rows`` only a sample is read, chosen in SQL (see the module's description).
     """
-    names = tables or [t.name for t in schema.tables.values() if t.mode != "exclude"]
+    names = tables or [t.name for t in schema.tables.values() if not t.is_excluded]
     order = [name for name in schema.read_order() if name in names]
     engine = open_engine(url, read_only=True)
     try:

@@ -1,0 +1,35 @@
+"""Every tunable of the relational engine, as typed settings (see :mod:`synthbank.settings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from synthbank.settings import Settings, setting
+
+#: ``fast``: HMA's mathematics vectorised over all parents (:mod:`synthbank.relational.fast_hma`);
+#: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
+Engine = Literal["fast", "sdv"]
+#: The marginal distributions SDV's Gaussian copula offers.
+Distribution = Literal["norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
+
+
+@dataclass
+class RelationalSettings(Settings):
+    """How :class:`~synthbank.relational.synthesizer.RelationalSynthesizer` learns the tables."""
+
+    engine: Engine = setting("fast", "fast: HMA's mathematics for all parents at once; sdv: SDV's own "
+                                     "HMASynthesizer, one model per parent row (slow; the reference)", cli=True)
+    default_distribution: Distribution = setting("beta", "marginal distribution of each window's root table "
+                                                         "(child tables keep HMA's norm)")
+    order_categories: bool = setting(True, "order each categorical column's categories so that the copulas see "
+                                           "their associations (synthbank.relational.encoding)")
+    leaf_models: bool = setting(True, "tables that are only ever children get a copula of their own over all "
+                                      "their rows, replacing the values of HMA's per-parent child models")
+    rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
+                                               "numbers keep K rows beyond their bounds (default: the schema "
+                                               "file's, else 5)", ge=1, cli=True, metavar="K")
+    verbose: bool = setting(False, "let SDV log what it does")
+
+
+__all__ = ["RelationalSettings", "Engine", "Distribution"]
