@@ -143,7 +143,7 @@ def code_state() -> dict:
 
 # --- figures computed here ----------------------------------------------------------------------------------
 def read_both(real_url: str, synth_url: str):
-    from synthbank.relational.reader import read_tables
+    from synthbank.io.reader import read_tables
     from synthbank.schemas import reflect_schema
 
     schema = reflect_schema(real_url)
@@ -158,7 +158,7 @@ def flat_c2st(schema, real: dict, synthetic: dict, seed: int) -> dict:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     from synthbank import seeding
-    from synthbank.evaluation.fidelity import MAX_ROWS, _as_numbers, learned_columns, one_openmp_thread
+    from synthbank.evaluation.fidelity import MAX_ROWS, as_numbers, learned_columns, one_openmp_thread
 
     out = {}
     for name in schema.tables:
@@ -170,7 +170,7 @@ def flat_c2st(schema, real: dict, synthetic: dict, seed: int) -> dict:
         def features(frame):
             data = pd.DataFrame(index=frame.index)
             for column in columns:
-                numbers = _as_numbers(frame[column], schema.tables[name].columns[column].sdtype)
+                numbers = as_numbers(frame[column], schema.tables[name].columns[column].sdtype)
                 data[column] = numbers if numbers is not None else frame[column].astype(str)
             return data
 
@@ -197,14 +197,14 @@ def quality_details(schema, real: dict, synthetic: dict) -> dict:
 
     from sdmetrics.reports import QualityReport
 
-    from synthbank.evaluation.fidelity import _sdmetrics_frames
+    from synthbank.evaluation.fidelity import sdmetrics_frames
     from synthbank.schemas.sdv_metadata import to_sdv_metadata
 
     metadata = to_sdv_metadata(schema).metadata.to_dict()
     report = QualityReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report.generate(_sdmetrics_frames(schema, real), _sdmetrics_frames(schema, synthetic), metadata, verbose=False)
+        report.generate(sdmetrics_frames(schema, real), sdmetrics_frames(schema, synthetic), metadata, verbose=False)
     out = {}
     for prop in report.get_properties()["Property"]:
         details = report.get_details(prop)
@@ -240,7 +240,7 @@ def common_bin_pairs(schema, real: dict, synthetic: dict, details) -> dict:
 
     from sdmetrics.column_pairs import ContingencySimilarity
 
-    from synthbank.evaluation.fidelity import _as_numbers
+    from synthbank.evaluation.fidelity import as_numbers
 
     out = {}
     rows = details[details["Metric"] == "ContingencySimilarity"] if "Metric" in details else details.iloc[0:0]
@@ -256,7 +256,7 @@ def common_bin_pairs(schema, real: dict, synthetic: dict, details) -> dict:
         def frame(tables):
             data = {}
             for column, sdtype in zip(pair, sdtypes):
-                numbers = _as_numbers(tables[table][column], sdtype)
+                numbers = as_numbers(tables[table][column], sdtype)
                 data[column] = numbers if numbers is not None else tables[table][column].astype(object)
             return __import__("pandas").DataFrame(data)
 
