@@ -52,7 +52,6 @@ from datasets import DATASETS, FLIGHTS, WEATHER, write_dataset  # noqa: E402
 ENGINES = ["fast", "sdv"]
 #: utility targets where the evaluation's default (columns named like default/fraud) finds none
 TARGETS = {"lendingclub": ["loans.term", "loans.homeownership"]}
-LEARNED = ("numerical", "categorical", "boolean", "datetime")
 # metric → (label, format, higher is better)
 METRICS = {
     "seconds": ("seconds", ".1f", False),

@@ -56,7 +56,6 @@ PEER_RUNNERS = {"sdv137": "run_sdv.py", "mostlyai": "run_mostlyai.py"}
 PEER_MAKERS = {"sdv137": "make_sdv137.sh", "mostlyai": "make_mostlyai.sh"}
 LABELS = {"fast": "synthbank --engine fast", "sdv": "synthbank --engine sdv", "synthbank": "synthbank (default engine)",
           "sdv137": "SDV 1.37.4 HMA", "mostlyai": "MOSTLY AI 6.2 TabularARGN", "reference": "real, seed+1 (reference)"}
-LEARNED = {"numerical", "categorical", "datetime", "boolean"}
 
 
 # --- running a child process and measuring it --------------------------------------------------------
@@ -114,6 +113,7 @@ def export_for_peers(real_url: str, folder: Path, root_rows: int) -> None:
 
     from synthbank.io.reader import read_tables
     from synthbank.schemas import reflect_schema
+    from synthbank.vocabulary import LEARNED_SDTYPES
 
     schema = reflect_schema(real_url)
     tables = read_tables(real_url, schema)
@@ -132,7 +132,7 @@ def export_for_peers(real_url: str, folder: Path, root_rows: int) -> None:
         frame = tables[name]
         out = pd.DataFrame({c: frame[c] for c in columns})
         for column in table.columns.values():
-            if column.sdtype not in LEARNED or column.name in columns:
+            if column.sdtype not in LEARNED_SDTYPES or column.name in columns:
                 continue
             values = frame[column.name]
             if column.sdtype == "datetime":

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from synthbank.demo_bank import demo_schema, generate_demo_bank
-from synthbank.relational.pii import _COARSE, PiiColumn, PiiFiller
+from synthbank.relational.pii import PiiColumn, PiiFiller
 from synthbank.relational.synthesizer import _real_strings
+from synthbank.vocabulary import COARSE_PII_KINDS
 
 #: Rows per second the filler must reach on the demo users' PII columns (the clone target of 4,000 rows/s
 #: over every table leaves PII a small share of the time only at this rate).
@@ -139,7 +140,7 @@ def test_no_generated_value_equals_a_real_one(demo):
     out = filler.fill(_frame(real, table, 20_000), seed=11)
     everything = _real_strings(real)
     for name, spec in filler.columns.items():
-        if spec.kind in _COARSE:
+        if spec.kind in COARSE_PII_KINDS:
             continue
         generated = set(out[name].dropna().astype(str))
         assert not generated & everything, name  # every real string of the database, not one value
@@ -161,7 +162,7 @@ def test_redraws_when_every_first_draw_is_real():
     schema_like.real_values["__full_names__"] = set(first["name"]) | everything
     again = schema_like.fill(rows, seed=8)
     for name, spec in filler.columns.items():
-        if spec.kind in _COARSE:
+        if spec.kind in COARSE_PII_KINDS:
             continue
         assert not set(again[name].astype(str)) & everything, name
         if spec.unique:
