@@ -40,7 +40,6 @@ peers.json / growth.json there.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import shutil
@@ -98,12 +97,13 @@ def synthbank_cmd() -> list[str]:
 
 
 def engine_support() -> dict:
-    """Whether this synthbank has the engine option: CLI flag ``--engine`` and API argument ``engine=``."""
-    from synthbank.synthesizer import DatabaseSynthesizer
-
+    """Whether this synthbank has the engine option: CLI flag ``--engine`` and ``RelationalSettings(engine=)``."""
     help_text = subprocess.run(synthbank_cmd() + ["clone", "--help"], capture_output=True, text=True).stdout
-    api = "engine" in inspect.signature(DatabaseSynthesizer.__init__).parameters
-    return {"cli": "--engine" in help_text, "api": api}
+    try:
+        from synthbank.relational.settings import RelationalSettings
+    except ImportError:
+        return {"cli": "--engine" in help_text, "api": False}
+    return {"cli": "--engine" in help_text, "api": "engine" in RelationalSettings.__dataclass_fields__}
 
 
 # --- part a: peers on the chain ----------------------------------------------------------------------
@@ -280,7 +280,7 @@ def run_peers(args) -> dict:
     if {"fast", "sdv"} & set(contenders):
         support = engine_support()
         if not (support["cli"] if args.synthbank_cli else support["api"]):
-            print("note: this synthbank has no engine option yet (CLI --engine / API engine=); "
+            print("note: this synthbank has no engine option yet (CLI --engine / RelationalSettings(engine=)); "
                   "running its default engine once as 'synthbank' instead of 'fast' and 'sdv'", flush=True)
             contenders = [c for c in contenders if c not in ("fast", "sdv")]
             contenders.insert(0, "synthbank")
