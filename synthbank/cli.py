@@ -100,9 +100,17 @@ def _synthesizer_from_args(args):
                                             text=None if args.no_text else _text_settings(args))
 
 
-def _sample_and_write(synthesizer, args, progress):
+def _sample_and_write(synthesizer, args, progress, executor):
     return synthesizer.sample_to_url(args.target, scale=args.scale, seed=args.seed, replace=args.replace,
-                                     chunk_rows=args.chunk_rows, batch_size=args.batch_size, progress=progress)
+                                     chunk_rows=args.chunk_rows, batch_size=args.batch_size, progress=progress,
+                                     executor=executor)
+
+
+def _executor(args):
+    """In-process, ``--workers N`` local processes, or ``--ray auto|ADDRESS``."""
+    from synthbank.executors import make_executor
+
+    return make_executor(workers=args.workers, ray=args.ray)
 
 
 def print_write_report(report, target: str, synthesizer) -> None:
@@ -129,9 +137,9 @@ def print_write_report(report, target: str, synthesizer) -> None:
 def cmd_clone(args) -> None:
     synthesizer = _synthesizer_from_args(args)
     synthesizer.check_target(args.target, replace=args.replace)  # before the (long) fit
-    with _progress() as (progress, _):
+    with _executor(args) as executor, _progress() as (progress, _):  # a Ray cluster is joined before the fit too
         synthesizer.fit(progress=progress)
-        report = _sample_and_write(synthesizer, args, progress)
+        report = _sample_and_write(synthesizer, args, progress, executor)
     print_write_report(report, args.target, synthesizer)
 
 
@@ -154,8 +162,8 @@ def cmd_sample(args) -> None:
 
     synthesizer = DatabaseSynthesizer.load(args.model, device=args.device)
     synthesizer.check_target(args.target, replace=args.replace)
-    with _progress() as (progress, _):
-        report = _sample_and_write(synthesizer, args, progress)
+    with _executor(args) as executor, _progress() as (progress, _):
+        report = _sample_and_write(synthesizer, args, progress, executor)
     print_write_report(report, args.target, synthesizer)
 
 
@@ -177,10 +185,10 @@ def cmd_complaints_generate(args) -> None:
     options = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p),
                                  ("max_new_tokens", args.max_new_tokens), ("batch_size", args.batch_size),
                                  ("pii_fill", args.pii_fill)) if v is not None}
-    with _progress() as (progress, _):
+    with _progress() as (progress, _), _executor(args) as executor:
         corpus = generate_corpus(args.model, args.out, n=args.n, where=parse_where(args.where),
                                  context_from=args.context_from, seed=args.seed, device=args.device,
-                                 progress=progress, **options)
+                                 progress=progress, executor=executor, **options)
     console.print(f"Wrote {len(corpus):,} texts to {args.out}.")
 
 
@@ -458,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, help=f"texts generated together (default {defaults.batch_size})")
     p.add_argument("--pii-fill", choices=GenerationSettings.field_choices("pii_fill"), help="placeholders become fake values (default) or XXXX")
     p.add_argument("--device", help="cpu, cuda, mps… (default: a GPU if one is visible)")
+    _add_executor_options(p)
     p.set_defaults(func=cmd_complaints_generate)
     return parser
 
@@ -483,7 +492,17 @@ def _add_text_options(p, *, with_switch: bool) -> None:
     p.add_argument("--device", help="cpu, cuda, mps… for the text model (default: a GPU if one is visible)")
 
 
+def _add_executor_options(p) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="sample blocks and write texts in N local processes (default: this process); the output is the same")
+    where.add_argument("--ray", metavar="auto|ADDRESS",
+                       help="run them on Ray: auto joins this machine's cluster (`ray start`) or starts a local one; "
+                            "ADDRESS joins that cluster (pip install 'synthbank[ray]'); the output is the same")
+
+
 def _add_sample_options(p) -> None:
+    _add_executor_options(p)
     p.add_argument("--scale", type=_positive_float, default=1.0, help="size relative to the source (default 1.0)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--replace", action="store_true", help="overwrite tables the target already has")

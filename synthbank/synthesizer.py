@@ -17,6 +17,7 @@ import pandas as pd
 
 from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.executors import Executor
 from synthbank.files import staged_directory, verify_model_directory
 from synthbank.io.reader import read_tables
 from synthbank.io.writer import DEFAULT_BATCH_SIZE, WriteReport, check_target, write_tables
@@ -106,37 +107,42 @@ class DatabaseSynthesizer:
         return self
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-               progress: Progress | None = None) -> SyntheticDatabase:
-        """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``."""
-        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress)])
+               progress: Progress | None = None, executor: Executor | None = None) -> SyntheticDatabase:
+        """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``;
+        ``executor`` (:mod:`synthbank.executors`) spreads the blocks and the texts over worker processes or
+        a Ray cluster without changing the output."""
+        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress, executor)])
         return SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None):
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
+                      executor: Executor | None = None):
         """The tables of :meth:`sample` as a stream of chunks (dicts of DataFrames) of about ``chunk_rows``
-        rows; the output for a seed does not depend on ``chunk_rows``, memory does."""
-        return group_chunks(self._blocks(scale, seed, key_start, progress), chunk_rows)
+        rows; the output for a seed does not depend on ``chunk_rows`` or ``executor``, memory does."""
+        return group_chunks(self._blocks(scale, seed, key_start, progress, executor), chunk_rows)
 
     def sample_to_url(self, url: str, *, scale: float = 1.0, seed: int = 0, replace: bool = False,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, batch_size: int = DEFAULT_BATCH_SIZE,
-                      progress: Progress | None = None) -> WriteReport:
+                      progress: Progress | None = None, executor: Executor | None = None) -> WriteReport:
         """Sample and write chunk by chunk into ``url``, all in one transaction: peak memory does not grow
         with ``scale``. Refuses the source database; nothing is written when anything fails."""
         self._check_fitted()
-        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress),
+        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress, executor=executor),
                             replace=replace, batch_size=batch_size,
                             on_rows=RowCounter(progress, "writing").add if progress else None,
                             source_url=getattr(self, "source_url", None))
 
-    def _blocks(self, scale, seed, key_start, progress):
+    def _blocks(self, scale, seed, key_start, progress, executor=None):
         """``(block, tables)`` from the relational engine, with their free text written."""
         self._check_fitted()
         fixed: dict[str, pd.DataFrame] = {}
-        for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress):
+        for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress,
+                                                                 executor=executor):
             if self.texts_ is not None:
                 if block == 0:  # copy/subset tables come with the first block; later blocks' texts refer to them
                     fixed = {n: f for n, f in tables.items() if self.schema.tables[n].is_fixed}
-                self.texts_.fill({**fixed, **tables}, seed=seeding.int_seed(seed, "text", block), progress=progress)
+                self.texts_.fill({**fixed, **tables}, seed=seeding.int_seed(seed, "text", block), progress=progress,
+                                 executor=executor)
             yield block, tables
 
     def check_target(self, url: str, *, replace: bool = False) -> None:

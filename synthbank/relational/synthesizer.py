@@ -34,6 +34,7 @@ import pandas as pd
 
 from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
+from synthbank.executors import Executor, InProcess
 from synthbank.key_values import key_tuples
 from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
@@ -298,7 +299,7 @@ class RelationalSynthesizer:
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-               progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+               progress: Progress | None = None, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
         """Synthetic tables, ``scale`` times the size of the training data, deterministic for ``seed``.
 
         ``key_start`` offsets every generated key, so runs with different seeds and disjoint key ranges
@@ -306,26 +307,34 @@ class RelationalSynthesizer:
         :meth:`sample_chunks`.
         """
         return concat_blocks([tables for _, tables in self.sample_blocks(scale, seed, key_start=key_start,
-                                                                          progress=progress)])
+                                                                          progress=progress, executor=executor)])
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None):
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
+                      executor: Executor | None = None):
         """The same synthetic tables as :meth:`sample`, as a stream of chunks of about ``chunk_rows`` rows.
 
         A chunk is a dict of tables; its rows reference only rows of the same or earlier chunks (copy and
         subset tables come with the first). The output for a seed does not depend on ``chunk_rows``: a
         chunk is a run of whole blocks (see :meth:`sample_blocks`), so only memory does.
         """
-        return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress), chunk_rows)
+        return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress, executor=executor),
+                            chunk_rows)
 
     def sample_blocks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-                      progress: Progress | None = None):
+                      progress: Progress | None = None, executor: Executor | None = None):
         """Yield ``(block, tables)``: the unit of sampling.
 
         A block is a share of every root table's rows and everything under them, sampled with a random
         stream of its own (the seed and the block's number) and keys after those of earlier blocks. The
         number of blocks depends only on the model and ``scale`` (about :data:`BLOCK_ROWS` synthetic rows
         each), never on how blocks are grouped into chunks or workers.
+
+        Each block is drawn in two steps: the windows' models sample its rows (:meth:`sample_block_rows`,
+        which needs nothing but the model, so ``executor`` runs it in worker processes or on Ray, the
+        model sent once, the rows back as Arrow tables), then, here and in block order, the rows become
+        tables (:class:`~synthbank.relational.assembly.Assembly`: keys numbered after earlier blocks,
+        links, PII unique across blocks). The output for a seed is the same with every executor.
         """
         self._check_fitted()
         if not scale > 0:
@@ -333,20 +342,24 @@ class RelationalSynthesizer:
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
         blocks = self.block_count(scale)
-        steps = blocks * len(self.windows_)
-        for block in range(blocks):
-            block_seed = seeding.int_seed(seed, "block", block)
-            rows: dict[str, pd.DataFrame] = {}
-            parent_of: dict[str, np.ndarray] = {}
-            adopted: set[str] = set()
-            for index, window in enumerate(self.windows_):
-                if progress:
-                    report(progress, "sampling", _describe(window), block * len(self.windows_) + index, steps)
-                roots = self._root_rows(window.parent, scale, block, blocks)
-                self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
-            yield block, assembly.finish(rows, parent_of, scale, block_seed, block)
-        if progress:
-            report(progress, "sampling", "", steps, steps)
+        report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
+        drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks) for block in range(blocks)])
+        for block, payload in enumerate(drawn):
+            rows, parent_of = from_arrow(payload)
+            tables = assembly.finish(rows, parent_of, scale, seeding.int_seed(seed, "block", block), block)
+            report(progress, "sampling", f"block {min(block + 2, blocks)} of {blocks}", block + 1, blocks)
+            yield block, tables
+
+    def sample_block_rows(self, scale: float, seed: int, block: int, blocks: int):
+        """One block's learned rows per table and, per child table, the position of each row's parent."""
+        block_seed = seeding.int_seed(seed, "block", block)
+        rows: dict[str, pd.DataFrame] = {}
+        parent_of: dict[str, np.ndarray] = {}
+        adopted: set[str] = set()
+        for index, window in enumerate(self.windows_):
+            roots = self._root_rows(window.parent, scale, block, blocks)
+            self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
+        return rows, parent_of
 
     def block_count(self, scale: float) -> int:
         """Blocks of about :data:`BLOCK_ROWS` synthetic rows, at most as many as the smallest root table has
@@ -450,6 +463,23 @@ def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
 
 def _describe(window: Window) -> str:
     return window.parent + (f" → {', '.join(window.children)}" if window.children else "")
+
+
+def _sample_block(model: RelationalSynthesizer, item: tuple) -> dict:
+    """A task of :meth:`RelationalSynthesizer.sample_blocks`: one block's rows, as Arrow tables."""
+    return to_arrow(*model.sample_block_rows(*item))
+
+
+def to_arrow(rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray]) -> dict:
+    """A block's rows as Arrow tables (what a worker sends back), its parent positions as arrays."""
+    import pyarrow as pa
+
+    return {"rows": {name: pa.Table.from_pandas(frame, preserve_index=False) for name, frame in rows.items()},
+            "parent_of": parent_of}
+
+
+def from_arrow(payload: dict) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    return {name: table.to_pandas() for name, table in payload["rows"].items()}, payload["parent_of"]
 
 
 def concat_blocks(blocks: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthbank.errors import SynthbankError
+from synthbank.text.distributed import generate_in_chunks
 
 _FILE_READERS = {
     ".csv": pd.read_csv, ".jsonl": lambda p: pd.read_json(p, lines=True), ".json": pd.read_json,
@@ -141,9 +142,10 @@ def _load_text_model(model_dir: str | Path, device: str | None):
 
 def generate_corpus(model_dir: str | Path, out: str | Path | None = None, *, n: int | None = None,
                     where: dict | None = None, context_from: str | None = None, seed: int = 0,
-                    progress=None, device: str | None = None, **generation) -> pd.DataFrame:
+                    progress=None, device: str | None = None, executor=None, **generation) -> pd.DataFrame:
     """Generate texts from a saved model: for the rows of ``context_from`` (a file), or for ``n`` contexts
-    sampled from the training frequencies (``where`` fixes fields). Writes ``out`` when given."""
+    sampled from the training frequencies (``where`` fixes fields). Writes ``out`` when given. ``executor``
+    spreads the chunks of texts over worker processes or Ray actors (:mod:`synthbank.text.distributed`)."""
 
     if out is not None:
         check_corpus_path(str(out))
@@ -159,7 +161,8 @@ def generate_corpus(model_dir: str | Path, out: str | Path | None = None, *, n: 
         context = context.head(n) if n is not None else context
     else:
         context = synthesizer.sample_context(n, seed=seed, where=where)
-    texts = synthesizer.generate(context, seed=seed, progress=progress, **generation)
+    texts = generate_in_chunks(synthesizer, context, seed=seed, executor=executor, progress=progress,
+                               label=synthesizer.text_column_, **generation)
     corpus = context[[c for c in synthesizer.context_columns_ if c in context.columns]].copy()
     corpus[synthesizer.text_column_] = texts.to_numpy()
     corpus = corpus[corpus[synthesizer.text_column_].notna()].reset_index(drop=True)

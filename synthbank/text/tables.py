@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
+from synthbank.executors import Executor
 from synthbank.progress import Progress
 from synthbank.schemas.model import DatabaseSchema
+from synthbank.text.distributed import generate_in_chunks
 from synthbank.text.scrub import KIND_PLACEHOLDER, PiiScrubber
 from synthbank.text.settings import TextSettings
 from synthbank.text.synthesizer import TextSynthesizer
@@ -171,8 +173,10 @@ class DatabaseTexts:
                 self.null_share_[(table, column)] = float(1 - present.mean())
         return self
 
-    def fill(self, tables: dict[str, pd.DataFrame], seed: int = 0, progress: Progress | None = None) -> dict[str, pd.DataFrame]:
-        """Write every learned text column of the synthetic ``tables`` (in place; also returned)."""
+    def fill(self, tables: dict[str, pd.DataFrame], seed: int = 0, progress: Progress | None = None,
+             executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+        """Write every learned text column of the synthetic ``tables`` (in place; also returned), in chunks of
+        rows that ``executor`` may spread over workers (:mod:`synthbank.text.distributed`)."""
         forbidden = PiiScrubber(getattr(self, "real_pii_", None)) if getattr(self, "real_pii_", None) else None
         for (table, column), model in self.models_.items():
             if table not in tables or tables[table].empty:
@@ -184,10 +188,10 @@ class DatabaseTexts:
             texts = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             rows = np.flatnonzero(~empty)
             if len(rows):
-                generated = model.generate(context.iloc[rows], seed=seeding.int_seed(seed, "text", table, column),
-                                           row_values=_row_values(self.schema, tables, table).iloc[rows],
-                                           forbidden=forbidden,
-                                           progress=(lambda e, t=table: progress(replace(e, item=f"{t}.{e.item}"))) if progress else None)
+                generated = generate_in_chunks(model, context.iloc[rows], seed=seeding.int_seed(seed, "text", table, column),
+                                               row_values=_row_values(self.schema, tables, table).iloc[rows],
+                                               forbidden=forbidden, executor=executor, progress=progress,
+                                               label=f"{table}.{column}")
                 texts.iloc[rows] = generated.to_numpy()
             if not self.schema.tables[table].columns[column].nullable:
                 texts = texts.fillna("")
