@@ -150,20 +150,15 @@ def read_both(real_url: str, synth_url: str):
 
 
 def flat_c2st(schema, real: dict, synthetic: dict, seed: int) -> dict:
-    """Per table: C2ST accuracy on the table's own learned columns (the evaluation's classifier and folds)."""
-    import numpy as np
+    """Per table: the evaluation's C2ST classifier on the table's own learned columns."""
     import pandas as pd
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from synthbank import seeding
-    from synthbank.evaluation.fidelity import MAX_ROWS, as_numbers, learned_columns, one_openmp_thread
+    from synthbank.evaluation.fidelity import as_numbers, classifier_test, learned_columns
 
     out = {}
     for name in schema.tables:
         columns = learned_columns(schema, name)
-        n = min(len(real[name]), len(synthetic[name]), MAX_ROWS)
-        if not columns or n < 10:
+        if not columns:
             continue
 
         def features(frame):
@@ -173,20 +168,9 @@ def flat_c2st(schema, real: dict, synthetic: dict, seed: int) -> dict:
                 data[column] = numbers if numbers is not None else frame[column].astype(str)
             return data
 
-        rng = seeding.rng(seed, "evaluation", "c2st")
-        r, s = features(real[name]), features(synthetic[name])
-        r, s = r.iloc[rng.choice(len(r), n, replace=False)], s.iloc[rng.choice(len(s), n, replace=False)]
-        data = pd.concat([r, s], ignore_index=True)
-        data = data.loc[:, data.notna().any()]
-        for column in data.columns:
-            if data[column].dtype == object:
-                common = data[column].value_counts().index[:250]
-                data[column] = data[column].where(data[column].isin(common), "(other)").astype("category")
-        labels = np.r_[np.zeros(n), np.ones(n)]
-        model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
-        with one_openmp_thread():
-            predicted = cross_val_predict(model, data, labels, cv=StratifiedKFold(5, shuffle=True, random_state=seed))
-        out[name] = float((predicted == labels).mean())
+        result = classifier_test(features(real[name]), features(synthetic[name]), seed)
+        if result is not None:
+            out[name] = result["accuracy"]
     return out
 
 

@@ -32,6 +32,7 @@ size; and for sizes above ``--sample-users`` (default 10,000): fit on a sample o
     python benchmarks/scale.py --peers --contenders sdv137,mostlyai
     python benchmarks/scale.py --growth --sizes 1000,10000  # add 100000 on a quiet machine
     python benchmarks/scale.py --growth --db postgresql --postgres-url postgresql://postgres@127.0.0.1:5432/postgres
+    python benchmarks/scale.py --executors                  # in-process vs --workers 2 vs Ray (benchmarks/distributed.py)
 
 Work files go to --work (default out/bench/scale, ignored by git); the figures also go to
 peers.json / growth.json there.
@@ -559,6 +560,11 @@ def main() -> None:
     growth.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="server for --db postgresql (databases synthbank_scale_* are created and dropped)")
     growth.add_argument("--keep", action="store_true", help="keep the cloned databases")
+    parser.add_argument("--executors", action="store_true",
+                        help="part c: in-process vs --workers 2 vs Ray on the demo bank (benchmarks/distributed.py)")
+    import distributed
+
+    distributed.add_arguments(parser)
     parser.add_argument("--synthbank-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
@@ -566,10 +572,12 @@ def main() -> None:
     if args.synthbank_worker:
         synthbank_worker(args)
         return
-    if not (args.peers or args.growth):
-        parser.error("choose --peers and/or --growth")
+    if not (args.peers or args.growth or args.executors):
+        parser.error("choose --peers, --growth and/or --executors")
     if args.peers:
         run_peers(args)
+    if args.executors:
+        distributed.run_all(args)
     if args.growth:
         run_growth(args)
 

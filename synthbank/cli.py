@@ -103,7 +103,7 @@ def _synthesizer_from_args(args):
 def _sample_and_write(synthesizer, args, progress, executor):
     return synthesizer.sample_to_url(args.target, scale=args.scale, seed=args.seed, replace=args.replace,
                                      chunk_rows=args.chunk_rows, batch_size=args.batch_size, progress=progress,
-                                     executor=executor)
+                                     executor=executor, block_rows=args.block_rows)
 
 
 def _executor(args):
@@ -138,7 +138,7 @@ def cmd_clone(args) -> None:
     synthesizer = _synthesizer_from_args(args)
     synthesizer.check_target(args.target, replace=args.replace)  # before the (long) fit
     with _executor(args) as executor, _progress() as (progress, _):  # a Ray cluster is joined before the fit too
-        synthesizer.fit(progress=progress)
+        synthesizer.fit(progress=progress, executor=executor)
         report = _sample_and_write(synthesizer, args, progress, executor)
     print_write_report(report, args.target, synthesizer)
 
@@ -148,8 +148,8 @@ def cmd_fit(args) -> None:
 
     check_replaceable(args.model)  # before the (long) fit: never replace a folder that is not a model
     synthesizer = _synthesizer_from_args(args)
-    with _progress() as (progress, _):
-        synthesizer.fit(progress=progress)
+    with _executor(args) as executor, _progress() as (progress, _):
+        synthesizer.fit(progress=progress, executor=executor)
     path = synthesizer.save(args.model)
     described = synthesizer.describe()
     windows = "; ".join(described["windows"])
@@ -420,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE_URL", help="database to learn (opened read-only)")
     p.add_argument("--model", required=True, metavar="DIR", help="model directory to write")
     _add_fit_options(p)
+    _add_executor_options(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("sample", help="write a synthetic database from a saved model")
@@ -495,7 +496,7 @@ def _add_text_options(p, *, with_switch: bool) -> None:
 def _add_executor_options(p) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="sample blocks and write texts in N local processes (default: this process); the output is the same")
+                       help="fit the HMA windows, sample the blocks and write the texts in N local processes (default: this process); the result is the same")
     where.add_argument("--ray", metavar="auto|ADDRESS",
                        help="run them on Ray: auto joins this machine's cluster (`ray start`) or starts a local one; "
                             "ADDRESS joins that cluster (pip install 'synthbank[ray]'); the output is the same")
@@ -509,6 +510,8 @@ def _add_sample_options(p) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=2000, help="rows per INSERT batch (default 2000)")
     p.add_argument("--chunk-rows", type=_positive_int, default=200_000, metavar="N",
                    help="rows sampled and written per chunk, all in one transaction (default 200,000); bounds memory, the output does not depend on it")
+    p.add_argument("--block-rows", type=_positive_int, metavar="N",
+                   help="synthetic rows per block, the unit workers share (default 50,000); like --seed, it changes the output")
 
 
 def _positive_float(text: str) -> float:

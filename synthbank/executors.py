@@ -62,17 +62,18 @@ class InProcess(Executor):
 _SHARED: dict[str, Any] = {}
 
 
-def _install_shared(payload: bytes | None, threads: int) -> None:
-    """Worker start: the shared object, unpickled once per process; numeric libraries on ``threads`` threads."""
+def _install_shared(key: str, payload: bytes | None, threads: int) -> None:
+    """Worker start: the shared object, unpickled once per process (a forked one has it already);
+    numeric libraries on ``threads`` threads."""
     import cloudpickle
 
     _limit_threads(threads)
     if payload is not None:
-        _SHARED["value"] = cloudpickle.loads(payload)
+        _SHARED[key] = cloudpickle.loads(payload)
 
 
-def _run_with_shared(fn, item):
-    return fn(_SHARED["value"], item)
+def _run_with_shared(key: str, fn, item):
+    return fn(_SHARED[key], item)
 
 
 def _limit_threads(threads: int) -> None:
@@ -111,17 +112,18 @@ class LocalProcesses(Executor):
 
         method = self.start_method or ("spawn" if uses_torch else "fork")
         threads = max(1, (os.cpu_count() or 1) // self.workers)
+        key = f"{os.getpid()}-{id(shared)}-{len(_SHARED)}"  # maps may nest (texts inside a block's loop)
         if method == "fork":  # the children inherit it: nothing to pickle
-            _SHARED["value"], payload = shared, None
+            _SHARED[key], payload = shared, None
         else:
             payload = cloudpickle.dumps(shared)
         try:
             with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
-                                     initializer=_install_shared, initargs=(payload, threads)) as pool:
-                yield from _ordered(lambda item: pool.submit(_run_with_shared, fn, item), items, 2 * self.workers,
+                                     initializer=_install_shared, initargs=(key, payload, threads)) as pool:
+                yield from _ordered(lambda item: pool.submit(_run_with_shared, key, fn, item), items, 2 * self.workers,
                                     _result)
         finally:
-            _SHARED.pop("value", None)
+            _SHARED.pop(key, None)
 
 
 def _result(future):

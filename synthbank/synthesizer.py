@@ -86,8 +86,9 @@ class DatabaseSynthesizer:
         return cls(resolve_schema(reflected, schema, strict=strict), source_url=url, sample_rows=sample_rows, **kwargs)
 
     def fit(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
-            progress: Progress | None = None) -> DatabaseSynthesizer:
-        """Learn the tables: given as DataFrames, or read from the source URL."""
+            progress: Progress | None = None, executor: Executor | None = None) -> DatabaseSynthesizer:
+        """Learn the tables: given as DataFrames, or read from the source URL. ``executor`` fits the HMA
+        windows (independent of each other) in worker processes or as Ray tasks; the model is the same."""
         if self.schema is None:
             raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or DatabaseSynthesizer(schema).")
         if tables is None:
@@ -97,7 +98,7 @@ class DatabaseSynthesizer:
                                  on_rows=RowCounter(progress, "reading").add if progress else None)
         rare = self.relational.rare_threshold if self.relational.rare_threshold is not None else self.schema.rare_threshold
         self.relational_ = RelationalSynthesizer(self.schema, self.relational.replace(rare_threshold=rare))
-        self.relational_.fit(dict(tables), progress=progress)
+        self.relational_.fit(dict(tables), progress=progress, executor=executor)
         self.texts_ = None
         text = self._text_settings()
         if text is not None and any(self.relational_.text_columns.values()):
@@ -107,37 +108,41 @@ class DatabaseSynthesizer:
         return self
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-               progress: Progress | None = None, executor: Executor | None = None) -> SyntheticDatabase:
+               progress: Progress | None = None, executor: Executor | None = None,
+               block_rows: int | None = None) -> SyntheticDatabase:
         """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``;
         ``executor`` (:mod:`synthbank.executors`) spreads the blocks and the texts over worker processes or
-        a Ray cluster without changing the output."""
-        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress, executor)])
+        a Ray cluster without changing the output; ``block_rows`` sets the synthetic rows per block (default
+        50,000; smaller blocks give more workers something to do, and change the output like a seed)."""
+        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress, executor, block_rows)])
         return SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
-                      executor: Executor | None = None):
+                      executor: Executor | None = None, block_rows: int | None = None):
         """The tables of :meth:`sample` as a stream of chunks (dicts of DataFrames) of about ``chunk_rows``
         rows; the output for a seed does not depend on ``chunk_rows`` or ``executor``, memory does."""
-        return group_chunks(self._blocks(scale, seed, key_start, progress, executor), chunk_rows)
+        return group_chunks(self._blocks(scale, seed, key_start, progress, executor, block_rows), chunk_rows)
 
     def sample_to_url(self, url: str, *, scale: float = 1.0, seed: int = 0, replace: bool = False,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, batch_size: int = DEFAULT_BATCH_SIZE,
-                      progress: Progress | None = None, executor: Executor | None = None) -> WriteReport:
+                      progress: Progress | None = None, executor: Executor | None = None,
+                      block_rows: int | None = None) -> WriteReport:
         """Sample and write chunk by chunk into ``url``, all in one transaction: peak memory does not grow
         with ``scale``. Refuses the source database; nothing is written when anything fails."""
         self._check_fitted()
-        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress, executor=executor),
+        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress, executor=executor,
+                                                                 block_rows=block_rows),
                             replace=replace, batch_size=batch_size,
                             on_rows=RowCounter(progress, "writing").add if progress else None,
                             source_url=getattr(self, "source_url", None))
 
-    def _blocks(self, scale, seed, key_start, progress, executor=None):
+    def _blocks(self, scale, seed, key_start, progress, executor=None, block_rows=None):
         """``(block, tables)`` from the relational engine, with their free text written."""
         self._check_fitted()
         fixed: dict[str, pd.DataFrame] = {}
         for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress,
-                                                                 executor=executor):
+                                                                 executor=executor, block_rows=block_rows):
             if self.texts_ is not None:
                 if block == 0:  # copy/subset tables come with the first block; later blocks' texts refer to them
                     fixed = {n: f for n, f in tables.items() if self.schema.tables[n].is_fixed}

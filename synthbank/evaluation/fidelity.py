@@ -235,35 +235,42 @@ def one_openmp_thread():
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0) -> dict:
-    """Per table with children: real-vs-synthetic CV accuracy of a gradient-boosted classifier."""
+def classifier_test(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) -> dict | None:
+    """C2ST on two feature frames: CV predictions of a gradient-boosted real-vs-synthetic classifier on at
+    most :data:`MAX_ROWS` rows a side (equal numbers); None when there are too few rows or no feature."""
     from scipy.stats import binomtest
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    n = min(len(real), len(synthetic), MAX_ROWS)
+    if n < 10:
+        return None
+    rng = seeding.rng(seed, "evaluation", "c2st")
+    r = real.iloc[rng.choice(len(real), n, replace=False)]
+    s = synthetic.iloc[rng.choice(len(synthetic), n, replace=False)]
+    data = pd.concat([r, s], ignore_index=True)
+    data = data.loc[:, data.notna().any()]  # a feature NULL on both sides (all-NULL column, no children)
+    if data.shape[1] == 0:
+        return None
+    for column in data.columns:
+        if data[column].dtype == object:  # gradient boosting takes at most 255 categories
+            common = data[column].value_counts().index[:250]
+            data[column] = data[column].where(data[column].isin(common), "(other)").astype("category")
+    labels = np.r_[np.zeros(n), np.ones(n)]
+    model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
+    with one_openmp_thread():
+        predicted = cross_val_predict(model, data, labels, cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    correct = int((predicted == labels).sum())
+    return {"accuracy": correct / len(labels), "rows_per_side": n, "features": int(data.shape[1]),
+            "p_value": float(binomtest(correct, len(labels), 0.5, alternative="greater").pvalue)}
+
+
+def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0) -> dict:
+    """Per table with children: :func:`classifier_test` on the table's columns and its children's aggregates."""
     out = {}
     parents = sorted({fk.parent for child, fk in schema.relationships() if fk.parent != child})
     for parent in parents:
-        r, s = aggregated_features(schema, real, parent), aggregated_features(schema, synthetic, parent)
-        n = min(len(r), len(s), MAX_ROWS)
-        if n < 10:
-            continue
-        rng = seeding.rng(seed, "evaluation", "c2st")
-        r = r.iloc[rng.choice(len(r), n, replace=False)]
-        s = s.iloc[rng.choice(len(s), n, replace=False)]
-        data = pd.concat([r, s], ignore_index=True)
-        data = data.loc[:, data.notna().any()]  # a feature NULL on both sides (all-NULL column, no children)
-        if data.shape[1] == 0:
-            continue
-        for column in data.columns:
-            if data[column].dtype == object:  # gradient boosting takes at most 255 categories
-                common = data[column].value_counts().index[:250]
-                data[column] = data[column].where(data[column].isin(common), "(other)").astype("category")
-        labels = np.r_[np.zeros(n), np.ones(n)]
-        model = HistGradientBoostingClassifier(max_iter=100, categorical_features="from_dtype", random_state=seed)
-        with one_openmp_thread():
-            predicted = cross_val_predict(model, data, labels, cv=StratifiedKFold(5, shuffle=True, random_state=seed))
-        correct = int((predicted == labels).sum())
-        out[parent] = {"accuracy": correct / len(labels), "rows_per_side": n, "features": int(data.shape[1]),
-                       "p_value": float(binomtest(correct, len(labels), 0.5, alternative="greater").pvalue)}
+        result = classifier_test(aggregated_features(schema, real, parent), aggregated_features(schema, synthetic, parent), seed)
+        if result is not None:
+            out[parent] = result
     return out

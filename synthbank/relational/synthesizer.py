@@ -80,7 +80,8 @@ class RelationalSynthesizer:
         self.settings = settings if settings is not None else RelationalSettings(**fields)
 
     # --- fitting -----------------------------------------------------------------------------------
-    def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None) -> RelationalSynthesizer:
+    def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None,
+            executor: Executor | None = None) -> RelationalSynthesizer:
         self.schema_ = self.schema  # the schema learned: a copy where empty tables became copies
         frames = self._check_input(tables)
         schema = self.schema_  # empty tables are now copied (written empty)
@@ -122,13 +123,14 @@ class RelationalSynthesizer:
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
                        if t.is_fixed}
         self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
+        # the windows are independent: an executor fits them in worker processes or as Ray tasks
         self.hmas_ = []
-        for index, window in enumerate(self.windows_):
-            if progress:
-                report(progress, "fitting", _describe(window), index, len(self.windows_))
-            self.hmas_.append(self._fit_window(index, window))
-        if progress:
-            report(progress, "fitting", "", len(self.windows_), len(self.windows_))
+        report(progress, "fitting", _describe(self.windows_[0]) if self.windows_ else "", 0, len(self.windows_))
+        fitted = (executor or InProcess()).map(_fit_window, self, list(enumerate(self.windows_)))
+        for index, model in enumerate(fitted):
+            self.hmas_.append(model)
+            following = _describe(self.windows_[index + 1]) if index + 1 < len(self.windows_) else ""
+            report(progress, "fitting", following, index + 1, len(self.windows_))
         del self.model_frames_
         return self
 
@@ -299,7 +301,8 @@ class RelationalSynthesizer:
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-               progress: Progress | None = None, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+               progress: Progress | None = None, executor: Executor | None = None,
+               block_rows: int | None = None) -> dict[str, pd.DataFrame]:
         """Synthetic tables, ``scale`` times the size of the training data, deterministic for ``seed``.
 
         ``key_start`` offsets every generated key, so runs with different seeds and disjoint key ranges
@@ -307,28 +310,30 @@ class RelationalSynthesizer:
         :meth:`sample_chunks`.
         """
         return concat_blocks([tables for _, tables in self.sample_blocks(scale, seed, key_start=key_start,
-                                                                          progress=progress, executor=executor)])
+                                                                          progress=progress, executor=executor,
+                                                                          block_rows=block_rows)])
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
-                      executor: Executor | None = None):
+                      executor: Executor | None = None, block_rows: int | None = None):
         """The same synthetic tables as :meth:`sample`, as a stream of chunks of about ``chunk_rows`` rows.
 
         A chunk is a dict of tables; its rows reference only rows of the same or earlier chunks (copy and
         subset tables come with the first). The output for a seed does not depend on ``chunk_rows``: a
         chunk is a run of whole blocks (see :meth:`sample_blocks`), so only memory does.
         """
-        return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress, executor=executor),
-                            chunk_rows)
+        return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress, executor=executor,
+                                               block_rows=block_rows), chunk_rows)
 
     def sample_blocks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-                      progress: Progress | None = None, executor: Executor | None = None):
+                      progress: Progress | None = None, executor: Executor | None = None, block_rows: int | None = None):
         """Yield ``(block, tables)``: the unit of sampling.
 
         A block is a share of every root table's rows and everything under them, sampled with a random
         stream of its own (the seed and the block's number) and keys after those of earlier blocks. The
-        number of blocks depends only on the model and ``scale`` (about :data:`BLOCK_ROWS` synthetic rows
-        each), never on how blocks are grouped into chunks or workers.
+        number of blocks depends only on the model, ``scale`` and ``block_rows`` (synthetic rows per block,
+        default :data:`BLOCK_ROWS`), never on how blocks are grouped into chunks or workers. Smaller blocks
+        give workers more pieces to share (and keep secondary links within fewer rows).
 
         Each block is drawn in two steps: the windows' models sample its rows (:meth:`sample_block_rows`,
         which needs nothing but the model, so ``executor`` runs it in worker processes or on Ray, the
@@ -341,7 +346,7 @@ class RelationalSynthesizer:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
-        blocks = self.block_count(scale)
+        blocks = self.block_count(scale, block_rows)
         report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
         drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks) for block in range(blocks)])
         for block, payload in enumerate(drawn):
@@ -361,13 +366,16 @@ class RelationalSynthesizer:
             self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
         return rows, parent_of
 
-    def block_count(self, scale: float) -> int:
-        """Blocks of about :data:`BLOCK_ROWS` synthetic rows, at most as many as the smallest root table has
-        synthetic rows (every block needs at least one row of each root)."""
+    def block_count(self, scale: float, block_rows: int | None = None) -> int:
+        """Blocks of about ``block_rows`` (default :data:`BLOCK_ROWS`) synthetic rows, at most as many as the
+        smallest root table has synthetic rows (every block needs at least one row of each root)."""
+        block_rows = block_rows or BLOCK_ROWS
+        if isinstance(block_rows, bool) or not isinstance(block_rows, int) or block_rows < 1:
+            raise SynthbankError(f"block_rows must be a whole number of at least 1, got {block_rows!r}.")
         total = sum(self.row_counts_[name] for name in self.plans_) * scale
         roots = [self._root_total(name, scale) for name, plan in self.plans_.items()
                  if plan.primary_fk is None and self.row_counts_[name]]
-        return int(max(1, min([int(np.ceil(total / BLOCK_ROWS)), *roots])))
+        return int(max(1, min([int(np.ceil(total / block_rows)), *roots])))
 
     def _root_total(self, name: str, scale: float) -> int:
         real = self.row_counts_[name]
@@ -465,21 +473,43 @@ def _describe(window: Window) -> str:
     return window.parent + (f" → {', '.join(window.children)}" if window.children else "")
 
 
+def _fit_window(model: RelationalSynthesizer, item: tuple):
+    """A task of :meth:`RelationalSynthesizer.fit`: one window's model, fitted with the numeric libraries on one
+    thread wherever it runs — the marginals' optimisers land on other last digits when BLAS splits its sums
+    over another number of threads, and the model must not depend on the executor."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return model._fit_window(*item)
+
+
 def _sample_block(model: RelationalSynthesizer, item: tuple) -> dict:
     """A task of :meth:`RelationalSynthesizer.sample_blocks`: one block's rows, as Arrow tables."""
     return to_arrow(*model.sample_block_rows(*item))
 
 
 def to_arrow(rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray]) -> dict:
-    """A block's rows as Arrow tables (what a worker sends back), its parent positions as arrays."""
+    """A block's rows as a worker sends them back: the typed columns (numbers, flags, instants) as one Arrow
+    table per table, the object columns (labels, where a rare-value marker may stand beside numbers) as
+    they are, so that no value changes type on the way; the parent positions as arrays."""
     import pyarrow as pa
 
-    return {"rows": {name: pa.Table.from_pandas(frame, preserve_index=False) for name, frame in rows.items()},
-            "parent_of": parent_of}
+    out = {}
+    for name, frame in rows.items():
+        objects = [c for c in frame.columns if frame[c].dtype == object]
+        out[name] = {"arrow": pa.Table.from_pandas(frame.drop(columns=objects), preserve_index=False),
+                     "objects": {c: frame[c].to_numpy() for c in objects}, "columns": list(frame.columns)}
+    return {"rows": out, "parent_of": parent_of}
 
 
 def from_arrow(payload: dict) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
-    return {name: table.to_pandas() for name, table in payload["rows"].items()}, payload["parent_of"]
+    rows = {}
+    for name, part in payload["rows"].items():
+        frame = part["arrow"].to_pandas()
+        for column, values in part["objects"].items():
+            frame[column] = values
+        rows[name] = frame[part["columns"]]
+    return rows, payload["parent_of"]
 
 
 def concat_blocks(blocks: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -15,6 +15,7 @@ import io
 import pickle
 import tarfile
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,8 @@ TEXT_CHUNK = 64
 
 #: text models already loaded in this worker process, by the digest of their files
 _LOADED: dict[str, object] = {}
+#: the payload of each fitted model in the driver (made once; dropped with the model)
+_PAYLOADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def generate_in_chunks(model, context: pd.DataFrame, *, seed: int, row_values: pd.DataFrame | None = None,
@@ -65,15 +68,21 @@ def _generate(model, forbidden, chunk) -> list:
 
 # --- the model sent to workers -------------------------------------------------------------------------------
 def model_payload(model, forbidden) -> dict:
-    """The fitted text model as bytes (its saved directory, tarred) and the real PII values to keep out."""
+    """The fitted text model as bytes (its saved directory, tarred) and the real PII values to keep out;
+    made once per model and reused by every later block."""
+    cached = _PAYLOADS.get(model)
+    if cached is not None and cached["forbidden"] is forbidden:
+        return cached
     with tempfile.TemporaryDirectory(prefix="synthbank-text-") as folder:
         model.save(Path(folder) / "model")
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             tar.add(Path(folder) / "model", arcname="model")
     files = buffer.getvalue()
-    return {"files": files, "digest": hashlib.sha256(files).hexdigest(), "forbidden": forbidden,
-            "text_column": getattr(model, "text_column_", None), "device": getattr(model, "device", None)}
+    payload = {"files": files, "digest": hashlib.sha256(files).hexdigest(), "forbidden": forbidden,
+               "text_column": getattr(model, "text_column_", None), "device": getattr(model, "device", None)}
+    _PAYLOADS[model] = payload
+    return payload
 
 
 def load_payload(payload: dict):
@@ -130,8 +139,8 @@ def _on_ray_data(executor: RayExecutor, payload: dict, chunks: list) -> Iterator
         return
     context = ray_data.DataContext.get_current()
     context.execution_options.preserve_order = True
-    dataset = ray_data.from_pandas(pd.DataFrame({"chunk": [c[0] for c in chunks],
-                                                 "payload": [pickle.dumps(c) for c in chunks]}))
+    # one block per chunk, so that every actor of the pool gets work (one frame would be one block, one task)
+    dataset = ray_data.from_pandas([pd.DataFrame({"chunk": [c[0]], "payload": [pickle.dumps(c)]}) for c in chunks])
     actors = max(1, min(executor.workers, len(chunks)))
     threads = max(1, executor.workers // actors)
     written = dataset.map_batches(_TextActor, fn_constructor_args=(ray.put(payload), threads), batch_size=1,

@@ -177,7 +177,9 @@ class DatabaseTexts:
              executor: Executor | None = None) -> dict[str, pd.DataFrame]:
         """Write every learned text column of the synthetic ``tables`` (in place; also returned), in chunks of
         rows that ``executor`` may spread over workers (:mod:`synthbank.text.distributed`)."""
-        forbidden = PiiScrubber(getattr(self, "real_pii_", None)) if getattr(self, "real_pii_", None) else None
+        if getattr(self, "_forbidden", None) is None and getattr(self, "real_pii_", None):
+            self._forbidden = PiiScrubber(self.real_pii_)  # built once: every block (and worker) reuses it
+        forbidden = getattr(self, "_forbidden", None)
         for (table, column), model in self.models_.items():
             if table not in tables or tables[table].empty:
                 continue
