@@ -155,7 +155,7 @@ def prepare(args, work: Path) -> tuple[Path, Path]:
 
 
 def run_all(args) -> dict:
-    work = Path(args.work)
+    work = Path(args.executors_work)
     work.mkdir(parents=True, exist_ok=True)
     model, text_model = prepare(args, work)
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -235,7 +235,8 @@ def add_arguments(parser) -> None:
     group.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
     group.add_argument("--block-rows", type=int, default=12_000,
                        help="also run the tables with this many rows per block (0: only the default 50,000)")
-    group.add_argument("--executors-work", dest="work", default=str(ROOT / "out" / "bench" / "executors"))
+    group.add_argument("--executors-work", dest="executors_work", default=str(ROOT / "out" / "bench" / "executors"),
+                       help="work folder of this part (default out/bench/executors)")
     if not any(a.dest == "seed" for a in parser._actions):
         parser.add_argument("--seed", type=int, default=0)
 
