@@ -7,7 +7,7 @@ and batched generation. On a GPU raise ``epochs``, ``max_length`` and the batch 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 from synthbank.settings import Settings, setting
@@ -71,9 +71,4 @@ class TextSettings(Settings):
                 "training": self.training, "generation": self.generation}
 
 
-def from_dict(cls, data: dict | None):
-    """``cls.from_dict(data)`` (kept for callers of the function form)."""
-    return cls.from_dict(data)
-
-
-__all__ = ["LoraSettings", "TrainingSettings", "GenerationSettings", "TextSettings", "asdict", "from_dict"]
+__all__ = ["LoraSettings", "TrainingSettings", "GenerationSettings", "TextSettings"]
