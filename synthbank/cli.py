@@ -128,10 +128,26 @@ def print_write_report(report, target: str, synthesizer) -> None:
     for model in sorted(set(described["text_models"].values())):
         columns = [c for c, m in described["text_models"].items() if m == model]
         console.print(f"Free text written by the LoRA-tuned {model} model: {', '.join(columns)}.")
+    for column, training in described["text_training"].items():
+        console.print(text_training_line(column, training), markup=False, highlight=False)
     if described["empty_text_columns"]:
         console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(described['empty_text_columns'])}.")
     if described["unsupported_columns"]:
         console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {', '.join(described['unsupported_columns'])}.")
+
+
+_STOPPED = {"steps": "all planned steps", "time": "time budget spent", "early": "validation loss stopped improving",
+            "budget": "DP budget spent"}
+
+
+def text_training_line(column: str, training: dict) -> str:
+    """One sentence on how a text model was trained: steps, why it stopped, speed, and the DP guarantee."""
+    validation = "" if training.get("validation_loss") is None else f", validation loss {training['validation_loss']:.2f}"
+    dp = training.get("dp")
+    privacy = (f"; differentially private: epsilon {dp['epsilon']:.2f} (asked {dp['target_epsilon']:g}), delta {dp['delta']:g}"
+               if dp else "; not differentially private (--text-dp-epsilon trains with DP-SGD)")
+    return (f"Text model {column}: {training['texts']:,} texts, {training['steps']} steps ({_STOPPED.get(training['stopped'], training['stopped'])}), "
+            f"{training['tokens_per_second']:.0f} tokens/s{validation}{privacy}.")
 
 
 def cmd_clone(args) -> None:
@@ -155,6 +171,8 @@ def cmd_fit(args) -> None:
     windows = "; ".join(described["windows"])
     text_note = f"; text models: {', '.join(described['text_models'])}" if described["text_models"] else ""
     console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
+    for column, training in described["text_training"].items():
+        console.print(text_training_line(column, training), markup=False, highlight=False)
 
 
 def cmd_sample(args) -> None:
@@ -174,9 +192,11 @@ def cmd_complaints_train(args) -> None:
     with _progress() as (progress, _):
         model = train_text_model(args.data, args.text, context, args.model, table=args.table, progress=progress,
                                  rare_threshold=args.rare_threshold, **_text_settings(args).synthesizer_options())
-    stats = model.training_stats_
-    console.print(f"Text model saved to {args.model}: {stats.examples:,} texts, {stats.steps} steps, "
-                  f"{stats.tokens_per_second:.0f} tokens/s, final loss {stats.final_loss:.2f}.")
+    from synthbank.text.tables import training_summary
+
+    console.print(f"Text model saved to {args.model}.")
+    console.print(text_training_line(args.text, training_summary(model.training_stats_, model.max_new_tokens_)),
+                  markup=False, highlight=False)
 
 
 def cmd_complaints_generate(args) -> None:
@@ -226,7 +246,7 @@ def cmd_evaluate(args) -> None:
     tables = args.tables.split(",") if args.tables else None
     with _progress() as (progress, _):
         report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
-                               targets=targets, seed=args.seed, progress=progress)
+                               targets=targets, seed=args.seed, progress=progress, model=args.model)
         report.save(out)
     print_summary(report.summary)
     for note in report.data.get("notes") or []:
@@ -280,6 +300,10 @@ def print_summary(summary: dict) -> None:
     for column, text in summary["text"].items():
         table.add_row(f"MAUVE {column}", f(text["mauve"]), f(text["mauve_real_reference"]))
         table.add_row(f"category accuracy {column}", f(text["category_accuracy"]), f(text["category_real_reference"]))
+        table.add_row(f"length KS {column} (0 best)", f(text["length_ks"]), f(text["length_ks_real_reference"]))
+        table.add_row(f"texts ended {column}", f(text["ended_share"]), f(text["ended_share_real"]))
+        if text.get("dp_epsilon") is not None:
+            table.add_row(f"DP epsilon {column}", f(text["dp_epsilon"]), f"delta {text['dp_delta']:g}")
     table.add_row("PII leaks", str(summary["pii_leaks"]), "0")
     table.add_row("exact-copy share", f(summary["exact_copy_share"]), "")
     table.add_row("DCR share (0.5 best)", f(summary["dcr_share"]), "needs --holdout" if summary["dcr_share"] is None else "")
@@ -439,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--schema", metavar="FILE", help="reviewed schema file (from `synthbank schema --out`)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the splits and classifiers (default 0)")
+    p.add_argument("--model", metavar="DIR", help="the synthbank model that wrote the synthetic database: its text "
+                                                  "training (and DP epsilon) goes into the report")
     p.set_defaults(func=cmd_evaluate)
 
     complaints = sub.add_parser("complaints", help="train a text model on a complaint corpus and generate synthetic corpora")
@@ -463,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--temperature", type=_positive_float, help=f"sampling temperature (default {defaults.temperature})")
     p.add_argument("--top-p", type=_positive_float, help=f"nucleus sampling share (default {defaults.top_p})")
-    p.add_argument("--max-new-tokens", type=_positive_int, help=f"longest text in tokens (default {defaults.max_new_tokens})")
+    p.add_argument("--max-new-tokens", type=_positive_int, help="longest text in tokens (default: learned from the training texts, "
+                   "a fifth above their 99th percentile)")
     p.add_argument("--batch-size", type=_positive_int, help=f"texts generated together (default {defaults.batch_size})")
     p.add_argument("--pii-fill", choices=GenerationSettings.field_choices("pii_fill"), help="placeholders become fake values (default) or XXXX")
     p.add_argument("--device", help="cpu, cuda, mps… (default: a GPU if one is visible)")

@@ -162,6 +162,7 @@ class DatabaseSynthesizer:
         generated = self.generated_text_columns
         return {"windows": self.relational_.describe_windows(),
                 "text_models": {column: self.texts_.base_model for column in generated},
+                "text_training": self.texts_.training_summary() if self.texts_ is not None else {},
                 "empty_text_columns": [f"{t}.{c}" for t, cols in self.text_columns.items() for c in cols
                                        if f"{t}.{c}" not in generated],
                 "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols]}

@@ -25,9 +25,14 @@ def real():
     return generate_demo_bank(users=150, seed=21)
 
 
+#: how the synthetic texts' model was trained, as DatabaseSynthesizer.describe() gives it
+TRAINING = {"complaints.narrative": {"texts": 60, "steps": 12, "stopped": "budget",
+                                     "dp": {"epsilon": 3.25, "delta": 1e-5, "target_epsilon": 4.0}}}
+
+
 @pytest.fixture(scope="module")
 def copy_report(real):
-    return evaluate(real, {n: t.copy() for n, t in real.items()}, demo_schema())
+    return evaluate(real, {n: t.copy() for n, t in real.items()}, demo_schema(), text_models=TRAINING)
 
 
 def _broken_fake(real: dict, seed: int = 0) -> dict:
@@ -57,6 +62,9 @@ def test_exact_copy_has_perfect_fidelity_and_is_flagged(copy_report):
     assert s["quality_real_reference"] < s["quality_score"]
     text = s["text"]["complaints.narrative"]
     assert text["mauve"] > 0.99
+    assert text["length_ks"] == 0 and text["ended_share"] == text["ended_share_real"] > 0.9
+    assert text["dp_epsilon"] == 3.25 and text["dp_delta"] == 1e-5
+    assert copy_report.data["text"]["complaints.narrative"]["training"] == TRAINING["complaints.narrative"]
     privacy = copy_report.data["privacy"]
     assert s["exact_copy_share"] == 1.0
     assert all(t["median_dcr"] == 0 and t["zero_dcr_share"] == 1.0 for t in privacy["tables"].values())
@@ -78,6 +86,16 @@ def test_broken_fake_scores_worse_and_reports_orphans(copy_report, fake_report):
     assert s["utility"]["loans.is_default"] < 0.8  # shuffled labels teach nothing (fraud: too few cases at this size)
 
 
+def test_texts_cut_short_show_in_length_ks_and_ended_share(real):
+    from synthbank.evaluation.text_metrics import compare_texts
+
+    complaints = real["complaints"]
+    cut = complaints.assign(narrative=complaints.narrative.map(lambda t: " ".join(t.split()[:12]) if isinstance(t, str) else t))
+    result = compare_texts(complaints, cut, "narrative")
+    assert result["scores"]["length_ks"]["synthetic"] > 0.9 > result["scores"]["length_ks"]["real_reference"]
+    assert result["synthetic"]["ended_share"] < 0.3 < 0.9 < result["real"]["ended_share"]
+
+
 def test_report_files(copy_report, tmp_path):
     copy_report.save(tmp_path / "report")
     data = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -85,6 +103,7 @@ def test_report_files(copy_report, tmp_path):
     page = (tmp_path / "report" / "report.html").read_text()
     assert page.count("<img src=\"data:image/png;base64,") >= 5
     assert "http://" not in page and "https://" not in page and "<script" not in page  # self-contained
+    assert "DP ε complaints.narrative" in page and "Length KS complaints.narrative" in page
 
 
 @pytest.mark.parametrize("change, message", [

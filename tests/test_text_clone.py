@@ -83,6 +83,11 @@ def test_saved_database_model_includes_the_text_model(cloned, tmp_path):
     again = loaded.sample(seed=1)
     assert loaded.generated_text_columns == ["complaints.narrative"]
     assert again["complaints"]["narrative"].notna().sum() > 0
+    from synthbank.evaluation import text_training_of
+
+    training = synthesizer.describe()["text_training"]
+    assert training["complaints.narrative"]["steps"] == 2 and training["complaints.narrative"]["dp"] is None
+    assert text_training_of(str(tmp_path / "model")) == training == loaded.describe()["text_training"]
 
 
 def test_cli_clone_with_text(bank, tmp_path):
@@ -90,6 +95,7 @@ def test_cli_clone_with_text(bank, tmp_path):
     code, out, err = run_cli("clone", bank, target, "--sample-rows", "60", *TINY_CLI)
     assert code == 0, err
     assert "Free text written by the LoRA-tuned smollm2-135m-instruct model: complaints.narrative" in out
+    assert "Text model complaints.narrative: " in out and "1 steps (all planned steps)" in out and "not differentially private" in out
     engine = sa.create_engine(target)
     with engine.connect() as connection:
         written = connection.execute(sa.text("SELECT COUNT(*) FROM complaints WHERE narrative IS NOT NULL AND narrative <> ''")).scalar_one()
@@ -135,8 +141,22 @@ def test_cli_complaints_train_and_generate(complaints_csv, tmp_path):
     assert generated["product"].tolist() == ["Credit card", "Mortgage"]
 
 
+def test_cli_complaints_train_with_differential_privacy(complaints_csv, tmp_path):
+    path, _ = complaints_csv
+    model = tmp_path / "model"
+    code, out, err = run_cli("complaints", "train", "--data", str(path), "--text", "narrative", "--context", "product",
+                             "--model", str(model), "--text-dp-epsilon", "6", "--text-dp-delta", "1e-4",
+                             "--text-max-examples", "40", "--text-max-steps", "3")
+    assert code == 0, err
+    saved = json.loads((model / "text_model.json").read_text())["dp"]
+    assert 0 < saved["epsilon"] <= 6 and saved["delta"] == 1e-4
+    assert f"differentially private: epsilon {saved['epsilon']:.2f} (asked 6), delta 0.0001" in out
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "{csv}", "--text", "narrative", "--context", "product,nope", "--model", "{tmp}/m"], "'nope' not found"),
+    (["train", "--data", "{csv}", "--text", "narrative", "--model", "{tmp}/m", "--text-dp-epsilon", "0"], "--text-dp-epsilon"),
+    (["train", "--data", "{csv}", "--text", "narrative", "--model", "{tmp}/m", "--text-train-minutes", "-2"], "--text-train-minutes"),
     (["train", "--data", "{csv}", "--text", "product", "--context", "issue", "--model", "{tmp}/m", "--text-model", "{tmp}/nowhere/x"], "does not exist"),
     (["train", "--data", "{tmp}/missing.csv", "--text", "narrative", "--model", "{tmp}/m"], "does not exist"),
     (["train", "--data", "{tmp}/data.xlsx", "--text", "narrative", "--model", "{tmp}/m"], "Cannot read"),

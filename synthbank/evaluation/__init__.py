@@ -8,8 +8,10 @@ __all__ = ["evaluate", "evaluate_urls", "Report"]
 
 def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None = None, schema=None,
                   tables: list[str] | None = None, targets: list[str] | None = None, seed: int = 0,
-                  progress=None) -> Report:
-    """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one."""
+                  progress=None, model: str | None = None) -> Report:
+    """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one.
+    ``model``: the synthbank model directory that wrote the synthetic one, for how its texts were trained
+    (the differential-privacy guarantee among it)."""
     from synthbank.errors import SynthbankError
     from synthbank.io.reader import read_tables
     from synthbank.schemas.reflect import reflect_schema
@@ -29,4 +31,17 @@ def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None 
     real = read_tables(real_url, schema)
     synthetic = read_tables(synthetic_url, schema)
     holdout = read_tables(holdout_url, schema) if holdout_url else None
-    return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress)
+    text_models = text_training_of(model) if model else None
+    return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress,
+                    text_models=text_models)
+
+
+def text_training_of(model: str) -> dict:
+    """How the text models of a saved synthbank model were trained (read from its JSON files)."""
+    from pathlib import Path
+
+    from synthbank.files import verify_model_directory
+    from synthbank.text.tables import DatabaseTexts
+
+    directory = verify_model_directory(Path(model), "database")
+    return DatabaseTexts.read_training_summary(directory / "text") if (directory / "text" / "texts.json").is_file() else {}

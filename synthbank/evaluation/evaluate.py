@@ -70,8 +70,11 @@ def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, colum
 
 def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema, *,
              holdout: dict[str, pd.DataFrame] | None = None, targets: list[str] | None = None, seed: int = 0,
-             progress: Progress | None = None) -> Report:
-    """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``)."""
+             progress: Progress | None = None, text_models: dict | None = None) -> Report:
+    """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``).
+
+    ``text_models``: how the synthetic texts' models were trained, per ``table.column``
+    (:meth:`DatabaseSynthesizer.describe`'s ``text_training``), reported beside the text scores."""
     schema = schema.subset([n for n, t in schema.tables.items() if not t.is_excluded])
     notes = check_tables(schema, real, synthetic)
     if holdout is not None:
@@ -129,6 +132,8 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             result = _guarded(notes, f"Text scores of {name}.{column}",
                               lambda: text_metrics.compare_texts(real[name], synthetic[name], column, category, seed), {})
             extras[f"embeddings:{name}.{column}"] = result.pop("embeddings", None)
+            if text_models and f"{name}.{column}" in text_models:
+                result["training"] = text_models[f"{name}.{column}"]
             data["text"][f"{name}.{column}"] = result
     done("text")
 

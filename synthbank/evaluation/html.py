@@ -210,6 +210,9 @@ def render_html(report) -> str:
     ]
     for column, text in s["text"].items():
         cards.append(_card(f"MAUVE {column}", text["mauve"], f"real vs real: {_fmt(text['mauve_real_reference'])}"))
+        cards.append(_card(f"Length KS {column}", text["length_ks"], f"0 = same lengths; real vs real: {_fmt(text['length_ks_real_reference'])}"))
+        if text.get("dp_epsilon") is not None:
+            cards.append(_card(f"DP ε {column}", text["dp_epsilon"], f"text model trained with DP-SGD, δ = {text['dp_delta']:g}"))
     cards.append(_card("PII leaks", s["pii_leaks"], "real PII values found in synthetic data", s["pii_leaks"] == 0))
     cards.append(_card("Exact copies", s["exact_copy_share"], "largest share of synthetic rows equal to a real row",
                        (s["exact_copy_share"] or 0) < 0.05))

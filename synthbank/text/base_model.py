@@ -44,6 +44,26 @@ def pick_device(device: str | None = None) -> str:
     return "cpu"
 
 
+def uses_bfloat16(precision: str, device) -> bool:
+    """Whether ``precision`` ("auto", "bfloat16", "float32") means bfloat16 on ``device``. "auto" does where the
+    hardware computes in it: a GPU that supports it, or a CPU with AVX-512 BF16 or AMX (elsewhere bfloat16 is
+    emulated and slower than float32)."""
+    import torch
+
+    if precision != "auto":
+        return precision == "bfloat16"
+    kind = getattr(device, "type", str(device))
+    if kind == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if kind != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 @dataclass
 class LoadedModel:
     model: object  # transformers PreTrainedModel

@@ -28,18 +28,20 @@ from synthbank.errors import SynthbankError, TextModelError
 from synthbank.files import staged_directory
 from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold
-from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model
+from synthbank.text.base_model import DEFAULT_BASE_MODEL, load_base_model, resolve_base_model, uses_bfloat16
 from synthbank.text.context import ContextSampler
 from synthbank.text.generation import GenerationStats, generate_batched
 from synthbank.text.memorization import CopyFilter, calibrate_ngram
 from synthbank.text.prompt import build_prompts
 from synthbank.text.scrub import PiiScrubber, fill_placeholders
 from synthbank.text.settings import GenerationSettings, LoraSettings, TrainingSettings
-from synthbank.text.training import TrainingStats, add_lora, train_lora
+from synthbank.text.training import TrainingStats, add_lora, data_length, train_lora
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: keyed Bloom copy filter, rare context values protected
+#: generation stops at the longest text the training data suggests: a fifth above its 99th percentile
+NEW_TOKENS_MARGIN, MAX_AUTO_NEW_TOKENS = 1.2, 1024
 
 
 def _clean_texts(values: pd.Series, column: str) -> pd.Series:
@@ -59,6 +61,14 @@ def _clean_texts(values: pd.Series, column: str) -> pd.Series:
             raise TextModelError(f"Column '{column}' holds characters that are not valid UTF-8 text.") from None
         return text
     return values.map(one)
+
+
+def learned_max_new_tokens(tokenizer, texts: Sequence[str], max_length: int) -> int:
+    """Room for the longest texts of the data: a fifth above the 99th percentile of their tokens (end token
+    included), rounded up to a multiple of 8, at most :data:`MAX_AUTO_NEW_TOKENS`."""
+    lengths = [len(ids) + 1 for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+    wanted = int(np.ceil(np.percentile(lengths, 99) * NEW_TOKENS_MARGIN / 8) * 8)
+    return max(8, min(wanted, MAX_AUTO_NEW_TOKENS, max(max_length, 8) * 2))
 
 
 def _base_signature(model) -> dict:
@@ -126,13 +136,27 @@ class TextSynthesizer:
         self.base_model_, self.tokenizer_ = loaded.name, loaded.tokenizer
         self.base_signature_ = _base_signature(loaded.model)
         self.model_ = add_lora(loaded.model, self.lora)
+        self._generators = {}
+        prompts = build_prompts(rows, context_columns)
+        limit = getattr(loaded.model.config, "max_position_embeddings", None)
+        max_length = self.training.max_length or data_length(self.tokenizer_, prompts, scrubbed, limit)
+        self.max_new_tokens_ = learned_max_new_tokens(self.tokenizer_, scrubbed, max_length)
+        device = next(self.model_.parameters()).device
+        use_bf16 = uses_bfloat16(self.training.precision, device) and self.training.dp_epsilon is None
         on_step = (lambda step, steps, loss: report(progress, "training", text_column, step, steps)) if progress else None
-        self.training_stats_ = train_lora(self.model_, self.tokenizer_, build_prompts(rows, context_columns),
-                                          scrubbed, self.training, progress=on_step)
-        log.info("trained %s: %d examples, %d steps, %.0f tokens/s, loss %.3f", text_column,
-                 self.training_stats_.examples, self.training_stats_.steps,
-                 self.training_stats_.tokens_per_second, self.training_stats_.final_loss)
+        self.training_stats_ = train_lora(self.model_, self.tokenizer_, prompts, scrubbed, self.training,
+                                          progress=on_step, use_bf16=use_bf16, max_length=max_length)
+        stats = self.training_stats_
+        log.info("trained %s: %d examples, %d steps (%s), %.0f tokens/s, loss %.3f, validation loss %s", text_column,
+                 stats.examples, stats.steps, stats.stopped, stats.tokens_per_second, stats.final_loss,
+                 "-" if stats.validation_loss is None else f"{stats.validation_loss:.3f}")
         return self
+
+    @property
+    def dp_(self) -> dict | None:
+        """The differential-privacy guarantee of the adapter (``epsilon``, ``delta``, noise…), None without DP."""
+        self._check_fitted()
+        return self.training_stats_.dp
 
     # ------------------------------------------------------------------ generate
     def sample_context(self, n: int, *, seed: int = 0, where: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -165,33 +189,29 @@ class TextSynthesizer:
         todo = list(range(len(prompts)))
         self.generation_stats_ = GenerationStats(0, 0, 0.0)
         self.rejected_copies_ = 0
-        saved = self._merge_for_generation()
-        try:
-            for attempt in range(settings.max_attempts):
-                if not todo:
-                    break
-                label = self.text_column_ + (f" (redraw {attempt})" if attempt else "")
-                texts, stats = generate_batched(
-                    self.model_, self.tokenizer_, [prompts[i] for i in todo],
-                    temperature=settings.temperature + 0.1 * attempt, top_p=settings.top_p,
-                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size, seed=seeding.int_seed(seed, "draw", attempt),
-                    progress=(lambda done, total, label=label: report(progress, "generating", label, done, total)) if progress else None)
-                self.generation_stats_ = GenerationStats(self.generation_stats_.texts + stats.texts,
-                                                         self.generation_stats_.new_tokens + stats.new_tokens,
-                                                         self.generation_stats_.seconds + stats.seconds)
-                again = []
-                for i, text in zip(todo, texts):
-                    text = PiiScrubber().scrub(" ".join(text.split()))  # invented emails, phones… become placeholders
-                    if forbidden is not None:
-                        text = forbidden.scrub(text)
-                    if not text or self.copy_filter_.copies(text):
-                        self.rejected_copies_ += bool(text)
-                        again.append(i)
-                    else:
-                        raw[i] = text
-                todo = again
-        finally:
-            self._unmerge(saved)
+        model = self.generation_model(settings.precision)
+        for attempt in range(settings.max_attempts):
+            if not todo:
+                break
+            label = self.text_column_ + (f" (redraw {attempt})" if attempt else "")
+            texts, stats = generate_batched(
+                model, self.tokenizer_, [prompts[i] for i in todo],
+                temperature=settings.temperature + 0.1 * attempt, top_p=settings.top_p, top_k=settings.top_k,
+                max_new_tokens=settings.max_new_tokens or self.max_new_tokens_, batch_size=settings.batch_size,
+                seed=seeding.int_seed(seed, "draw", attempt),
+                progress=(lambda done, total, label=label: report(progress, "generating", label, done, total)) if progress else None)
+            self.generation_stats_ = self.generation_stats_ + stats
+            again = []
+            for i, text in zip(todo, texts):
+                text = PiiScrubber().scrub(" ".join(text.split()))  # invented emails, phones… become placeholders
+                if forbidden is not None:
+                    text = forbidden.scrub(text)
+                if not text or self.copy_filter_.copies(text):
+                    self.rejected_copies_ += bool(text)
+                    again.append(i)
+                else:
+                    raw[i] = text
+            todo = again
         if todo:
             log.warning("%d of %d generated texts still copied a training text (or were empty) after %d draws; left empty",
                         len(todo), len(prompts), settings.max_attempts)
@@ -203,25 +223,19 @@ class TextSynthesizer:
                for i, text in enumerate(raw)]
         return pd.Series(out, index=context.index, name=self.text_column_, dtype=object)
 
-    def _merge_for_generation(self) -> dict:
-        """Fold the LoRA update into the adapted weights, so generation runs at the base model's speed;
-        returns copies of those weights (unmerging by subtraction would not restore them bit for bit)."""
+    def generation_model(self, precision: str = "auto"):
+        """The model generation runs on: a copy with the LoRA update folded into the weights (so it runs at the
+        base model's speed), in bfloat16 where ``precision`` says so; made once per precision."""
+        import copy
+
         import torch
 
-        with torch.no_grad():
-            saved = {name: module.base_layer.weight.detach().clone()
-                     for name, module in self.model_.named_modules() if hasattr(module, "base_layer") and hasattr(module, "lora_A")}
-        self.model_.merge_adapter()
-        return saved
-
-    def _unmerge(self, saved: dict) -> None:
-        import torch
-
-        self.model_.unmerge_adapter()
-        modules = dict(self.model_.named_modules())
-        with torch.no_grad():
-            for name, weight in saved.items():
-                modules[name].base_layer.weight.copy_(weight)
+        device = next(self.model_.parameters()).device
+        dtype = torch.bfloat16 if uses_bfloat16(precision, device) else torch.float32
+        if dtype not in self._generators:
+            merged = copy.deepcopy(self.model_).merge_and_unload()
+            self._generators[dtype] = merged.to(dtype).eval()
+        return self._generators[dtype]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -235,6 +249,7 @@ class TextSynthesizer:
                 "lora": self.lora.to_dict(), "training": self.training.to_dict(), "generation": self.generation.to_dict(),
                 "training_stats": asdict(self.training_stats_), "context": self.context_.to_dict(),
                 "copy_filter": self.copy_filter_.to_dict(), "rare_threshold": self.rare_threshold_,
+                "max_new_tokens": self.max_new_tokens_, "dp": self.training_stats_.dp,
             }
             (staging / "text_model.json").write_text(json.dumps(state, default=str))
         return Path(directory)
@@ -264,6 +279,8 @@ class TextSynthesizer:
                                  f"({signature} vs {state['base_signature']}).")
         self.model_ = PeftModel.from_pretrained(loaded.model, directory)
         self.model_.eval()
+        self._generators = {}
+        self.max_new_tokens_ = state.get("max_new_tokens") or 128  # models saved before lengths were learned
         self.tokenizer_, self.base_signature_ = loaded.tokenizer, signature
         self.text_column_, self.context_columns_ = state["text_column"], state["context_columns"]
         self.training_stats_ = TrainingStats(**state["training_stats"])

@@ -137,6 +137,12 @@ def _row_values(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame], tabl
     return out
 
 
+def training_summary(stats, max_new_tokens: int | None) -> dict:
+    return {"texts": stats.examples, "steps": stats.steps, "stopped": stats.stopped, "seconds": round(stats.seconds, 1),
+            "tokens_per_second": round(stats.tokens_per_second, 1), "validation_loss": stats.validation_loss,
+            "bfloat16": stats.bfloat16, "max_length": stats.max_length, "max_new_tokens": max_new_tokens, "dp": stats.dp}
+
+
 class DatabaseTexts:
     """Fits and applies the text models of every free-text column of a schema."""
 
@@ -199,6 +205,24 @@ class DatabaseTexts:
                 texts = texts.fillna("")
             frame[column] = texts
         return tables
+
+    def training_summary(self) -> dict[str, dict]:
+        """Per ``table.column``: how its text model was trained (steps, why it stopped, speed, the DP guarantee)."""
+        return {f"{t}.{c}": training_summary(model.training_stats_, model.max_new_tokens_) for (t, c), model in self.models_.items()}
+
+    @staticmethod
+    def read_training_summary(directory: Path) -> dict[str, dict]:
+        """:meth:`training_summary` read from a saved ``text`` directory, without loading any weights."""
+        import json
+
+        from synthbank.text.training import TrainingStats
+
+        out = {}
+        for entry in json.loads((directory / "texts.json").read_text())["columns"]:
+            state = json.loads((directory / entry["dir"] / "text_model.json").read_text())
+            out[f"{entry['table']}.{entry['column']}"] = training_summary(TrainingStats(**state["training_stats"]),
+                                                                          state.get("max_new_tokens"))
+        return out
 
     @property
     def base_model(self) -> str:
