@@ -51,8 +51,9 @@ def test_cli_options_come_from_the_fields():
     parser = build_parser()
     clone = parser._subparsers._group_actions[0].choices["clone"]
     options = {a.option_strings[0]: a for a in clone._actions if a.option_strings}
-    expected = {"--engine": "fast", "--rare-threshold": None, "--text-model": None, "--text-epochs": "1",
-                "--text-max-steps": None, "--text-max-examples": "2000", "--text-max-new-tokens": "128"}
+    expected = {"--engine": "fast", "--rare-threshold": None, "--text-model": None, "--text-epochs": "3",
+                "--text-max-steps": None, "--text-max-examples": "2000", "--text-max-new-tokens": None,
+                "--text-train-minutes": "10", "--text-dp-epsilon": None, "--text-dp-delta": "1e-05"}
     for flag, default in expected.items():
         assert flag in options, flag
         if default is not None:

@@ -142,7 +142,7 @@ class Schedule:
 
     def factor(self, step: int) -> float:
         done = self.progress(step)
-        return max(0.0, min((step + 1) / self.warmup, (1 - done) / (1 - self.warmup_share)))
+        return max(0.0, min(1.0, (step + 1) / self.warmup, (1 - done) / (1 - self.warmup_share)))
 
     def over(self, step: int) -> bool:
         return self.progress(step) >= 1.0
