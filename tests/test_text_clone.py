@@ -155,11 +155,10 @@ def test_cli_complaints_train_with_differential_privacy(complaints_csv, tmp_path
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "{csv}", "--text", "narrative", "--context", "product,nope", "--model", "{tmp}/m"], "'nope' not found"),
-    (["train", "--data", "{csv}", "--text", "narrative", "--model", "{tmp}/m", "--text-dp-epsilon", "0"], "--text-dp-epsilon"),
-    (["train", "--data", "{csv}", "--text", "narrative", "--model", "{tmp}/m", "--text-train-minutes", "-2"], "--text-train-minutes"),
     (["train", "--data", "{csv}", "--text", "product", "--context", "issue", "--model", "{tmp}/m", "--text-model", "{tmp}/nowhere/x"], "does not exist"),
     (["train", "--data", "{tmp}/missing.csv", "--text", "narrative", "--model", "{tmp}/m"], "does not exist"),
     (["train", "--data", "{tmp}/data.xlsx", "--text", "narrative", "--model", "{tmp}/m"], "Cannot read"),
+    (["train", "--data", "{csv}", "--text", "narrative", "--model", "{tmp}/m", "--text-dp-delta", "1.5"], "dp_delta must be less than 1"),
     (["generate", "--model", "{tmp}", "--n", "3", "--out", "{tmp}/c.jsonl"], "not a synthbank model directory"),
     (["generate", "--model", "{tmp}", "--n", "3", "--out", "{tmp}/c.txt"], "--out must end in"),
     (["generate", "--model", "{tmp}", "--out", "{tmp}/c.csv"], "--n"),
@@ -172,3 +171,11 @@ def test_cli_complaints_bad_input(complaints_csv, tmp_path, args, message):
     assert code == 1, err
     assert message in err and "Traceback" not in err + out
     assert not (tmp_path / "m").exists() and not list(tmp_path.glob("c.*"))
+
+
+@pytest.mark.parametrize("option, value", [("--text-dp-epsilon", "0"), ("--text-train-minutes", "-2")])
+def test_cli_bad_text_training_options_are_usage_errors(complaints_csv, tmp_path, option, value):
+    path, _ = complaints_csv
+    code, out, err = run_cli("complaints", "train", "--data", str(path), "--text", "narrative", "--model", str(tmp_path / "m"), option, value)
+    assert code == 2 and f"argument {option}: must be" in err and "Traceback" not in err + out
+    assert not (tmp_path / "m").exists()
