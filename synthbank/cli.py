@@ -129,7 +129,7 @@ def print_write_report(report, target: str, synthesizer) -> None:
         columns = [c for c, m in described["text_models"].items() if m == model]
         console.print(f"Free text written by the LoRA-tuned {model} model: {', '.join(columns)}.")
     for column, training in described["text_training"].items():
-        console.print(text_training_line(column, training), markup=False, highlight=False)
+        console.print(text_training_line(column, training), markup=False, highlight=False, soft_wrap=True)
     if described["empty_text_columns"]:
         console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(described['empty_text_columns'])}.")
     if described["unsupported_columns"]:
@@ -172,7 +172,7 @@ def cmd_fit(args) -> None:
     text_note = f"; text models: {', '.join(described['text_models'])}" if described["text_models"] else ""
     console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
     for column, training in described["text_training"].items():
-        console.print(text_training_line(column, training), markup=False, highlight=False)
+        console.print(text_training_line(column, training), markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_sample(args) -> None:
@@ -196,7 +196,7 @@ def cmd_complaints_train(args) -> None:
 
     console.print(f"Text model saved to {args.model}.")
     console.print(text_training_line(args.text, training_summary(model.training_stats_, model.max_new_tokens_)),
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_complaints_generate(args) -> None:

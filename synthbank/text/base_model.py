@@ -8,6 +8,7 @@ loads take well under a second. Any Hugging Face model id or local directory wor
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -55,8 +56,12 @@ def uses_bfloat16(precision: str, device) -> bool:
     kind = getattr(device, "type", str(device))
     if kind == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if kind != "cpu":
-        return False
+    return kind == "cpu" and _cpu_has_bfloat16()
+
+
+@functools.cache
+def _cpu_has_bfloat16() -> bool:
+    """AVX-512 BF16 or AMX among this CPU's flags (read once per process; False where /proc is absent)."""
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
     except OSError:

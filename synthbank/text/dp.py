@@ -22,7 +22,7 @@ import numpy as np
 from synthbank import seeding
 from synthbank.errors import TextModelError
 from synthbank.text.settings import TrainingSettings
-from synthbank.text.training import IGNORE, Schedule, TrainingStats, pad_batch, planned_steps
+from synthbank.text.training import Schedule, TrainingStats, pad_batch, planned_steps, token_losses
 
 log = logging.getLogger(__name__)
 # Opacus' accountant notes when its largest RDP order was the best (a slightly loose, still valid bound), and
@@ -50,14 +50,8 @@ def spent_epsilon(noise: float, sample_rate: float, steps: int, delta: float) ->
 
 def _per_text_loss(model, ids, labels, mask):
     """Sum over the batch of each text's mean token loss (so each text's gradient is its own)."""
-    import torch
-
-    logits = model(input_ids=ids, attention_mask=mask).logits
-    targets = labels[:, 1:]
-    losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2).float(), targets,
-                                               ignore_index=IGNORE, reduction="none")
-    counts = (targets != IGNORE).sum(1).clamp(min=1)
-    return (losses.sum(1) / counts).sum()
+    losses, counts = token_losses(model(input_ids=ids, attention_mask=mask).logits, labels)
+    return (losses.sum(1) / counts.clamp(min=1)).sum()
 
 
 def train_lora_dp(model, tokenizer, examples: Sequence[tuple[list[int], list[int]]], settings: TrainingSettings,

@@ -163,6 +163,17 @@ def _split_validation(count: int, settings: TrainingSettings, rng) -> tuple[np.n
     return np.sort(order[size:]), np.sort(order[:size])
 
 
+def token_losses(logits, labels):
+    """Per text token of each row, the loss of predicting it from the tokens before (0 where the label is
+    ignored: prompt and padding), and each row's number of text tokens."""
+    import torch
+
+    targets = labels[:, 1:]
+    losses = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets,
+                                               ignore_index=IGNORE, reduction="none")
+    return losses, (targets != IGNORE).sum(1)
+
+
 def validation_loss(model, examples, pad: int, use_bf16: bool, batch_size: int = 8) -> float:
     """Mean loss per text token over ``examples`` (no gradients)."""
     import torch
@@ -173,27 +184,24 @@ def validation_loss(model, examples, pad: int, use_bf16: bool, batch_size: int =
     with torch.inference_mode(), autocast(use_bf16, device):
         for first in range(0, len(examples), batch_size):
             ids, labels, mask = pad_batch(examples[first:first + batch_size], pad)
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
-            losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(device),
-                                                       ignore_index=IGNORE, reduction="sum")
-            total += float(losses)
-            count += int((labels[:, 1:] != IGNORE).sum())
+            losses, counts = token_losses(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits,
+                                          labels.to(device))
+            total += float(losses.sum())
+            count += int(counts.sum())
     model.train()
     return total / max(1, count)
 
 
 def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], settings: TrainingSettings,
-               progress: Callable[[int, int, float], None] | None = None, *, use_bf16: bool = False,
-               max_length: int | None = None) -> TrainingStats:
+               progress: Callable[[int, int, float], None] | None = None, *, max_length: int,
+               use_bf16: bool = False) -> TrainingStats:
     """Train the LoRA adapters of ``model`` (a PEFT model) in place; ``progress(step, steps, loss)``.
 
-    ``max_length``: the sequence length to cut at (default ``settings.max_length``, else from the data)."""
+    ``max_length``: the sequence length to cut at (``settings.max_length``, or :func:`data_length`)."""
     import torch
 
     torch.manual_seed(seeding.int_seed(settings.seed, "torch"))
     rng = seeding.rng(settings.seed, "batches")
-    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    max_length = max_length or settings.max_length or data_length(tokenizer, prompts, texts, limit)
     examples, truncated = encode_examples(tokenizer, prompts, texts, max_length)
     if truncated:
         log.warning("%d of %d texts are longer than %d tokens with their prompt and were truncated for training",
