@@ -101,12 +101,24 @@ def train_lora_dp(model, tokenizer, examples: Sequence[tuple[list[int], list[int
             group["lr"] = settings.learning_rate * schedule.factor(step)
         batch = np.flatnonzero(rng.random(n) < sample_rate)
         if len(batch):
-            ids, labels, mask = pad_batch([examples[i] for i in batch], pad)
-            loss = _per_text_loss(wrapped, ids.to(device), labels.to(device), mask.to(device))
-            loss.backward()
-            tokens += int(mask.sum())
-            loss_value = float(loss.detach()) / len(batch)
-            optimizer.step()  # clip each text's gradient, add noise, step; the accountant counts it
+            # the Poisson sample goes through in physical pieces of batch_size texts (by length, for less
+            # padding): per-text gradients of a whole sample of long texts do not fit in memory. Each piece
+            # is clipped and summed; only the last adds the noise and steps (Opacus' BatchMemoryManager way).
+            batch = batch[np.argsort([len(examples[i][0]) for i in batch], kind="stable")]
+            pieces = [batch[i:i + settings.batch_size] for i in range(0, len(batch), settings.batch_size)]
+            total = 0.0
+            for number, piece in enumerate(pieces):
+                ids, labels, mask = pad_batch([examples[i] for i in piece], pad)
+                loss = _per_text_loss(wrapped, ids.to(device), labels.to(device), mask.to(device))
+                loss.backward()
+                tokens += int(mask.sum())
+                total += float(loss.detach())
+                if number < len(pieces) - 1:
+                    optimizer.signal_skip_step(do_skip=True)
+                    optimizer.step()  # clip and accumulate only
+                    optimizer.zero_grad(set_to_none=True)  # keeps the summed clipped gradients
+            loss_value = total / len(batch)
+            optimizer.step()  # clip the last piece, add noise to the sum, step; the accountant counts it
         else:  # an empty Poisson sample (no text at all): no update, counted as a step all the same
             accountant.step(noise_multiplier=noise, sample_rate=sample_rate)
         optimizer.zero_grad(set_to_none=True)

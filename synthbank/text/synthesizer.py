@@ -135,7 +135,7 @@ class TextSynthesizer:
         loaded = load_base_model(self.base_model, device=self.device)
         self.base_model_, self.tokenizer_ = loaded.name, loaded.tokenizer
         self.base_signature_ = _base_signature(loaded.model)
-        self.model_ = add_lora(loaded.model, self.lora)
+        self.model_ = add_lora(loaded.model, self.lora, self.training.seed)
         self._generators = {}
         prompts = build_prompts(rows, context_columns)
         limit = getattr(loaded.model.config, "max_position_embeddings", None)

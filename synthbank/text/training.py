@@ -91,10 +91,13 @@ def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> 
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def add_lora(model, settings: LoraSettings):
-    """Wrap ``model`` with fresh LoRA adapters (only they are trainable)."""
+def add_lora(model, settings: LoraSettings, seed: int):
+    """Wrap ``model`` with fresh LoRA adapters (only they are trainable), their random start drawn from ``seed``
+    (not from whatever torch's global generator holds, so two fits with one seed train the same adapter)."""
+    import torch
     from peft import LoraConfig, get_peft_model
 
+    torch.manual_seed(seeding.int_seed(seed, "lora init"))
     targets = settings.target_modules if isinstance(settings.target_modules, str) else list(settings.target_modules)
     config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                         target_modules=targets, task_type="CAUSAL_LM")
