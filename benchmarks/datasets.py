@@ -108,7 +108,7 @@ def write_sqlite(path: Path, tables: dict[str, tuple[pd.DataFrame, str, dict[str
 # --- the three data sets -------------------------------------------------------------------------------
 def write_demo(path: Path, users: int = DEMO_USERS, seed: int = 0) -> dict[str, int]:
     from synthbank.demo_bank import demo_schema, generate_demo_bank
-    from synthbank.relational.writer import write_tables
+    from synthbank.io.writer import write_tables
 
     Path(path).unlink(missing_ok=True)
     tables = generate_demo_bank(users=users, seed=seed)

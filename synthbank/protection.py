@@ -85,15 +85,18 @@ class RareGuard:
         out[rare] = RARE_MARKER
         return out
 
-    def restore(self, values: pd.Series, rng: np.random.Generator, fallback=RARE_MARKER) -> pd.Series:
-        """:data:`RARE_MARKER` in model output → a kept value drawn by its share (``fallback`` if none is kept)."""
+    def restore(self, values: pd.Series, rng: np.random.Generator, fallback=RARE_MARKER, exclude=()) -> pd.Series:
+        """:data:`RARE_MARKER` in model output → a kept value drawn by its share (``fallback`` if none is kept),
+        never one of ``exclude``."""
         marked = (values.astype(object) == RARE_MARKER).to_numpy()
         if not marked.any():
             return values
         out = values.astype(object).to_numpy().copy()
-        if self.kept:
-            picks = rng.choice(len(self.kept), size=int(marked.sum()), p=np.asarray(self.shares) / sum(self.shares))
-            out[marked] = np.array(self.kept, dtype=object)[picks]
+        allowed = [i for i, value in enumerate(self.kept) if value not in list(exclude)]
+        if allowed:
+            shares = np.asarray([self.shares[i] for i in allowed], dtype=float)
+            picks = rng.choice(len(allowed), size=int(marked.sum()), p=shares / shares.sum())
+            out[marked] = np.array([self.kept[i] for i in allowed], dtype=object)[picks]
         else:
             out[marked] = fallback
         return pd.Series(out, index=values.index)

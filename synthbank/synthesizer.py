@@ -109,40 +109,73 @@ class DatabaseSynthesizer:
 
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                progress: Progress | None = None, executor: Executor | None = None,
-               block_rows: int | None = None) -> SyntheticDatabase:
+               block_rows: int | None = None, rebalance: Mapping | None = None,
+               where: Mapping | None = None) -> SyntheticDatabase:
         """A synthetic database ``scale`` times the size of the training data, deterministic for ``seed``;
         ``executor`` (:mod:`synthbank.executors`) spreads the blocks and the texts over worker processes or
         a Ray cluster without changing the output; ``block_rows`` sets the synthetic rows per block (default
-        50,000; smaller blocks give more workers something to do, and change the output like a seed)."""
-        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress, executor, block_rows)])
-        return SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
+        50,000; smaller blocks give more workers something to do, and change the output like a seed).
+
+        ``rebalance={"transactions.is_fraud": {True: 0.2}}`` asks for a share of a table's rows to hold a
+        value (categorical or boolean columns of any table; the other values share the rest in the learned
+        odds), ``where={"loans.grade": "A"}`` for every row; the rest of each row, its parents and its
+        children follow what the model learned given the value, and the root tables keep the size ``scale``
+        gives them. The requested, achieved and real shares are in the result's ``conditions``."""
+        tally = self._tally(rebalance, where)
+        tables = concat_blocks([tables for _, tables in self._blocks(scale, seed, key_start, progress, executor, block_rows,
+                                                                     tally)])
+        synthetic = SyntheticDatabase(tables, self.schema, source_url=getattr(self, "source_url", None))
+        synthetic.conditions = tally.report() if tally else []
+        return synthetic
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
-                      executor: Executor | None = None, block_rows: int | None = None):
+                      executor: Executor | None = None, block_rows: int | None = None,
+                      rebalance: Mapping | None = None, where: Mapping | None = None):
         """The tables of :meth:`sample` as a stream of chunks (dicts of DataFrames) of about ``chunk_rows``
         rows; the output for a seed does not depend on ``chunk_rows`` or ``executor``, memory does."""
-        return group_chunks(self._blocks(scale, seed, key_start, progress, executor, block_rows), chunk_rows)
+        return group_chunks(self._blocks(scale, seed, key_start, progress, executor, block_rows,
+                                         self._tally(rebalance, where)), chunk_rows)
 
     def sample_to_url(self, url: str, *, scale: float = 1.0, seed: int = 0, replace: bool = False,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, batch_size: int = DEFAULT_BATCH_SIZE,
                       progress: Progress | None = None, executor: Executor | None = None,
-                      block_rows: int | None = None) -> WriteReport:
+                      block_rows: int | None = None, rebalance: Mapping | None = None,
+                      where: Mapping | None = None) -> WriteReport:
         """Sample and write chunk by chunk into ``url``, all in one transaction: peak memory does not grow
-        with ``scale``. Refuses the source database; nothing is written when anything fails."""
+        with ``scale``. Refuses the source database; nothing is written when anything fails (a bad condition
+        among them: conditions are checked before anything is sampled). The report's ``conditions`` hold the
+        requested, achieved and real shares of ``rebalance``/``where`` (see :meth:`sample`)."""
         self._check_fitted()
-        return write_tables(url, self.schema, self.sample_chunks(scale, seed, chunk_rows=chunk_rows, progress=progress, executor=executor,
-                                                                 block_rows=block_rows),
-                            replace=replace, batch_size=batch_size,
-                            on_rows=RowCounter(progress, "writing").add if progress else None,
-                            source_url=getattr(self, "source_url", None))
+        tally = self._tally(rebalance, where)
+        chunks = group_chunks(self._blocks(scale, seed, key_start=0, progress=progress, executor=executor,
+                                           block_rows=block_rows, tally=tally), chunk_rows)
+        report = write_tables(url, self.schema, chunks, replace=replace, batch_size=batch_size,
+                              on_rows=RowCounter(progress, "writing").add if progress else None,
+                              source_url=getattr(self, "source_url", None))
+        report.conditions = tally.report() if tally else []
+        return report
 
-    def _blocks(self, scale, seed, key_start, progress, executor=None, block_rows=None):
+    def _tally(self, rebalance, where):
+        """A counter of the conditions' shares (None without conditions); a bad condition is refused here."""
+        self._check_fitted()
+        return self.relational_.tally(rebalance, where) if rebalance or where else None
+
+    def check_conditions(self, rebalance: Mapping | None = None, where: Mapping | None = None) -> None:
+        """Refuse, before a long fit, conditions that name no synthesized categorical or boolean column of the
+        schema (values are checked against the fitted model when sampling)."""
+        from synthbank.relational.conditions import check_requested
+
+        if self.schema is None:
+            raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or DatabaseSynthesizer(schema).")
+        check_requested(self.schema, rebalance, where)
+
+    def _blocks(self, scale, seed, key_start, progress, executor=None, block_rows=None, tally=None):
         """``(block, tables)`` from the relational engine, with their free text written."""
         self._check_fitted()
         fixed: dict[str, pd.DataFrame] = {}
         for block, tables in self.relational_.sample_blocks(scale, seed, key_start=key_start, progress=progress,
-                                                                 executor=executor, block_rows=block_rows):
+                                                                 executor=executor, block_rows=block_rows, tally=tally):
             if self.texts_ is not None:
                 if block == 0:  # copy/subset tables come with the first block; later blocks' texts refer to them
                     fixed = {n: f for n, f in tables.items() if self.schema.tables[n].is_fixed}

@@ -37,7 +37,9 @@ def check_targets(schema: DatabaseSchema, targets: list[str]) -> None:
                                  f"(e.g. {', '.join(default_targets(schema)[:2]) or 'loans.default'}).")
 
 
-def _features(schema: DatabaseSchema, tables: dict, table: str, target: str) -> pd.DataFrame:
+def features(schema: DatabaseSchema, tables: dict, table: str, target: str) -> pd.DataFrame:
+    """The classifier's inputs for ``table.target``: the table's learned columns but the target, and those of
+    the parent its first foreign key points to (as ``parent.column``); numbers as numbers, the rest as text."""
     frame = tables[table]
     out = pd.DataFrame(index=frame.index)
     for column in learned_columns(schema, table):
@@ -64,37 +66,61 @@ def _features(schema: DatabaseSchema, tables: dict, table: str, target: str) -> 
     return out
 
 
-def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: dict, target: str, seed: int = 0) -> dict:
+def positive_class(labels: list[str]) -> str:
+    classes = sorted(labels)
+    return next((c for c in classes if c.lower() in ("true", "1", "yes")), classes[-1])
+
+
+def as_categories(reference: pd.DataFrame, *others: pd.DataFrame) -> None:
+    """Text columns → pandas categories (in place), the ``MAX_CATEGORIES`` most common of ``reference`` kept
+    and the rest as one "(other)": gradient boosting takes at most 255 categories."""
+    for c in reference.columns:
+        if reference[c].dtype == object:
+            common = list(reference[c].value_counts().index[:MAX_CATEGORIES])
+            for frame in (reference, *others):
+                frame[c] = pd.Categorical(frame[c].where(frame[c].isin(common), OTHER), categories=[*common, OTHER])
+
+
+def recall_at_fpr(truth: np.ndarray, scores: np.ndarray, fpr: float) -> float:
+    """The share of positives scored above the threshold that lets ``fpr`` of the negatives through."""
+    negatives, positives = scores[~truth], scores[truth]
+    if not len(negatives) or not len(positives):
+        return float("nan")
+    threshold = np.quantile(negatives, 1 - fpr, method="higher")
+    return float((positives > threshold).mean())
+
+
+def classifier_scores(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, truth: np.ndarray, seed: int = 0) -> dict:
+    """A gradient-boosted classifier trained on ``x``/``y`` (booleans: the positive class) and scored on the
+    test rows: ROC-AUC, accuracy and the recall at 1% false positives."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import accuracy_score, roc_auc_score
 
+    empty = {"roc_auc": None, "accuracy": None, "recall_at_1pct_fpr": None}
+    if len(set(np.asarray(y).tolist())) < 2:
+        return empty
+    usable = [c for c in x.columns if x[c].notna().any()]  # a column NULL in every training row says nothing
+    if not usable:
+        return empty
+    model = HistGradientBoostingClassifier(max_iter=200, categorical_features="from_dtype", random_state=seed)
+    with one_openmp_thread():
+        model.fit(x[usable].head(MAX_ROWS), np.asarray(y)[:MAX_ROWS])
+        proba = model.predict_proba(x_test[usable])[:, 1]
+    return {"roc_auc": float(roc_auc_score(truth, proba)), "accuracy": float(accuracy_score(truth, proba >= 0.5)),
+            "recall_at_1pct_fpr": recall_at_fpr(truth, proba, 0.01)}
+
+
+def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: dict, target: str, seed: int = 0) -> dict:
     table, _, column = target.partition(".")
     y_train, y_test, y_syn = (t[table][column].astype(str) for t in (real_train, real_test, synthetic))
-    x_train, x_test, x_syn = (_features(schema, t, table, column) for t in (real_train, real_test, synthetic))
-    classes = sorted(set(y_train) | set(y_test))
+    x_train, x_test, x_syn = (features(schema, t, table, column) for t in (real_train, real_test, synthetic))
     if len(set(y_test)) < 2:
         return {"target": target, "note": "the real test rows hold one class only"}
-    positive = next((c for c in classes if c.lower() in ("true", "1", "yes")), classes[-1])
-    for c in x_train.columns:
-        if x_train[c].dtype == object:  # gradient boosting takes at most 255 categories: keep the common ones
-            common = list(x_train[c].value_counts().index[:MAX_CATEGORIES])
-            for frame in (x_train, x_test, x_syn):
-                frame[c] = pd.Categorical(frame[c].where(frame[c].isin(common), OTHER), categories=[*common, OTHER])
-
-    def fit_score(x, y):
-        if len(set(y)) < 2:
-            return {"roc_auc": None, "accuracy": None}
-        usable = [c for c in x.columns if x[c].notna().any()]  # a column NULL in every training row says nothing
-        if not usable:
-            return {"roc_auc": None, "accuracy": None}
-        model = HistGradientBoostingClassifier(max_iter=200, categorical_features="from_dtype", random_state=seed)
-        with one_openmp_thread():
-            model.fit(x[usable].head(MAX_ROWS), (y == positive).head(MAX_ROWS))
-            proba = model.predict_proba(x_test[usable])[:, 1]
-        truth = (y_test == positive).to_numpy()
-        return {"roc_auc": float(roc_auc_score(truth, proba)), "accuracy": float(accuracy_score(truth, proba >= 0.5))}
-
-    real_scores, synthetic_scores = fit_score(x_train, y_train), fit_score(x_syn, y_syn)
+    positive = positive_class(list(set(y_train) | set(y_test)))
+    as_categories(x_train, x_test, x_syn)
+    truth = (y_test == positive).to_numpy()
+    real_scores = classifier_scores(x_train, (y_train == positive).to_numpy(), x_test, truth, seed)
+    synthetic_scores = classifier_scores(x_syn, (y_syn == positive).to_numpy(), x_test, truth, seed)
     ratio = (synthetic_scores["roc_auc"] / real_scores["roc_auc"]
              if synthetic_scores["roc_auc"] and real_scores["roc_auc"] else None)
     return {"target": target, "positive_class": positive, "test_rows": int(len(y_test)),

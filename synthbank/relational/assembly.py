@@ -64,8 +64,11 @@ class Assembly:
     fixed_out: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def finish(self, rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray], scale: float, seed: int,
-               block: int) -> dict[str, pd.DataFrame]:
-        """Finished tables of one block (copy/subset tables only in block 0)."""
+               block: int, mixes: dict | None = None) -> dict[str, pd.DataFrame]:
+        """Finished tables of one block (copy/subset tables only in block 0). A conditioned column (``mixes``:
+        table → :class:`~synthbank.relational.conditions.Mix`) keeps its values: rare-value markers become
+        only values not named, and the category-combination rules never redraw it."""
+        mixes = mixes or {}
         schema = self.schema
         out: dict[str, pd.DataFrame] = {}
         positions: dict[str, dict[int, np.ndarray]] = {}
@@ -93,8 +96,10 @@ class Assembly:
             start = self.offsets.get(name, 0)
             self.offsets[name] = start + len(frame)
             if table.is_synthesized:
-                frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block))
-                frame = apply_rules(frame, self.combos.get(name, []), seeding.rng(seed, "combos", name, block))
+                mix = mixes.get(name)
+                frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block), mix)
+                rules = [r for r in self.combos.get(name, []) if mix is None or r.column != mix.column]
+                frame = apply_rules(frame, rules, seeding.rng(seed, "combos", name, block))
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
                                         seen=self.pii_seen.setdefault(name, {}))
             frame = cast_to_schema(fill_unlearned(table, frame), table, self.forms.get(name))
@@ -128,13 +133,15 @@ class Assembly:
             result[column] = key_format.generate(n, rng, start=start).to_numpy()
         return result, mine
 
-    def _restore_rare(self, name: str, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """The rare-value marker in sampled categories → kept values drawn by their real shares."""
+    def _restore_rare(self, name: str, frame: pd.DataFrame, rng: np.random.Generator, mix=None) -> pd.DataFrame:
+        """The rare-value marker in sampled categories → kept values drawn by their real shares (never a value
+        a condition names: those rows were drawn as holding none of them)."""
         table = self.schema.tables[name]
         for column, guard in self.rare.get(name, {}).items():
             if column in frame:
+                exclude = mix.values if mix is not None and mix.column == column else ()
                 frame[column] = guard.restore(frame[column], np.random.default_rng(rng.integers(2**63)),
-                                              fallback=rare_fallback(table.columns[column]))
+                                              fallback=rare_fallback(table.columns[column]), exclude=exclude)
         return frame
 
     def _assign_secondary(self, name, index, frame, positions, out, rng) -> np.ndarray:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthbank.relational import sdv_adapter
+from synthbank.protection import RARE_MARKER
+from synthbank.relational import conditions, sdv_adapter
 
 #: HMA's marginal for extension columns (``sdv.multi_table.hma.DEFAULT_EXTENDED_COLUMNS_DISTRIBUTION``).
 EXTENSION_DISTRIBUTION = "truncnorm"
@@ -42,6 +43,12 @@ EXTENSION_DISTRIBUTION = "truncnorm"
 COPULA_FIT_ROWS = 20_000
 #: Child rows drawn per block while sampling (bounds the (rows, d, d) arrays of the correlation step).
 DRAW_BLOCK = 50_000
+#: Rounds of unconditioned draws that fill a conditioned root's rows outside the named values.
+FILL_ROUNDS = 50
+#: A class copula (a value's own copula) is fitted on at least this many rows, and only for values held
+#: by at most this share of the rows (the common value's rows are what the whole copula mostly sees).
+CLASS_MIN_ROWS = 30
+CLASS_MAX_SHARE = 0.5
 
 
 @dataclass
@@ -67,13 +74,16 @@ class FastHMA:
     """
 
     def __init__(self, parent: str, children: dict[str, str], sdtypes: dict[str, dict[str, str]], *, key: str,
-                 root_distribution: str = "beta", orders: dict[str, dict[str, list]] | None = None):
+                 root_distribution: str = "beta", orders: dict[str, dict[str, list]] | None = None,
+                 class_columns: list[str] | None = None, class_min_rows: int = CLASS_MIN_ROWS):
         self.parent = parent
         self.children = dict(children)
         self.sdtypes = sdtypes
         self.key = key
         self.root_distribution = root_distribution
         self.orders = orders or {}
+        self.class_columns = list(class_columns or [])
+        self.class_min_rows = class_min_rows
 
     @property
     def tables(self) -> list[str]:
@@ -102,21 +112,37 @@ class FastHMA:
         self.n_rows_ = n_parents
         self.child_rows_ = {name: len(data[name]) for name in self.children}
         self.copula_ = None
+        self.class_copulas_: dict[tuple[str, object], object] = {}
         if model.shape[1]:
             sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
-            self.copula_ = sdv_adapter.fit_copula(model, sdtypes, default_distribution=self.root_distribution,
-                                                  distributions={c: EXTENSION_DISTRIBUTION for c in extension_columns},
-                                                  orders=self.orders.get(self.parent, {}), fit_rows=COPULA_FIT_ROWS)
+            options = {"default_distribution": self.root_distribution,
+                       "distributions": {c: EXTENSION_DISTRIBUTION for c in extension_columns},
+                       "orders": self.orders.get(self.parent, {}), "fit_rows": COPULA_FIT_ROWS}
+            self.copula_ = sdv_adapter.fit_copula(model, sdtypes, **options)
+            for column in self.class_columns:  # a rare value's rows, the children's parameters included, alone
+                counts = model[column].value_counts(dropna=True)
+                for value, count in counts.items():
+                    if count >= self.class_min_rows and count <= CLASS_MAX_SHARE * len(model) and value != RARE_MARKER:
+                        rows = model[model[column] == value].reset_index(drop=True)
+                        self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
         return self
 
     # --- sampling ----------------------------------------------------------------------------------
-    def sample(self, num_rows: int, seed: int) -> dict[str, pd.DataFrame]:
-        """The parent's ``num_rows`` rows and all their children; keys are row positions."""
+    def sample(self, num_rows: int, seed: int, *, parent_counts: tuple[str, dict] | None = None,
+               child_mixes: dict[str, conditions.Mix] | None = None) -> dict[str, pd.DataFrame]:
+        """The parent's ``num_rows`` rows and all their children; keys are row positions.
+
+        ``parent_counts`` = ``(column, {value: rows})``: that many parent rows hold each value, the others
+        hold none of them (see :meth:`_sample_parent_with`). ``child_mixes``: per child table, the shares
+        its rows should have (see :mod:`synthbank.relational.conditions`)."""
         from synthbank import seeding
 
         if self.copula_ is not None and num_rows:
             sdv_adapter.seed_copula(self.copula_, seeding.int_seed(seed, "copula", self.parent))
-            model = sdv_adapter.sample_copula(self.copula_, num_rows)
+            if parent_counts is not None:
+                model = self._sample_parent_with(*parent_counts, num_rows, seeding.rng(seed, "mix", self.parent))
+            else:
+                model = sdv_adapter.sample_copula(self.copula_, num_rows)
         else:
             model = pd.DataFrame(index=range(num_rows))
         out = {self.parent: model[list(self.sdtypes[self.parent])].reset_index(drop=True)}
@@ -124,10 +150,58 @@ class FastHMA:
         for child in self.children_:
             sdv_adapter.seed_encoder(child.encoder, seeding.int_seed(seed, "encoder", self.parent, child.name))
             rng = seeding.rng(seed, "children", self.parent, child.name)
-            out[child.name] = self._sample_children(child, model, rng)
+            mix = (child_mixes or {}).get(child.name)
+            out[child.name] = self._sample_children(child, model, rng, mix,
+                                                    seeding.rng(seed, "mix", self.parent, child.name) if mix else None)
         return out
 
-    def _sample_children(self, child: _Child, model: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    def categories(self, table: str, column: str) -> tuple[dict, dict]:
+        """The intervals of ``table.column``'s categories in this window's encoder, and their real shares."""
+        if table == self.parent:
+            return sdv_adapter.copula_categories(self.copula_, column)
+        for child in self.children_:
+            if child.name == table:
+                return sdv_adapter.encoder_categories(child.encoder, column)
+        raise KeyError(table)
+
+    def _sample_parent_with(self, column: str, counts: dict, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Parent rows with exactly ``counts[value]`` rows of each named value, the others drawn unconditioned
+        among the rows that hold no named value. A named value's rows come from its own copula (fitted on
+        its real rows alone, see ``class_columns``) where it has one, else from SDV's conditional sampling of
+        the whole copula; either way the rest of each row, its children's parameters too, follows the value."""
+        from synthbank import seeding
+
+        parts = []
+        for value, count in counts.items():
+            if not count:
+                continue
+            own = getattr(self, "class_copulas_", {}).get((column, value))
+            if own is not None:
+                sdv_adapter.seed_copula(own, seeding.int_seed(int(rng.integers(2**62)), "class", column))
+                part = sdv_adapter.sample_copula(own, count)
+                part[column] = pd.Series([value] * len(part), dtype=object)
+            else:
+                part = sdv_adapter.sample_copula_where(self.copula_, count, column, value)
+            parts.append(part)
+        wanted = num_rows - sum(counts.values())
+        named = pd.Series(list(counts), dtype=object)
+        _, shares = self.categories(self.parent, column)
+        accept = max(1.0 - sum(shares.get(v, 0.0) for v in counts), 0.01)
+        for _ in range(FILL_ROUNDS):
+            if wanted <= 0:
+                break
+            batch = sdv_adapter.sample_copula(self.copula_, max(int(np.ceil(wanted / accept * 1.2)), 64))
+            keep = batch[~batch[column].astype(object).isin(named)].iloc[:wanted]
+            parts.append(keep)
+            wanted -= len(keep)
+        if wanted > 0:
+            raise conditions.ConditionError(f"The model of '{self.parent}' almost never draws a row without the named "
+                                            f"values of {self.parent}.{column}: name fewer values or ask for smaller shares.")
+        model = pd.concat(parts, ignore_index=True) if parts else sdv_adapter.sample_copula(self.copula_, 0)
+        return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
+
+    def _sample_children(self, child: _Child, model: pd.DataFrame, rng: np.random.Generator,
+                         mix: conditions.Mix | None = None, mix_rng: np.random.Generator | None = None) -> pd.DataFrame:
         num_rows_name, loc_names, scale_names, corr_names = child.extension_names()
         n = len(model)
         counts = np.zeros(n, dtype=np.int64)
@@ -142,11 +216,17 @@ class FastHMA:
             loc = model[loc_names].to_numpy(dtype=float)
             scale = np.maximum(model[scale_names].to_numpy(dtype=float), 0.0)
             factors = _correlation_factors(model[corr_names].to_numpy(dtype=float), d)
+            column, held = self._conditioned(child, mix, loc[owners], scale[owners], mix_rng) if mix else (None, None)
             values = np.empty((len(owners), d))
             for start in range(0, len(owners), DRAW_BLOCK):
                 who = owners[start:start + DRAW_BLOCK]
                 z = rng.standard_normal((len(who), d))
-                values[start:start + DRAW_BLOCK] = loc[who] + scale[who] * np.einsum("rij,rj->ri", factors[who], z)
+                latent = np.einsum("rij,rj->ri", factors[who], z)
+                if column is not None:  # each row's latent Gaussian given the value it was assigned
+                    part = held[start:start + DRAW_BLOCK]
+                    known = np.isfinite(part)
+                    latent[known] = conditions.condition_latent(latent[known], factors[who][known], column, part[known])
+                values[start:start + DRAW_BLOCK] = loc[who] + scale[who] * latent
             frame = child.encoder.reverse_transform(pd.DataFrame(values, columns=child.encoded))
             frame = frame[child.columns].reset_index(drop=True)
         else:
@@ -154,6 +234,29 @@ class FastHMA:
         frame.insert(0, self.key, np.arange(len(owners)))
         frame[child.fk] = owners
         return frame
+
+    def _conditioned(self, child: _Child, mix: conditions.Mix, loc: np.ndarray, scale: np.ndarray,
+                     rng: np.random.Generator) -> tuple[int, np.ndarray]:
+        """For a conditioned child column: its position among the encoded columns and, per child row, the
+        latent standard-normal value that puts the row in the category it is given (NaN where the parent's
+        marginal is a point, which fixes the category by itself)."""
+        if mix.column not in child.encoded:
+            raise conditions.ConditionError(f"{mix.name} is not encoded as one column, so it cannot be conditioned.")
+        column = child.encoded.index(mix.column)
+        intervals, _ = sdv_adapter.encoder_categories(child.encoder, mix.column)
+        categories, low, high = conditions.bounds(intervals)
+        loc, scale = loc[:, column], scale[:, column]
+        probabilities = conditions.category_probabilities(loc, scale, low, high)
+        targets = {categories.index(value): count for value, count in mix.counts(len(loc)).items()}
+        chosen = conditions.assign(conditions.tilt(probabilities, targets), targets, rng)
+        held = np.full(len(loc), np.nan)
+        spread = (scale > 0) & (chosen >= 0)
+        chosen = np.maximum(chosen, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower = (low[chosen] + conditions.INSIDE - loc) / scale
+            upper = (high[chosen] - conditions.INSIDE - loc) / scale
+        held[spread] = conditions.truncated_normal(lower[spread], upper[spread], rng)
+        return column, held
 
     def empty(self) -> dict[str, pd.DataFrame]:
         out = {self.parent: pd.DataFrame({c: pd.Series(dtype=object) for c in [self.key, *self.sdtypes[self.parent]]})}

@@ -79,6 +79,20 @@ def match_rows(existing: pd.DataFrame, sampled: pd.DataFrame, columns: list[str]
     return result
 
 
+def match_by_group(existing: pd.DataFrame, sampled: pd.DataFrame, columns: list[str], rng: np.random.Generator,
+                   existing_group: np.ndarray, sampled_group: np.ndarray) -> np.ndarray:
+    """:func:`match_rows` within each group (rows of one conditioned value are matched only to each other)."""
+    result = np.full(len(sampled), -1)
+    for group in np.unique(np.concatenate([existing_group, sampled_group])):
+        mine, theirs = np.flatnonzero(existing_group == group), np.flatnonzero(sampled_group == group)
+        if len(mine) and len(theirs):
+            inner = match_rows(existing.iloc[mine].reset_index(drop=True), sampled.iloc[theirs].reset_index(drop=True),
+                               columns, rng)
+            found = inner >= 0
+            result[theirs[found]] = mine[inner[found]]
+    return result
+
+
 @dataclass
 class SecondaryLink:
     """How to assign one non-modelled foreign key; only aggregate statistics are kept."""

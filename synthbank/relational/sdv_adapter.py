@@ -16,6 +16,7 @@ names the SDV version instead of failing deep inside sampling.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import warnings
 
@@ -162,6 +163,43 @@ def sample_copula(synthesizer, num_rows: int) -> pd.DataFrame:
     if isinstance(sampled, dict):  # SDV 2 returns {table name: frame}
         (sampled,) = sampled.values()
     return sampled.reset_index(drop=True)
+
+
+def sample_copula_where(synthesizer, num_rows: int, column: str, value) -> pd.DataFrame:
+    """``num_rows`` rows holding ``value`` in ``column``: SDV's conditional sampling (the copula given the
+    value, rejection of the rows whose decoded value differs)."""
+    from sdv.sampling import Condition
+
+    with quiet(), contextlib.redirect_stderr(io.StringIO()):  # SDV draws a progress bar of its own
+        try:
+            sampled = synthesizer.sample_from_conditions([Condition(num_rows=int(num_rows), column_values={column: value})])
+        except Exception as exc:  # SDV gives up when its tries find too few rows
+            raise SynthbankError(f"SDV could not draw {num_rows} rows with {column} = {value!r} "
+                                 f"({exc.__class__.__name__}); ask for a smaller share.") from None
+    if isinstance(sampled, dict):
+        (sampled,) = sampled.values()
+    return sampled.reset_index(drop=True)
+
+
+def _categories(transformer, column: str) -> tuple[dict, dict]:
+    intervals = getattr(transformer, "intervals", None)
+    if not intervals:
+        raise SynthbankError(f"Column '{column}' is not encoded as categories, so it cannot be conditioned.")
+    frequencies = getattr(transformer, "frequencies", None) or {c: float(b - a) for c, (a, b) in intervals.items()}
+    return dict(intervals), {c: float(f) for c, f in frequencies.items()}
+
+
+def copula_categories(synthesizer, column: str) -> tuple[dict, dict]:
+    """A fitted copula's categories of ``column``: their intervals in [0, 1] and their shares of the rows."""
+    transformers = synthesizer.get_transformers()
+    if isinstance(transformers, dict) and column not in transformers and len(transformers) == 1:
+        (transformers,) = transformers.values()  # SDV 2 keys them by table
+    return _categories(transformers.get(column), column)
+
+
+def encoder_categories(encoder, column: str) -> tuple[dict, dict]:
+    """The same for a fitted RDT ``HyperTransformer`` (a child table's encoder)."""
+    return _categories(encoder.get_config()["transformers"].get(column), column)
 
 
 # --- SDV's HMASynthesizer (engine="sdv") --------------------------------------------------------------

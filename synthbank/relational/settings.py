@@ -10,6 +10,8 @@ from synthbank.settings import Settings, setting
 #: ``fast``: HMA's mathematics vectorised over all parents (:mod:`synthbank.relational.fast_hma`);
 #: ``sdv``: SDV's own ``HMASynthesizer``, one copula object per parent row (the reference).
 Engine = Literal["fast", "sdv"]
+#: Columns of a window's root whose rare values get a copula of their own (see ``FastHMA``).
+ClassModels = Literal["booleans", "categories", "none"]
 #: The marginal distributions SDV's Gaussian copula offers.
 Distribution = Literal["norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
 
@@ -26,10 +28,15 @@ class RelationalSettings(Settings):
                                            "their associations (synthbank.relational.encoding)")
     leaf_models: bool = setting(True, "tables that are only ever children get a copula of their own over all "
                                       "their rows, replacing the values of HMA's per-parent child models")
+    class_models: ClassModels = setting("booleans", "booleans: every boolean column's rarer value (a fraud or default "
+                                                    "flag) gets a copula fitted on its rows alone, which rebalancing "
+                                                    "draws from; categories: also the values of categorical columns "
+                                                    "with at most 12 values; none: SDV's conditional sampling only",
+                                        cli=True)
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
                                                "numbers keep K rows beyond their bounds (default: the schema "
                                                "file's, else 5)", ge=1, cli=True, metavar="K")
     verbose: bool = setting(False, "let SDV log what it does")
 
 
-__all__ = ["RelationalSettings", "Engine", "Distribution"]
+__all__ = ["RelationalSettings", "Engine", "Distribution", "ClassModels"]

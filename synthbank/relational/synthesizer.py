@@ -38,15 +38,15 @@ from synthbank.executors import Executor, InProcess
 from synthbank.key_values import key_tuples
 from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
-from synthbank.relational import persistence, sdv_adapter
+from synthbank.relational import conditions, persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.columns import KEY, fk_column, has_column, to_days
 from synthbank.relational.combos import learn_rules
 from synthbank.relational.encoding import category_orders
-from synthbank.relational.fast_hma import FastHMA
+from synthbank.relational.fast_hma import CLASS_MIN_ROWS, FastHMA
 from synthbank.relational.frames import learn_forms, normalize
 from synthbank.relational.keys import KeyFormat
-from synthbank.relational.links import DeferredLink, SecondaryLink, match_rows
+from synthbank.relational.links import DeferredLink, SecondaryLink, match_by_group, match_rows
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window, plan_tables, plan_windows
 from synthbank.relational.settings import RelationalSettings
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: Real diamonds must agree on at least this share of linked rows for the synthetic ones to be forced to.
 DIAMOND_CONSISTENCY = 0.99
+#: Categorical columns with at most this many values get class copulas under ``class_models="categories"``.
+CLASS_MAX_VALUES = 12
 #: Synthetic rows per block, the unit of sampling (see ``RelationalSynthesizer.sample_blocks``).
 BLOCK_ROWS = 50_000
 #: Synthetic rows per chunk handed to the writer (a run of whole blocks).
@@ -275,6 +277,21 @@ class RelationalSynthesizer:
             out[name] = columns
         return out
 
+    def _class_columns(self, name: str, sdtypes: dict[str, str], data: dict[str, pd.DataFrame]) -> list[str]:
+        """The columns of a window's root whose rare values get a copula of their own (``class_models``)."""
+        mode = getattr(self.settings, "class_models", "booleans")
+        if mode == "none":
+            return []
+        table = self.schema_.tables[name]
+        out = []
+        for column, sdtype in sdtypes.items():
+            if column not in table.columns or column not in self.plans_[name].learned:
+                continue
+            if table.columns[column].sdtype == "boolean" or (
+                    mode == "categories" and sdtype == "categorical" and data[name][column].nunique() <= CLASS_MAX_VALUES):
+                out.append(column)
+        return out
+
     def _fit_window(self, index: int, window: Window):
         sdtypes = self._window_sdtypes(window)
         links = {child: fk_column(self.plans_[child].primary_fk) for child in window.children}
@@ -287,7 +304,8 @@ class RelationalSynthesizer:
                   for name in window.tables} if self.settings.order_categories else {}
         if self.settings.engine == "fast":
             return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.settings.default_distribution,
-                           orders=orders).fit(data)
+                           orders=orders, class_columns=self._class_columns(window.parent, sdtypes[window.parent], data),
+                           class_min_rows=max(CLASS_MIN_ROWS, self.rare_threshold_)).fit(data)
         spec = {"METADATA_SPEC_VERSION": "V1", "relationships": [], "tables": {
             name: {"primary_key": KEY, "columns": {KEY: {"sdtype": "id"}, **({links[name]: {"sdtype": "id"}} if name in links else {}),
                                                    **{c: {"sdtype": t} for c, t in sdtypes[name].items()}}}
@@ -302,7 +320,7 @@ class RelationalSynthesizer:
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                progress: Progress | None = None, executor: Executor | None = None,
-               block_rows: int | None = None) -> dict[str, pd.DataFrame]:
+               block_rows: int | None = None, rebalance=None, where=None) -> dict[str, pd.DataFrame]:
         """Synthetic tables, ``scale`` times the size of the training data, deterministic for ``seed``.
 
         ``key_start`` offsets every generated key, so runs with different seeds and disjoint key ranges
@@ -311,11 +329,12 @@ class RelationalSynthesizer:
         """
         return concat_blocks([tables for _, tables in self.sample_blocks(scale, seed, key_start=key_start,
                                                                           progress=progress, executor=executor,
-                                                                          block_rows=block_rows)])
+                                                                          block_rows=block_rows, rebalance=rebalance,
+                                                                          where=where)])
 
     def sample_chunks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None,
-                      executor: Executor | None = None, block_rows: int | None = None):
+                      executor: Executor | None = None, block_rows: int | None = None, rebalance=None, where=None):
         """The same synthetic tables as :meth:`sample`, as a stream of chunks of about ``chunk_rows`` rows.
 
         A chunk is a dict of tables; its rows reference only rows of the same or earlier chunks (copy and
@@ -323,10 +342,11 @@ class RelationalSynthesizer:
         chunk is a run of whole blocks (see :meth:`sample_blocks`), so only memory does.
         """
         return group_chunks(self.sample_blocks(scale, seed, key_start=key_start, progress=progress, executor=executor,
-                                               block_rows=block_rows), chunk_rows)
+                                               block_rows=block_rows, rebalance=rebalance, where=where), chunk_rows)
 
     def sample_blocks(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
-                      progress: Progress | None = None, executor: Executor | None = None, block_rows: int | None = None):
+                      progress: Progress | None = None, executor: Executor | None = None, block_rows: int | None = None,
+                      rebalance=None, where=None, tally: conditions.MixTally | None = None):
         """Yield ``(block, tables)``: the unit of sampling.
 
         A block is a share of every root table's rows and everything under them, sampled with a random
@@ -340,31 +360,82 @@ class RelationalSynthesizer:
         model sent once, the rows back as Arrow tables), then, here and in block order, the rows become
         tables (:class:`~synthbank.relational.assembly.Assembly`: keys numbered after earlier blocks,
         links, PII unique across blocks). The output for a seed is the same with every executor.
+
+        ``rebalance`` (``{"transactions.is_fraud": {True: 0.2}}``) and ``where`` (``{"loans.grade": "A"}``)
+        set the mix of a categorical or boolean column of any table (see :meth:`resolve_conditions`);
+        ``tally`` (a :class:`~synthbank.relational.conditions.MixTally` from :meth:`tally`, in their place)
+        counts the shares achieved.
         """
         self._check_fitted()
         if not scale > 0:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
+        mixes = tally.mixes if tally is not None else self.resolve_conditions(rebalance, where)
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
         blocks = self.block_count(scale, block_rows)
         report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
-        drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks) for block in range(blocks)])
+        drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks, mixes) for block in range(blocks)])
         for block, payload in enumerate(drawn):
             rows, parent_of = from_arrow(payload)
-            tables = assembly.finish(rows, parent_of, scale, seeding.int_seed(seed, "block", block), block)
+            tables = assembly.finish(rows, parent_of, scale, seeding.int_seed(seed, "block", block), block, mixes=mixes)
+            if tally is not None:
+                tally.add(tables)
             report(progress, "sampling", f"block {min(block + 2, blocks)} of {blocks}", block + 1, blocks)
             yield block, tables
 
-    def sample_block_rows(self, scale: float, seed: int, block: int, blocks: int):
+    def sample_block_rows(self, scale: float, seed: int, block: int, blocks: int, mixes: dict | None = None):
         """One block's learned rows per table and, per child table, the position of each row's parent."""
         block_seed = seeding.int_seed(seed, "block", block)
         rows: dict[str, pd.DataFrame] = {}
         parent_of: dict[str, np.ndarray] = {}
         adopted: set[str] = set()
+        mixes = mixes or {}
         for index, window in enumerate(self.windows_):
             roots = self._root_rows(window.parent, scale, block, blocks)
-            self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted)
+            counts = None
+            if window.parent in mixes and window.parent not in rows:  # a root table: its block's share of the counts
+                total = self._root_total(window.parent, scale)
+                counts = mixes[window.parent].block_counts(total, total * block // blocks, roots)
+            self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted, mixes, counts)
         return rows, parent_of
+
+    # --- conditions --------------------------------------------------------------------------------
+    def resolve_conditions(self, rebalance=None, where=None) -> dict[str, conditions.Mix]:
+        """The conditions as the model holds them, one :class:`~synthbank.relational.conditions.Mix` per table.
+
+        ``rebalance`` maps ``"table.column"`` to ``{value: share}`` (the target share of the table's rows;
+        values not named share the rest in the learned odds); ``where`` maps ``"table.column"`` to the one
+        value every row holds. Values may be given as the model holds them or as text ("true", "A").
+        Refused in one sentence: an unknown table or column, a key, PII, text or numeric column, a value the
+        model never learned (rare values never reach it), a share outside (0, 1) or shares that leave
+        nothing for the other values, two conditions on one table, a model of SDV's own HMA engine."""
+        self._check_fitted()
+        out = {}
+        for table, column, shares, fixed in conditions.check_requested(self.schema_, rebalance, where):
+            name = f"{table}.{column}"
+            if table not in self.plans_ or column not in self.plans_[table].learned:
+                raise conditions.ConditionError(f"{name} is not learned by this model, so it cannot be conditioned.")
+            models = [self.hmas_[i] for i, w in enumerate(self.windows_) if table in w.tables]
+            if not all(isinstance(m, FastHMA) for m in models):
+                raise conditions.ConditionError(f"Conditions need the fast engine; this model was fitted with SDV's HMA "
+                                                f"(--engine sdv), which cannot condition {name}.")
+            intervals, _ = models[0].categories(table, column)
+            categories = list(intervals)
+            resolved = {conditions.resolve_value(v, categories, name): float(s) for v, s in shares.items()}
+            if len(resolved) < len(shares):
+                raise conditions.ConditionError(f"{name}: two of the values given name the same value.")
+            conditions.check_shares(name, resolved, categories, fixed)
+            out[table] = conditions.Mix(table, column, tuple(resolved.items()), fixed)
+        return out
+
+    def tally(self, rebalance=None, where=None) -> conditions.MixTally:
+        """A counter of the requested, achieved and real shares of the conditions, for :meth:`sample_blocks`."""
+        mixes = self.resolve_conditions(rebalance, where)
+        real = {}
+        for table, mix in mixes.items():
+            model = next(self.hmas_[i] for i, w in enumerate(self.windows_) if table in w.tables)
+            real[table] = model.categories(table, mix.column)[1]
+        return conditions.MixTally(mixes, real)
 
     def block_count(self, scale: float, block_rows: int | None = None) -> int:
         """Blocks of about ``block_rows`` (default :data:`BLOCK_ROWS`) synthetic rows, at most as many as the
@@ -402,20 +473,41 @@ class RelationalSynthesizer:
             values[match[keep]] = sampled[column].astype(object).to_numpy()[keep]
             existing[column] = pd.Series(values, index=existing.index).astype(sampled[column].dtype, errors="ignore")
 
-    def _sample_window(self, index, window, roots, seed, rows, parent_of, adopted):
+    def _sample_window(self, index, window, roots, seed, rows, parent_of, adopted, mixes=None, counts=None):
         model = self.hmas_[index]
         parent = window.parent
         real_parents = self.row_counts_[parent]
+        mixes = mixes or {}
+        mix = mixes.get(parent)
+        children = {child: mixes[child] for child in window.children if child in mixes}
+        options = {"child_mixes": children} if children else {}
         if parent not in rows:
             wanted = roots
-            sampled = model.sample(wanted, seed) if wanted else model.empty()
+            if mix is not None and wanted:
+                options["parent_counts"] = (mix.column, counts)
+            sampled = model.sample(wanted, seed, **options) if wanted else model.empty()
             rows[parent] = sampled[parent].reset_index(drop=True)
             key_to_pos = pd.Series(np.arange(len(rows[parent])), index=rows[parent][KEY].to_numpy())
         else:
             target = len(rows[parent])
-            sampled = model.sample(target, seed) if target and real_parents else model.empty()
-            match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned,
-                               seeding.rng(seed, "match", index))
+            rng = seeding.rng(seed, "match", index)
+            if mix is not None and target and real_parents:
+                # the parents drawn here hold the named values as often as the rows they are matched to,
+                # and are matched within each value, so the existing rows keep theirs
+                held = rows[parent][mix.column].astype(object)
+                group = np.full(target, -1)
+                for number, value in enumerate(mix.values):
+                    group[(held == value).to_numpy()] = number
+                options["parent_counts"] = (mix.column, {v: int((group == i).sum()) for i, v in enumerate(mix.values)})
+                sampled = model.sample(target, seed, **options)
+                drawn = sampled[parent][mix.column].astype(object)
+                drawn_group = np.full(len(drawn), -1)
+                for number, value in enumerate(mix.values):
+                    drawn_group[(drawn == value).to_numpy()] = number
+                match = match_by_group(rows[parent], sampled[parent], self.plans_[parent].learned, rng, group, drawn_group)
+            else:
+                sampled = model.sample(target, seed, **options) if target and real_parents else model.empty()
+                match = match_rows(rows[parent], sampled[parent], self.plans_[parent].learned, rng)
             keep = match >= 0
             key_to_pos = pd.Series(match[keep], index=sampled[parent][KEY].to_numpy()[keep])
             if parent not in adopted:
