@@ -49,6 +49,9 @@ FILL_ROUNDS = 50
 #: by at most this share of the rows (the common value's rows are what the whole copula mostly sees).
 CLASS_MIN_ROWS = 30
 CLASS_MAX_SHARE = 0.5
+#: A stratifying column explains at least this share of its table's numbers' variance, with at most this many values.
+STRATA_MIN_ETA = 0.2
+STRATA_MAX_VALUES = 12
 
 
 @dataclass
@@ -75,7 +78,8 @@ class FastHMA:
 
     def __init__(self, parent: str, children: dict[str, str], sdtypes: dict[str, dict[str, str]], *, key: str,
                  root_distribution: str = "beta", orders: dict[str, dict[str, list]] | None = None,
-                 class_columns: list[str] | None = None, class_min_rows: int = CLASS_MIN_ROWS):
+                 class_columns: list[str] | None = None, class_min_rows: int = CLASS_MIN_ROWS,
+                 strata_columns: list[str] | None = None):
         self.parent = parent
         self.children = dict(children)
         self.sdtypes = sdtypes
@@ -84,6 +88,7 @@ class FastHMA:
         self.orders = orders or {}
         self.class_columns = list(class_columns or [])
         self.class_min_rows = class_min_rows
+        self.strata_columns = list(strata_columns or [])
 
     @property
     def tables(self) -> list[str]:
@@ -125,7 +130,44 @@ class FastHMA:
                     if count >= self.class_min_rows and count <= CLASS_MAX_SHARE * len(model) and value != RARE_MARKER:
                         rows = model[model[column] == value].reset_index(drop=True)
                         self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
+            self.strata_ = self._fit_strata(model, sdtypes, options)
         return self
+
+    def _fit_strata(self, model: pd.DataFrame, sdtypes: dict[str, str], options: dict) -> tuple | None:
+        """A Gaussian copula cannot hold a mixture (disbursements of thousands beside purchases of tens in one
+        ``amount`` column): the numbers blur across the categories. The categorical column that explains the
+        most of the parent's numbers (the mean correlation ratio η² over its numeric columns, at least
+        :data:`STRATA_MIN_ETA`) splits the rows into strata, each value held by enough rows with a copula of
+        its own; sampling draws each stratum's share of the rows from its copula."""
+        numeric = [c for c, t in self.sdtypes[self.parent].items() if t == "numerical" and not c.startswith("_sb")]
+        best, best_eta = None, STRATA_MIN_ETA
+        for column in self.strata_columns:
+            labels = model[column].astype(object).where(model[column].notna(), "(null)").astype(str)
+            if not 2 <= labels.nunique() <= STRATA_MAX_VALUES or not numeric:
+                continue
+            etas = []
+            for name in numeric:
+                values = pd.to_numeric(model[name], errors="coerce")
+                total = values.var(ddof=0)
+                if not np.isfinite(total) or total <= 0:
+                    continue
+                means = values.groupby(labels).transform("mean")
+                etas.append(float(((means - values.mean()) ** 2).mean() / total))
+            eta = float(np.mean(etas)) if etas else 0.0
+            if eta > best_eta:
+                best, best_eta = column, eta
+        if best is None:
+            return None
+        counts = model[best].value_counts(dropna=True)
+        shares = {value: float(count / len(model)) for value, count in counts.items()}
+        values = [v for v, n in counts.items() if n >= self.class_min_rows and v != RARE_MARKER]
+        if len(values) < 2:
+            return None
+        for value in values:
+            if (best, value) not in self.class_copulas_:
+                rows = model[model[best] == value].reset_index(drop=True)
+                self.class_copulas_[(best, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
+        return best, values, shares
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, seed: int, *, parent_counts: tuple[str, dict] | None = None,
@@ -142,7 +184,7 @@ class FastHMA:
             if parent_counts is not None:
                 model = self._sample_parent_with(*parent_counts, num_rows, seeding.rng(seed, "mix", self.parent))
             else:
-                model = sdv_adapter.sample_copula(self.copula_, num_rows)
+                model = self._draw(num_rows, seeding.rng(seed, "strata", self.parent))
         else:
             model = pd.DataFrame(index=range(num_rows))
         out = {self.parent: model[list(self.sdtypes[self.parent])].reset_index(drop=True)}
@@ -184,19 +226,59 @@ class FastHMA:
                 part = sdv_adapter.sample_copula_where(self.copula_, count, column, value)
             parts.append(part)
         wanted = num_rows - sum(counts.values())
-        named = pd.Series(list(counts), dtype=object)
-        _, shares = self.categories(self.parent, column)
-        accept = max(1.0 - sum(shares.get(v, 0.0) for v in counts), 0.01)
+        if wanted > 0:
+            strata = getattr(self, "strata_", None)
+            _, shares = self.categories(self.parent, column)
+            accept = max(1.0 - sum(shares.get(v, 0.0) for v in counts), 0.01)
+            draw = self._draw if strata is not None and strata[0] != column else self._draw_whole
+            parts.append(self._draw_without(draw, column, list(counts), wanted, accept, rng))
+        model = pd.concat(parts, ignore_index=True) if parts else sdv_adapter.sample_copula(self.copula_, 0)
+        return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
+
+    def _draw_whole(self, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        return sdv_adapter.sample_copula(self.copula_, num_rows)
+
+    def _draw_without(self, draw, column: str, values: list, wanted: int, accept: float,
+                      rng: np.random.Generator) -> pd.DataFrame:
+        """``wanted`` rows of ``draw`` whose ``column`` holds none of ``values`` (drawn in rounds, the others
+        rejected)."""
+        named = pd.Series(values, dtype=object)
+        parts = []
         for _ in range(FILL_ROUNDS):
             if wanted <= 0:
                 break
-            batch = sdv_adapter.sample_copula(self.copula_, max(int(np.ceil(wanted / accept * 1.2)), 64))
+            batch = draw(max(int(np.ceil(wanted / accept * 1.2)), 64), rng)
             keep = batch[~batch[column].astype(object).isin(named)].iloc[:wanted]
             parts.append(keep)
             wanted -= len(keep)
         if wanted > 0:
             raise conditions.ConditionError(f"The model of '{self.parent}' almost never draws a row without the named "
                                             f"values of {self.parent}.{column}: name fewer values or ask for smaller shares.")
+        return pd.concat(parts, ignore_index=True)
+
+    def _draw(self, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Unconditioned parent rows: each stratum's share from its own copula (see :meth:`_fit_strata`), the
+        values too rare for one from the whole copula; without strata, the whole copula alone."""
+        from synthbank import seeding
+
+        strata = getattr(self, "strata_", None)
+        if strata is None:
+            return sdv_adapter.sample_copula(self.copula_, num_rows)
+        column, values, shares = strata
+        mix = conditions.Mix(self.parent, column, tuple((v, shares[v]) for v in values))
+        counts = mix.counts(num_rows)
+        parts = []
+        for value in values:
+            if counts[value]:
+                own = self.class_copulas_[(column, value)]
+                sdv_adapter.seed_copula(own, seeding.int_seed(int(rng.integers(2**62)), "stratum", column))
+                part = sdv_adapter.sample_copula(own, counts[value])
+                part[column] = pd.Series([value] * len(part), dtype=object)
+                parts.append(part)
+        rest = num_rows - sum(counts.values())
+        if rest > 0:
+            accept = max(1.0 - sum(shares[v] for v in values), 0.01)
+            parts.append(self._draw_without(self._draw_whole, column, values, rest, accept, rng))
         model = pd.concat(parts, ignore_index=True) if parts else sdv_adapter.sample_copula(self.copula_, 0)
         return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
 

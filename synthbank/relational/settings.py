@@ -33,6 +33,10 @@ class RelationalSettings(Settings):
                                                     "draws from; categories: also the values of categorical columns "
                                                     "with at most 12 values; none: SDV's conditional sampling only",
                                         cli=True)
+    strata: Literal["auto", "none"] = setting("auto", "auto: a window's root table is split by the categorical column "
+                                                      "that explains most of its numbers (e.g. transaction type), "
+                                                      "each value's rows with a copula of their own; none: one copula",
+                                             cli=True)
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
                                                "numbers keep K rows beyond their bounds (default: the schema "
                                                "file's, else 5)", ge=1, cli=True, metavar="K")

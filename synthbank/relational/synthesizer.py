@@ -292,6 +292,14 @@ class RelationalSynthesizer:
                 out.append(column)
         return out
 
+    def _strata_columns(self, name: str, sdtypes: dict[str, str]) -> list[str]:
+        """The columns of a window's root that may split it into strata (``strata``; see ``FastHMA``)."""
+        if getattr(self.settings, "strata", "auto") == "none":
+            return []
+        table = self.schema_.tables[name]
+        return [c for c, t in sdtypes.items() if t in ("categorical", "boolean") and c in table.columns
+                and c in self.plans_[name].learned]
+
     def _fit_window(self, index: int, window: Window):
         sdtypes = self._window_sdtypes(window)
         links = {child: fk_column(self.plans_[child].primary_fk) for child in window.children}
@@ -305,7 +313,8 @@ class RelationalSynthesizer:
         if self.settings.engine == "fast":
             return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.settings.default_distribution,
                            orders=orders, class_columns=self._class_columns(window.parent, sdtypes[window.parent], data),
-                           class_min_rows=max(CLASS_MIN_ROWS, self.rare_threshold_)).fit(data)
+                           class_min_rows=max(CLASS_MIN_ROWS, self.rare_threshold_),
+                           strata_columns=self._strata_columns(window.parent, sdtypes[window.parent])).fit(data)
         spec = {"METADATA_SPEC_VERSION": "V1", "relationships": [], "tables": {
             name: {"primary_key": KEY, "columns": {KEY: {"sdtype": "id"}, **({links[name]: {"sdtype": "id"}} if name in links else {}),
                                                    **{c: {"sdtype": t} for c, t in sdtypes[name].items()}}}
