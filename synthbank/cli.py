@@ -101,9 +101,36 @@ def _synthesizer_from_args(args):
 
 
 def _sample_and_write(synthesizer, args, progress, executor):
+    rebalance, where = _conditions(args)
     return synthesizer.sample_to_url(args.target, scale=args.scale, seed=args.seed, replace=args.replace,
                                      chunk_rows=args.chunk_rows, batch_size=args.batch_size, progress=progress,
-                                     executor=executor, block_rows=args.block_rows)
+                                     executor=executor, block_rows=args.block_rows, rebalance=rebalance, where=where)
+
+
+def _conditions(args) -> tuple[dict, dict]:
+    """``--rebalance TABLE.COLUMN=VALUE:SHARE[,VALUE:SHARE]`` and ``--where TABLE.COLUMN=VALUE`` as the API takes them."""
+    from synthbank.relational.conditions import ConditionError, parse_rebalance_option, parse_where_option
+
+    rebalance, where = {}, {}
+    for text in getattr(args, "rebalance", None) or []:
+        name, shares = parse_rebalance_option(text)
+        if name in rebalance:
+            raise ConditionError(f"--rebalance names {name} twice; give its values in one option, e.g. {name}=A:0.3,B:0.2.")
+        rebalance[name] = shares
+    for text in getattr(args, "where", None) or []:
+        name, value = parse_where_option(text)
+        if name in where or name in rebalance:
+            raise ConditionError(f"{name} has more than one condition.")
+        where[name] = value
+    return rebalance, where
+
+
+def print_conditions(conditions: list[dict]) -> None:
+    """Per conditioned value, one line: the share written, the share asked for and the real share."""
+    for c in conditions:
+        real = "" if c["real_share"] is None else f"; real {c['real_share']:.1%}"
+        console.print(f"Condition {c['column']} = {c['value']}: {c['achieved_share']:.1%} of {c['rows']:,} rows "
+                      f"(asked {c['requested_share']:.1%}{real}).", markup=False, highlight=False, soft_wrap=True)
 
 
 def _executor(args):
@@ -124,6 +151,7 @@ def print_write_report(report, target: str, synthesizer) -> None:
     console.print(table)
     console.print("Integrity: every foreign key resolves and every key is unique." if report.ok
                   else "[bold red]Integrity check failed[/]: see the table above.")
+    print_conditions(getattr(report, "conditions", []))
     described = synthesizer.describe()
     for model in sorted(set(described["text_models"].values())):
         columns = [c for c, m in described["text_models"].items() if m == model]
@@ -151,8 +179,10 @@ def text_training_line(column: str, training: dict) -> str:
 
 
 def cmd_clone(args) -> None:
+    rebalance, where = _conditions(args)
     synthesizer = _synthesizer_from_args(args)
     synthesizer.check_target(args.target, replace=args.replace)  # before the (long) fit
+    synthesizer.check_conditions(rebalance, where)
     with _executor(args) as executor, _progress() as (progress, _):  # a Ray cluster is joined before the fit too
         synthesizer.fit(progress=progress, executor=executor)
         report = _sample_and_write(synthesizer, args, progress, executor)
@@ -245,8 +275,10 @@ def cmd_evaluate(args) -> None:
     targets = [t.strip() for t in args.target] if args.target else None
     tables = args.tables.split(",") if args.tables else None
     with _progress() as (progress, _):
+        rebalance, where = _conditions(args)
         report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
-                               targets=targets, seed=args.seed, progress=progress, model=args.model)
+                               targets=targets, seed=args.seed, progress=progress, model=args.model,
+                               rebalance=rebalance, where=where, baseline_url=args.baseline)
         report.save(out)
     print_summary(report.summary)
     for note in report.data.get("notes") or []:
@@ -307,8 +339,20 @@ def print_summary(summary: dict) -> None:
     table.add_row("PII leaks", str(summary["pii_leaks"]), "0")
     table.add_row("exact-copy share", f(summary["exact_copy_share"]), "")
     table.add_row("DCR share (0.5 best)", f(summary["dcr_share"]), "needs --holdout" if summary["dcr_share"] is None else "")
+    for c in summary.get("conditions") or []:
+        table.add_row(f"share {c['column']}={c['value']} (asked {c['requested_share']:.2f})", f(c["synthetic_share"]),
+                      f"{f(c['real_share'])} real")
+        table.add_row(f"quality within {c['column']} groups", f(c["within_quality"]), f(c["within_quality_real_reference"]))
     for target, ratio in summary["utility"].items():
         table.add_row(f"utility {target} (ROC-AUC ratio)", f(ratio), "1.000")
+        scores = summary.get("utility_scores", {}).get(target, {})
+        if scores.get("recall_at_1pct_fpr_synthetic") is not None:
+            table.add_row(f"recall@1%FPR {target}", f(scores["recall_at_1pct_fpr_synthetic"]),
+                          f"{f(scores.get('recall_at_1pct_fpr_real'))} real-trained")
+        if "roc_auc_baseline" in scores:
+            table.add_row(f"ROC-AUC {target}", f(scores["roc_auc_synthetic"]), f"{f(scores['roc_auc_baseline'])} baseline")
+            table.add_row(f"recall@1%FPR {target}", f(scores.get("recall_at_1pct_fpr_synthetic")),
+                          f"{f(scores.get('recall_at_1pct_fpr_baseline'))} baseline")
     console.print(table)
 
 
@@ -465,6 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed of the splits and classifiers (default 0)")
     p.add_argument("--model", metavar="DIR", help="the synthbank model that wrote the synthetic database: its text "
                                                   "training (and DP epsilon) goes into the report")
+    p.add_argument("--rebalance", action="append", metavar="TABLE.COLUMN=VALUE:SHARE",
+                   help="the --rebalance the synthetic database was sampled with: shares beside the real ones, "
+                        "fidelity within each condition, the column as a utility target (repeatable)")
+    p.add_argument("--where", action="append", metavar="TABLE.COLUMN=VALUE", help="the --where it was sampled with (repeatable)")
+    p.add_argument("--baseline", metavar="URL", help="another synthetic database (e.g. the plain clone): its utility is shown beside")
     p.set_defaults(func=cmd_evaluate)
 
     complaints = sub.add_parser("complaints", help="train a text model on a complaint corpus and generate synthetic corpora")
@@ -539,6 +588,11 @@ def _add_sample_options(p) -> None:
                    help="rows sampled and written per chunk, all in one transaction (default 200,000); bounds memory, the output does not depend on it")
     p.add_argument("--block-rows", type=_positive_int, metavar="N",
                    help="synthetic rows per block, the unit workers share (default 50,000); like --seed, it changes the output")
+    p.add_argument("--rebalance", action="append", metavar="TABLE.COLUMN=VALUE:SHARE",
+                   help="the share of a table's rows that hold a value, e.g. transactions.is_fraud=true:0.2 or "
+                        "loans.grade=A:0.3,B:0.3 (categorical and boolean columns of any table; repeatable, one column per table)")
+    p.add_argument("--where", action="append", metavar="TABLE.COLUMN=VALUE",
+                   help="every row of the table holds this value, e.g. loans.grade=A (repeatable)")
 
 
 def _positive_float(text: str) -> float:

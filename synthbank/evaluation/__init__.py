@@ -8,32 +8,43 @@ __all__ = ["evaluate", "evaluate_urls", "Report"]
 
 def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None = None, schema=None,
                   tables: list[str] | None = None, targets: list[str] | None = None, seed: int = 0,
-                  progress=None, model: str | None = None) -> Report:
+                  progress=None, model: str | None = None, rebalance: dict | None = None, where: dict | None = None,
+                  baseline_url: str | None = None) -> Report:
     """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one.
     ``model``: the synthbank model directory that wrote the synthetic one, for how its texts were trained
-    (the differential-privacy guarantee among it)."""
-    from synthbank.errors import SynthbankError
+    (the differential-privacy guarantee among it). ``rebalance``/``where``: the conditions it was sampled
+    with; ``baseline_url``: another synthetic database (the plain clone) whose utility is shown beside."""
     from synthbank.io.reader import read_tables
     from synthbank.schemas.reflect import reflect_schema
     from synthbank.schemas.resolve import resolve_schema
 
     reflected = reflect_schema(real_url, tables)
     schema = resolve_schema(reflected, schema)
-    synthetic_schema = reflect_schema(synthetic_url)
+    _check_synthetic(schema, synthetic_url, "synthetic")
+    if baseline_url:
+        _check_synthetic(schema, baseline_url, "baseline")
+    real = read_tables(real_url, schema)
+    synthetic = read_tables(synthetic_url, schema)
+    holdout = read_tables(holdout_url, schema) if holdout_url else None
+    baseline = read_tables(baseline_url, schema) if baseline_url else None
+    text_models = text_training_of(model) if model else None
+    return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress,
+                    text_models=text_models, rebalance=rebalance, where=where, baseline=baseline)
+
+
+def _check_synthetic(schema, url: str, label: str) -> None:
+    from synthbank.errors import SynthbankError
+    from synthbank.schemas.reflect import reflect_schema
+
+    synthetic_schema = reflect_schema(url)
     for name, table in schema.tables.items():
         if table.is_excluded:
             continue
         if name not in synthetic_schema.tables:
-            raise SynthbankError(f"The synthetic database has no table '{name}', which the real one has.")
+            raise SynthbankError(f"The {label} database has no table '{name}', which the real one has.")
         missing = [c for c in table.columns if c not in synthetic_schema.tables[name].columns]
         if missing:
-            raise SynthbankError(f"The synthetic table '{name}' lacks column(s) {', '.join(missing)} of the real one.")
-    real = read_tables(real_url, schema)
-    synthetic = read_tables(synthetic_url, schema)
-    holdout = read_tables(holdout_url, schema) if holdout_url else None
-    text_models = text_training_of(model) if model else None
-    return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress,
-                    text_models=text_models)
+            raise SynthbankError(f"The {label} table '{name}' lacks column(s) {', '.join(missing)} of the real one.")
 
 
 def text_training_of(model: str) -> dict:

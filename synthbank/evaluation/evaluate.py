@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from synthbank.errors import SynthbankError
+from synthbank.evaluation import conditions as conditioned
 from synthbank.evaluation import fidelity, integrity, leaks, privacy, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
@@ -22,7 +23,7 @@ from synthbank.progress import Progress, report
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
-STEPS = ["integrity", "quality", "k-hop trends", "detection", "text", "privacy", "utility"]
+STEPS = ["integrity", "quality", "conditions", "k-hop trends", "detection", "text", "privacy", "utility"]
 
 
 def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> list[str]:
@@ -70,16 +71,32 @@ def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, colum
 
 def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema, *,
              holdout: dict[str, pd.DataFrame] | None = None, targets: list[str] | None = None, seed: int = 0,
-             progress: Progress | None = None, text_models: dict | None = None) -> Report:
+             progress: Progress | None = None, text_models: dict | None = None, rebalance: dict | None = None,
+             where: dict | None = None, baseline: dict[str, pd.DataFrame] | None = None) -> Report:
     """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``).
 
     ``text_models``: how the synthetic texts' models were trained, per ``table.column``
-    (:meth:`DatabaseSynthesizer.describe`'s ``text_training``), reported beside the text scores."""
+    (:meth:`DatabaseSynthesizer.describe`'s ``text_training``), reported beside the text scores.
+    ``rebalance``/``where``: the conditions the synthetic database was sampled with (as
+    :meth:`DatabaseSynthesizer.sample` takes them): their shares are reported beside the real ones, the
+    conditioned tables are also compared within each condition, and each rebalanced column is a utility
+    target (its first named value the positive class). ``baseline``: another synthetic database (e.g. the
+    plain clone), whose utility is reported beside."""
     schema = schema.subset([n for n, t in schema.tables.items() if not t.is_excluded])
     notes = check_tables(schema, real, synthetic)
     if holdout is not None:
         check_tables(schema, real, holdout)
+    if baseline is not None:
+        check_tables(schema, real, baseline)
+    asked = conditioned.resolve(schema, real, rebalance, where) if rebalance or where else []
     targets = list(targets) if targets is not None else utility.default_targets(schema)
+    positives = {}
+    for condition in asked:
+        name = f"{condition['table']}.{condition['column']}"
+        if not condition["fixed"]:
+            positives[name] = next(iter(condition["shares"]))
+            if name not in targets:
+                targets.append(name)
     utility.check_targets(schema, targets)
     half_a, half_b = split_tables(schema, real, 0.5, seed)
     timings: dict[str, float] = {}
@@ -109,14 +126,23 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["quality"]["quality"]["real_reference_properties"] = reference["quality"]["properties"]
     done("quality")
 
-    step(2, "k-hop trends")
+    step(2, "conditions")
+    data["conditions"] = _guarded(notes, "Within-condition scores",
+                                  lambda: conditioned.evaluate_conditions(schema, real, synthetic, half_a, half_b, asked), [])
+    if asked:
+        notes.append("The synthetic database was sampled with conditions: the whole-table scores of "
+                     + ", ".join(sorted({c["table"] for c in asked})) + " compare it with the real mix; "
+                     "the within-condition scores compare like with like.")
+    done("conditions")
+
+    step(3, "k-hop trends")
     no_trends = {"avg_2way": None, "per_hop": {}, "paths": []}
     data["k_hop"] = _guarded(notes, "k-hop trends", lambda: fidelity.k_hop_trends(schema, real, synthetic), no_trends)
     data["k_hop"]["real_reference"] = _guarded(notes, "k-hop trends on the real halves",
                                                lambda: fidelity.k_hop_trends(schema, half_a, half_b), no_trends)["avg_2way"]
     done("k-hop trends")
 
-    step(3, "detection")
+    step(4, "detection")
     c2st = _guarded(notes, "Detection (C2ST)", lambda: fidelity.c2st_agg(schema, real, synthetic, seed), {})
     c2st_reference = _guarded(notes, "Detection (C2ST) on the real halves", lambda: fidelity.c2st_agg(schema, half_a, half_b, seed), {})
     for name, entry in c2st.items():
@@ -124,7 +150,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["detection"] = c2st
     done("detection")
 
-    step(4, "text")
+    step(5, "text")
     data["text"] = {}
     for name, table in schema.tables.items():
         for column in table.columns_of("text"):
@@ -137,7 +163,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             data["text"][f"{name}.{column}"] = result
     done("text")
 
-    step(5, "privacy")
+    step(6, "privacy")
     data["privacy"] = {"tables": {}, "pii_leaks": leaks.scan(schema, real, synthetic, schema.rare_threshold), "text_copying": {}}
     for name in schema.tables:
         entry = privacy.dcr(schema, name, real[name], synthetic[name], holdout[name] if holdout else None, seed)
@@ -158,15 +184,18 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             data["privacy"]["text_copying"][f"{name}.{column}"] = copying
     done("privacy")
 
-    step(6, "utility")
+    step(7, "utility")
     data["utility"] = []
     for target in targets:
         skipped = {"target": target, "note": "could not be computed (see notes)"}
+        options = {"positive": positives.get(target), "baseline": baseline}
         if holdout is not None:
-            data["utility"].append(_guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, real, holdout, synthetic, target, seed), skipped))
+            data["utility"].append(_guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, real, holdout, synthetic, target, seed,
+                                                                                             **options), skipped))
         else:
             train, test = split_tables(schema, real, 0.7, seed + 1)
-            entry = _guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, train, test, synthetic, target, seed), skipped)
+            entry = _guarded(notes, f"Utility {target}", lambda: utility.tstr(schema, train, test, synthetic, target, seed, **options),
+                             skipped)
             entry.setdefault("note", "tested on 30% of the real rows, which the synthesizer may have seen (no holdout given)")
             data["utility"].append(entry)
     done("utility")

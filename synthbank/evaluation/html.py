@@ -253,6 +253,18 @@ def render_html(report) -> str:
     parts.append(_table(["detection (C2ST-Agg)", "accuracy", "real vs real", "p-value", "rows per side", "features"],
                         [[t, e["accuracy"], e.get("real_reference_accuracy"), e["p_value"], e["rows_per_side"], e["features"]]
                          for t, e in d["detection"].items()]))
+    if d.get("conditions"):
+        parts.append("<h3>Conditions (rebalancing)</h3>")
+        parts.append(_table(["column", "value", "condition", "requested share", "synthetic share", "real share"],
+                            [[c["column"], str(v["value"]), c["condition"], v["requested_share"], v["synthetic_share"], v["real_share"]]
+                             for c in d["conditions"] for v in c["values"]]))
+        parts.append("<p>Within each condition (rows of one value against the real rows of that value):</p>")
+        parts.append(_table(["column", "group", "real rows", "synthetic rows", "quality", "column shapes", "pair trends",
+                             "quality real vs real"],
+                            [[c["column"], group, g["real_rows"], g["synthetic_rows"], (g["quality"] or {}).get("score"),
+                              (g["quality"] or {}).get("Column Shapes"), (g["quality"] or {}).get("Column Pair Trends"),
+                              (g["real_reference"] or {}).get("score")]
+                             for c in d["conditions"] for group, g in c["within"].items()]))
     parts.append("<h3>Distributions</h3>" + _distribution_plots(report))
     parts.append("<h3>Correlations</h3>" + _correlation_plots(report))
     parts.append("<h3>Real and synthetic rows, projected</h3>" + _projection_plots(report))
@@ -289,11 +301,19 @@ def render_html(report) -> str:
     parts.append(_dcr_plots(report))
 
     parts.append("<h2>Utility: train on synthetic, test on real</h2>")
-    parts.append(_table(["target", "ROC-AUC real-trained", "ROC-AUC synthetic-trained", "ratio", "accuracy real", "accuracy synthetic",
-                         "positive share real", "synthetic"],
+    parts.append(_table(["target", "ROC-AUC real-trained", "ROC-AUC synthetic-trained", "ratio", "recall at 1% FPR real-trained",
+                         "synthetic-trained", "accuracy real", "accuracy synthetic", "positive share real", "synthetic"],
                         [[u["target"], u.get("train_real", {}).get("roc_auc"), u.get("train_synthetic", {}).get("roc_auc"), u.get("roc_auc_ratio"),
+                          u.get("train_real", {}).get("recall_at_1pct_fpr"), u.get("train_synthetic", {}).get("recall_at_1pct_fpr"),
                           u.get("train_real", {}).get("accuracy"), u.get("train_synthetic", {}).get("accuracy"),
                           u.get("positive_share_real"), u.get("positive_share_synthetic")] for u in d["utility"]]))
+    baselines = [u for u in d["utility"] if "train_baseline" in u]
+    if baselines:
+        parts.append(_table(["target", "ROC-AUC baseline-trained", "this database", "recall at 1% FPR baseline", "this database",
+                             "positive share baseline", "this database"],
+                            [[u["target"], u["train_baseline"].get("roc_auc"), u.get("train_synthetic", {}).get("roc_auc"),
+                              u["train_baseline"].get("recall_at_1pct_fpr"), u.get("train_synthetic", {}).get("recall_at_1pct_fpr"),
+                              u.get("positive_share_baseline"), u.get("positive_share_synthetic")] for u in baselines]))
     notes = {u.get("note") for u in d["utility"] if u.get("note")}
     parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
     parts.append(f"<p class='note'>Seconds per step: {html.escape(str(d['seconds']))}</p></body></html>")

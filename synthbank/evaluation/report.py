@@ -29,6 +29,11 @@ def _clean(value):
     return value
 
 
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
 class Report:
     """Scores (``.data``, the content of report.json) plus what the HTML plots need."""
 
@@ -68,6 +73,16 @@ class Report:
                          "dp_delta": ((v.get("training") or {}).get("dp") or {}).get("delta")}
                      for k, v in d["text"].items()},
             "utility": {u["target"]: u.get("roc_auc_ratio") for u in d["utility"]},
+            "utility_scores": {u["target"]: {f"{metric}_{side}": (u.get(f"train_{side}") or {}).get(metric)
+                                             for metric in ("roc_auc", "recall_at_1pct_fpr")
+                                             for side in ("real", "synthetic", "baseline") if f"train_{side}" in u}
+                               for u in d["utility"]},
+            "conditions": [{"column": c["column"], "value": v["value"], "requested_share": v["requested_share"],
+                            "real_share": v["real_share"], "synthetic_share": v["synthetic_share"],
+                            "within_quality": _mean([g["quality"]["score"] for g in c["within"].values() if g["quality"]]),
+                            "within_quality_real_reference": _mean([g["real_reference"]["score"] for g in c["within"].values()
+                                                                    if g["real_reference"]])}
+                           for c in d.get("conditions") or [] for v in c["values"]],
         }
         return _clean(summary)
 

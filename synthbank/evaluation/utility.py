@@ -110,20 +110,33 @@ def classifier_scores(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, trut
             "recall_at_1pct_fpr": recall_at_fpr(truth, proba, 0.01)}
 
 
-def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: dict, target: str, seed: int = 0) -> dict:
+def tstr(schema: DatabaseSchema, real_train: dict, real_test: dict, synthetic: dict, target: str, seed: int = 0, *,
+         positive: str | None = None, baseline: dict | None = None) -> dict:
+    """Train on real and on synthetic rows, test both on the same real rows. ``positive``: the class to score
+    (default: true/1/yes, else the last); ``baseline``: another synthetic database (e.g. the plain clone
+    beside a rebalanced one), scored the same way as ``train_baseline``."""
     table, _, column = target.partition(".")
-    y_train, y_test, y_syn = (t[table][column].astype(str) for t in (real_train, real_test, synthetic))
-    x_train, x_test, x_syn = (features(schema, t, table, column) for t in (real_train, real_test, synthetic))
+    sides = [real_train, real_test, synthetic, *([baseline] if baseline is not None else [])]
+    labels = [t[table][column].astype(str) for t in sides]
+    frames = [features(schema, t, table, column) for t in sides]
+    y_train, y_test, y_syn = labels[:3]
     if len(set(y_test)) < 2:
         return {"target": target, "note": "the real test rows hold one class only"}
-    positive = positive_class(list(set(y_train) | set(y_test)))
-    as_categories(x_train, x_test, x_syn)
+    if positive is not None:
+        positive = next((c for c in set(y_train) | set(y_test) if c.strip().lower() == str(positive).strip().lower()), str(positive))
+    else:
+        positive = positive_class(list(set(y_train) | set(y_test)))
+    as_categories(frames[0], *frames[1:])
     truth = (y_test == positive).to_numpy()
-    real_scores = classifier_scores(x_train, (y_train == positive).to_numpy(), x_test, truth, seed)
-    synthetic_scores = classifier_scores(x_syn, (y_syn == positive).to_numpy(), x_test, truth, seed)
+    real_scores = classifier_scores(frames[0], (y_train == positive).to_numpy(), frames[1], truth, seed)
+    synthetic_scores = classifier_scores(frames[2], (y_syn == positive).to_numpy(), frames[1], truth, seed)
     ratio = (synthetic_scores["roc_auc"] / real_scores["roc_auc"]
              if synthetic_scores["roc_auc"] and real_scores["roc_auc"] else None)
-    return {"target": target, "positive_class": positive, "test_rows": int(len(y_test)),
-            "positive_share_real": float((y_test == positive).mean()),
-            "positive_share_synthetic": float((y_syn == positive).mean()) if len(y_syn) else None,
-            "train_real": real_scores, "train_synthetic": synthetic_scores, "roc_auc_ratio": ratio}
+    out = {"target": target, "positive_class": positive, "test_rows": int(len(y_test)),
+           "positive_share_real": float((y_test == positive).mean()),
+           "positive_share_synthetic": float((y_syn == positive).mean()) if len(y_syn) else None,
+           "train_real": real_scores, "train_synthetic": synthetic_scores, "roc_auc_ratio": ratio}
+    if baseline is not None:
+        out["train_baseline"] = classifier_scores(frames[3], (labels[3] == positive).to_numpy(), frames[1], truth, seed)
+        out["positive_share_baseline"] = float((labels[3] == positive).mean()) if len(labels[3]) else None
+    return out

@@ -127,8 +127,9 @@ def requested(rebalance: Mapping | None, where: Mapping | None) -> list[tuple[st
     return out
 
 
-def resolve_value(value, categories: list, name: str):
-    """The model's own value for a value as given (``True`` or "true" for a boolean, "A" for a label)."""
+def resolve_value(value, categories: list, name: str, source: str = "model"):
+    """The model's own value for a value as given (``True`` or "true" for a boolean, "A" for a label);
+    ``source`` names what ``categories`` come from in the error ("model" or "real data")."""
     for category in categories:
         if _is_missing(category):
             continue
@@ -143,9 +144,15 @@ def resolve_value(value, categories: list, name: str):
                 return category
         elif str(category).strip().lower() == text:
             return category
+    flags = {str(c).strip().lower(): c for c in categories if not _is_missing(c)}
+    if set(flags) <= {"0", "1"} and (text in _TRUE or text in _FALSE):  # a boolean as SQL stores it
+        wanted = "1" if text in _TRUE else "0"
+        if wanted in flags:
+            return flags[wanted]
     shown = ", ".join(str(c) for c in categories if not _is_missing(c))[:200]
-    raise ConditionError(f"{name} has no value '{value}' the model learned (values held by fewer than the rare "
-                         f"threshold's customers are never learned); it has: {shown}.")
+    learned = (" the model learned (values held by fewer than the rare threshold's customers are never learned)"
+               if source == "model" else f" in the {source}")
+    raise ConditionError(f"{name} has no value '{value}'{learned}; it has: {shown}.")
 
 
 def _is_missing(value) -> bool:
@@ -215,8 +222,9 @@ def tilt(probabilities: np.ndarray, targets: dict[int, int]) -> np.ndarray:
 
 def assign(probabilities: np.ndarray, targets: dict[int, int], rng: np.random.Generator) -> np.ndarray:
     """A category per row: exactly ``targets[k]`` rows for each targeted ``k`` (drawn without replacement with
-    weights the rows' probabilities of ``k``, Efraimidis–Spirakis keys), the other rows drawn among the
-    other categories by their probabilities. Rows that cannot hold a category (probability 0) never get it."""
+    weights the rows' probabilities of ``k``, Efraimidis–Spirakis keys; rows whose model cannot give ``k``
+    only when the others do not suffice, at random), the other rows drawn among the other categories by
+    their probabilities."""
     n, k = probabilities.shape
     out = np.full(n, -1)
     free = np.ones(n, dtype=bool)
@@ -224,7 +232,8 @@ def assign(probabilities: np.ndarray, targets: dict[int, int], rng: np.random.Ge
         weight = np.where(free, probabilities[:, index], 0.0)
         with np.errstate(divide="ignore"):
             keys = np.where(weight > 0, np.log(rng.random(n)) / weight, -np.inf)
-        wanted = min(targets[index], int((weight > 0).sum()))
+        keys = np.where(free & (weight <= 0), -1e300 + rng.random(n), keys)  # the last resort, in random order
+        wanted = min(targets[index], int(free.sum()))
         chosen = np.argsort(-keys, kind="stable")[:wanted]
         out[chosen], free[chosen] = index, False
     others = np.setdiff1d(np.arange(k), list(targets))

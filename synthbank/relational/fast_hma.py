@@ -298,7 +298,8 @@ class FastHMA:
             loc = model[loc_names].to_numpy(dtype=float)
             scale = np.maximum(model[scale_names].to_numpy(dtype=float), 0.0)
             factors = _correlation_factors(model[corr_names].to_numpy(dtype=float), d)
-            column, held = self._conditioned(child, mix, loc[owners], scale[owners], mix_rng) if mix else (None, None)
+            column, held, forced = (self._conditioned(child, mix, loc[owners], scale[owners], mix_rng) if mix
+                                    else (None, None, None))
             values = np.empty((len(owners), d))
             for start in range(0, len(owners), DRAW_BLOCK):
                 who = owners[start:start + DRAW_BLOCK]
@@ -309,6 +310,8 @@ class FastHMA:
                     known = np.isfinite(part)
                     latent[known] = conditions.condition_latent(latent[known], factors[who][known], column, part[known])
                 values[start:start + DRAW_BLOCK] = loc[who] + scale[who] * latent
+            if column is not None:  # rows whose parent's model cannot give their value: placed inside its interval
+                values[np.isfinite(forced), column] = forced[np.isfinite(forced)]
             frame = child.encoder.reverse_transform(pd.DataFrame(values, columns=child.encoded))
             frame = frame[child.columns].reset_index(drop=True)
         else:
@@ -318,10 +321,11 @@ class FastHMA:
         return frame
 
     def _conditioned(self, child: _Child, mix: conditions.Mix, loc: np.ndarray, scale: np.ndarray,
-                     rng: np.random.Generator) -> tuple[int, np.ndarray]:
+                     rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray]:
         """For a conditioned child column: its position among the encoded columns and, per child row, the
-        latent standard-normal value that puts the row in the category it is given (NaN where the parent's
-        marginal is a point, which fixes the category by itself)."""
+        latent standard-normal value that puts the row in the category it is given, or (where the parent's
+        marginal cannot reach that category: a point, or too far) the encoded value itself, drawn uniformly
+        inside the category's interval (NaN elsewhere)."""
         if mix.column not in child.encoded:
             raise conditions.ConditionError(f"{mix.name} is not encoded as one column, so it cannot be conditioned.")
         column = child.encoded.index(mix.column)
@@ -331,14 +335,20 @@ class FastHMA:
         probabilities = conditions.category_probabilities(loc, scale, low, high)
         targets = {categories.index(value): count for value, count in mix.counts(len(loc)).items()}
         chosen = conditions.assign(conditions.tilt(probabilities, targets), targets, rng)
-        held = np.full(len(loc), np.nan)
-        spread = (scale > 0) & (chosen >= 0)
+        held, forced = np.full(len(loc), np.nan), np.full(len(loc), np.nan)
+        assigned = chosen >= 0
         chosen = np.maximum(chosen, 0)
+        reachable = assigned & (scale > 0) & (probabilities[np.arange(len(loc)), chosen] > 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):
             lower = (low[chosen] + conditions.INSIDE - loc) / scale
             upper = (high[chosen] - conditions.INSIDE - loc) / scale
-        held[spread] = conditions.truncated_normal(lower[spread], upper[spread], rng)
-        return column, held
+        held[reachable] = conditions.truncated_normal(lower[reachable], upper[reachable], rng)
+        placed = assigned & ~reachable
+        if placed.any():
+            start = np.maximum(low[chosen[placed]], 0.0) + conditions.INSIDE
+            end = np.minimum(high[chosen[placed]], 1.0) - conditions.INSIDE
+            forced[placed] = start + (end - start) * rng.random(int(placed.sum()))
+        return column, held, forced
 
     def empty(self) -> dict[str, pd.DataFrame]:
         out = {self.parent: pd.DataFrame({c: pd.Series(dtype=object) for c in [self.key, *self.sdtypes[self.parent]]})}
