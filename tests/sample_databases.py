@@ -11,6 +11,10 @@ hundred rows whose types are the awkward ones real databases hold:
 - ``hr`` (shaped like the MySQL "employees" sample): departments with natural string keys (``d001``),
   employees, dept_emp / dept_manager / titles / salaries with composite primary keys, shift start times
   (``TIME``), dates before 1970, and a table with no rows.
+- ``payments_bank``: customers (names, a segment) → accounts (a rare ``is_flagged`` flag, a mid-level rare
+  class: about 4% of accounts, most of them held by business customers and opened recently) → transfers
+  (payee names, free-text memos, amounts; a flagged account's transfers are larger and go out by wire
+  more often).
 - ``flights``: airports keyed by their IATA code, airlines keyed by their two-letter code, flights with
   two foreign keys to airports, a departure time of day, a ``TIMESTAMP WITH TIME ZONE`` (on SQLite
   strings with ``±hh:mm`` offsets, some without), and an airline ↔ airport many-to-many link.
@@ -278,4 +282,58 @@ def flights(url: str, seed: int = 0, n_flights: int = 300) -> None:
     _create(url, m, rows)
 
 
-BUILDERS = {"music_shop": (music_shop, MUSIC_TABLES), "hr": (hr, HR_TABLES), "flights": (flights, FLIGHT_TABLES)}
+# --- a bank with flagged accounts, payees and memos ------------------------------------------------------
+PAYMENTS_TABLES = ["customers", "accounts", "transfers"]
+_FIRST = ["Anna", "Ben", "Carla", "David", "Eva", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca"]
+_LAST = ["Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Huber", "Ivanova", "Jansen", "Kowalski"]
+_PAYEES = ["City Power", "Green Grocers", "Metro Rail", "Northwind Rent", "Blue Telecom", "Harbor Insurance",
+           "Alpine Fitness", "Quick Fuel"]
+
+
+def payments_bank(url: str, seed: int = 0, customers: int = 600) -> None:
+    rng = np.random.default_rng(seed)
+    sqlite = _is_sqlite(url)
+    m = sa.MetaData()
+    sa.Table("customers", m, sa.Column("customer_id", sa.Integer, primary_key=True),
+             sa.Column("full_name", sa.String(80), nullable=False), sa.Column("segment", sa.String(20), nullable=False),
+             sa.Column("age", sa.Integer), sa.Column("monthly_income", sa.Numeric(10, 2)))
+    sa.Table("accounts", m, sa.Column("account_id", sa.Integer, primary_key=True),
+             sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.customer_id"), nullable=False),
+             sa.Column("account_type", sa.String(20), nullable=False), sa.Column("opened_on", sa.Date, nullable=False),
+             sa.Column("balance", sa.Numeric(12, 2)), sa.Column("is_flagged", sa.Boolean, nullable=False))
+    sa.Table("transfers", m, sa.Column("transfer_id", sa.Integer, primary_key=True),
+             sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.account_id"), nullable=False),
+             sa.Column("payee", sa.String(80)), sa.Column("channel", sa.String(10), nullable=False),
+             sa.Column("amount", sa.Numeric(12, 2), nullable=False), sa.Column("memo", sa.Text))
+    rows: dict[str, list[dict]] = {"customers": [], "accounts": [], "transfers": []}
+    account_id = transfer_id = 0
+    for c in range(1, customers + 1):
+        segment = str(rng.choice(["retail", "premium", "business"], p=[0.6, 0.25, 0.15]))
+        age = int(rng.integers(19, 85))
+        income = float(rng.lognormal(8.6 if segment != "business" else 9.4, 0.4))
+        rows["customers"].append({"customer_id": c, "full_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+                                  "segment": segment, "age": age, "monthly_income": round(income, 2)})
+        for _ in range(int(rng.integers(1, 4))):
+            account_id += 1
+            opened = dt.date(2015, 1, 1) + dt.timedelta(days=int(rng.integers(0, 3600)))
+            recent = opened.year >= 2023
+            flagged = bool(rng.random() < (0.16 if segment == "business" else 0.015) * (2.0 if recent else 0.7))
+            rows["accounts"].append({"account_id": account_id, "customer_id": c,
+                                     "account_type": str(rng.choice(["checking", "savings", "card"], p=[0.55, 0.3, 0.15])),
+                                     "opened_on": opened.isoformat() if sqlite else opened,
+                                     "balance": round(float(rng.lognormal(7.5, 1.0)), 2), "is_flagged": flagged})
+            for _ in range(int(rng.integers(2, 9))):
+                transfer_id += 1
+                wire = rng.random() < (0.6 if flagged else 0.1)
+                amount = float(rng.lognormal(7.2 if flagged else 4.5, 0.6))
+                payee = str(rng.choice(_PAYEES)) if rng.random() < 0.8 else f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+                memo = (f"Payment to {payee} for {rng.choice(['rent', 'groceries', 'invoice', 'services', 'a loan'])}"
+                        if rng.random() < 0.7 else None)
+                rows["transfers"].append({"transfer_id": transfer_id, "account_id": account_id, "payee": payee,
+                                          "channel": "wire" if wire else str(rng.choice(["card", "sepa", "instant"])),
+                                          "amount": round(amount, 2), "memo": memo})
+    _create(url, m, rows)
+
+
+BUILDERS = {"music_shop": (music_shop, MUSIC_TABLES), "hr": (hr, HR_TABLES), "flights": (flights, FLIGHT_TABLES),
+            "payments_bank": (payments_bank, PAYMENTS_TABLES)}

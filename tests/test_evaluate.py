@@ -16,8 +16,8 @@ from synthbank.demo_bank import demo_schema, generate_demo_bank, write_demo_bank
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import evaluate
 
-TOP_LEVEL_KEYS = {"schema_version", "summary", "tables", "holdout", "integrity", "quality", "k_hop", "detection", "notes",
-                  "text", "privacy", "utility", "seconds"}
+TOP_LEVEL_KEYS = {"schema_version", "summary", "tables", "holdout", "integrity", "quality", "conditions", "k_hop", "detection",
+                  "notes", "text", "privacy", "utility", "seconds"}
 
 
 @pytest.fixture(scope="module")

@@ -65,10 +65,10 @@ def test_tables_are_the_same_in_process_in_workers_and_on_ray(tables_model, smal
 def test_a_failing_task_writes_nothing(tables_model, small_blocks, monkeypatch, tmp_path):
     original = relational.RelationalSynthesizer.sample_block_rows
 
-    def failing(self, scale, seed, block, blocks):
+    def failing(self, scale, seed, block, blocks, *rest):
         if block == 2:
             raise SynthbankError("block 2 could not be drawn")
-        return original(self, scale, seed, block, blocks)
+        return original(self, scale, seed, block, blocks, *rest)
 
     monkeypatch.setattr(relational.RelationalSynthesizer, "sample_block_rows", failing)  # forked workers inherit it
     target = tmp_path / "out.db"

@@ -61,15 +61,14 @@ class Mix:
         return [value for value, _ in self.shares]
 
     def counts(self, n: int) -> dict:
-        """Rows of each named value among ``n`` rows (largest remainders, so the counts add up)."""
+        """Rows of each named value among ``n`` rows (each share rounded; never more than ``n`` in all)."""
         if self.fixed:
             return {self.values[0]: int(n)}
-        exact = np.array([share * n for _, share in self.shares])
-        base = np.floor(exact).astype(int)
-        total = int(round(float(exact.sum())))
-        for i in np.argsort(-(exact - base), kind="stable")[:max(0, total - int(base.sum()))]:
-            base[i] += 1
-        return {value: int(count) for value, count in zip(self.values, base)}
+        out, left = {}, int(n)
+        for value, share in self.shares:
+            out[value] = min(int(np.floor(share * n + 0.5)), left)
+            left -= out[value]
+        return out
 
     def block_counts(self, total: int, before: int, rows: int) -> dict:
         """A block's counts when ``before`` of ``total`` rows came in earlier blocks: the differences of the

@@ -171,12 +171,13 @@ class FastHMA:
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, seed: int, *, parent_counts: tuple[str, dict] | None = None,
-               child_mixes: dict[str, conditions.Mix] | None = None) -> dict[str, pd.DataFrame]:
+               child_mixes: dict[str, conditions.Mix] | None = None, child_odds: dict | None = None) -> dict[str, pd.DataFrame]:
         """The parent's ``num_rows`` rows and all their children; keys are row positions.
 
         ``parent_counts`` = ``(column, {value: rows})``: that many parent rows hold each value, the others
         hold none of them (see :meth:`_sample_parent_with`). ``child_mixes``: per child table, the shares
-        its rows should have (see :mod:`synthbank.relational.conditions`)."""
+        its rows should have (see :mod:`synthbank.relational.conditions`); ``child_odds``: per child table, an
+        :class:`~synthbank.relational.association.Association` giving each parent's odds of the values."""
         from synthbank import seeding
 
         if self.copula_ is not None and num_rows:
@@ -194,7 +195,8 @@ class FastHMA:
             rng = seeding.rng(seed, "children", self.parent, child.name)
             mix = (child_mixes or {}).get(child.name)
             out[child.name] = self._sample_children(child, model, rng, mix,
-                                                    seeding.rng(seed, "mix", self.parent, child.name) if mix else None)
+                                                    seeding.rng(seed, "mix", self.parent, child.name) if mix else None,
+                                                    (child_odds or {}).get(child.name))
         return out
 
     def categories(self, table: str, column: str) -> tuple[dict, dict]:
@@ -267,6 +269,11 @@ class FastHMA:
         column, values, shares = strata
         mix = conditions.Mix(self.parent, column, tuple((v, shares[v]) for v in values))
         counts = mix.counts(num_rows)
+        covered = sum(shares[v] for v in values)
+        if covered > 1 - 1e-9 and sum(counts.values()) < num_rows:  # the strata are every row: rounding's rest too
+            weights = np.array([shares[v] for v in values]) / covered
+            for pick in rng.choice(len(values), size=num_rows - sum(counts.values()), p=weights):
+                counts[values[pick]] += 1
         parts = []
         for value in values:
             if counts[value]:
@@ -283,7 +290,8 @@ class FastHMA:
         return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
 
     def _sample_children(self, child: _Child, model: pd.DataFrame, rng: np.random.Generator,
-                         mix: conditions.Mix | None = None, mix_rng: np.random.Generator | None = None) -> pd.DataFrame:
+                         mix: conditions.Mix | None = None, mix_rng: np.random.Generator | None = None,
+                         odds=None) -> pd.DataFrame:
         num_rows_name, loc_names, scale_names, corr_names = child.extension_names()
         n = len(model)
         counts = np.zeros(n, dtype=np.int64)
@@ -298,8 +306,8 @@ class FastHMA:
             loc = model[loc_names].to_numpy(dtype=float)
             scale = np.maximum(model[scale_names].to_numpy(dtype=float), 0.0)
             factors = _correlation_factors(model[corr_names].to_numpy(dtype=float), d)
-            column, held, forced = (self._conditioned(child, mix, loc[owners], scale[owners], mix_rng) if mix
-                                    else (None, None, None))
+            column, held, forced = (self._conditioned(child, mix, loc[owners], scale[owners], mix_rng,
+                                                      odds, model, owners) if mix else (None, None, None))
             values = np.empty((len(owners), d))
             for start in range(0, len(owners), DRAW_BLOCK):
                 who = owners[start:start + DRAW_BLOCK]
@@ -321,7 +329,8 @@ class FastHMA:
         return frame
 
     def _conditioned(self, child: _Child, mix: conditions.Mix, loc: np.ndarray, scale: np.ndarray,
-                     rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray]:
+                     rng: np.random.Generator, odds=None, parents: pd.DataFrame | None = None,
+                     owners: np.ndarray | None = None) -> tuple[int, np.ndarray, np.ndarray]:
         """For a conditioned child column: its position among the encoded columns and, per child row, the
         latent standard-normal value that puts the row in the category it is given, or (where the parent's
         marginal cannot reach that category: a point, or too far) the encoded value itself, drawn uniformly
@@ -333,6 +342,12 @@ class FastHMA:
         categories, low, high = conditions.bounds(intervals)
         loc, scale = loc[:, column], scale[:, column]
         probabilities = conditions.category_probabilities(loc, scale, low, high)
+        if odds is not None and len(loc):
+            # which parents the values go with, from the real links; a little of HMA's own odds keeps every
+            # value reachable where the regression never saw it
+            learned = odds.probabilities(parents, categories)[owners]
+            probabilities = np.where(learned.sum(axis=1, keepdims=True) > 0, 0.99 * learned + 0.01 * probabilities,
+                                     probabilities)
         targets = {categories.index(value): count for value, count in mix.counts(len(loc)).items()}
         chosen = conditions.assign(conditions.tilt(probabilities, targets), targets, rng)
         held, forced = np.full(len(loc), np.nan), np.full(len(loc), np.nan)

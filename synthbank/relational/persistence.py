@@ -17,6 +17,7 @@ from synthbank import __version__
 from synthbank.errors import SynthbankError
 from synthbank.protection import RareGuard
 from synthbank.relational import sdv_adapter
+from synthbank.relational.association import Association
 from synthbank.relational.combos import ComboRule
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
@@ -54,6 +55,7 @@ def save_model(model, directory: str | Path) -> Path:
         "rare_threshold": model.rare_threshold_,
         "rare": {t: {c: g.to_dict() for c, g in cols.items()} for t, cols in model.rare_.items()},
         "combos": {t: [rule.to_dict() for rule in rules] for t, rules in model.combos_.items()},
+        "associations": {t: {c: a.to_dict() for c, a in cols.items()} for t, cols in getattr(model, "associations_", {}).items()},
     }
     (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
     for name, frame in model.fixed_.items():
@@ -83,6 +85,8 @@ def load_model(cls, directory: str | Path):
     model.rare_threshold_ = state["rare_threshold"]
     model.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
     model.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
+    model.associations_ = {t: {c: Association.from_dict(a) for c, a in cols.items()}
+                           for t, cols in state.get("associations", {}).items()}
     model.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]
     model.plans_ = {name: TablePlan(**plan) for name, plan in state["plans"].items()}
     model.row_counts_ = state["row_counts"]

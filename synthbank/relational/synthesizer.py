@@ -40,6 +40,7 @@ from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
 from synthbank.relational import conditions, persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
+from synthbank.relational.association import Association
 from synthbank.relational.columns import KEY, fk_column, has_column, to_days
 from synthbank.relational.combos import learn_rules
 from synthbank.relational.encoding import category_orders
@@ -125,6 +126,7 @@ class RelationalSynthesizer:
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
                        if t.is_fixed}
         self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
+        self.associations_ = self._learn_associations()
         # the windows are independent: an executor fits them in worker processes or as Ray tasks
         self.hmas_ = []
         report(progress, "fitting", _describe(self.windows_[0]) if self.windows_ else "", 0, len(self.windows_))
@@ -292,6 +294,37 @@ class RelationalSynthesizer:
                 out.append(column)
         return out
 
+    def _learn_associations(self) -> dict[str, dict[str, Association]]:
+        """Per child table and categorical or boolean column with at most :data:`CLASS_MAX_VALUES` values, how
+        its values go with the parent's columns (see :mod:`synthbank.relational.association`)."""
+        out: dict[str, dict[str, Association]] = {}
+        for name, plan in self.plans_.items():
+            if plan.primary_fk is None:
+                continue
+            parent = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent
+            if parent not in self.model_frames_ or parent == name:
+                continue
+            frame, parents = self.model_frames_[name], self.model_frames_[parent]
+            link = frame[fk_column(plan.primary_fk)].to_numpy()
+            linked = link >= 0
+            parent_columns = {c: ("numerical" if self.schema_.tables[parent].columns[c].sdtype in ("numerical", "datetime")
+                                  else "categorical") for c in self.plans_[parent].learned}
+            if not linked.any() or not parent_columns:
+                continue
+            rows = parents.iloc[link[linked]][list(parent_columns)].reset_index(drop=True)
+            table = self.schema_.tables[name]
+            for column in self.plans_[name].learned:
+                if table.columns[column].sdtype not in ("categorical", "boolean"):
+                    continue
+                values = frame[column][linked].reset_index(drop=True)
+                if not 2 <= values.nunique() <= CLASS_MAX_VALUES:
+                    continue
+                learned = Association.learn(column, values, rows, parent_columns,
+                                            seed=seeding.int_seed(0, "association", name, column))
+                if learned is not None:
+                    out.setdefault(name, {})[column] = learned
+        return out
+
     def _strata_columns(self, name: str, sdtypes: dict[str, str]) -> list[str]:
         """The columns of a window's root that may split it into strata (``strata``; see ``FastHMA``)."""
         if getattr(self.settings, "strata", "auto") == "none":
@@ -399,7 +432,11 @@ class RelationalSynthesizer:
         parent_of: dict[str, np.ndarray] = {}
         adopted: set[str] = set()
         mixes = mixes or {}
+        below = {name for name in self.plans_ if any(a in mixes for a in self._ancestors(name))}
+        adopted.update(below)  # a table under a condition keeps what its conditioned parents' models gave it
         for index, window in enumerate(self.windows_):
+            if window.parent in below and window.parent in rows and not window.children:
+                continue  # its own copula learned the real mix: its values would wash the condition out
             roots = self._root_rows(window.parent, scale, block, blocks)
             counts = None
             if window.parent in mixes and window.parent not in rows:  # a root table: its block's share of the counts
@@ -407,6 +444,17 @@ class RelationalSynthesizer:
                 counts = mixes[window.parent].block_counts(total, total * block // blocks, roots)
             self._sample_window(index, window, roots, block_seed, rows, parent_of, adopted, mixes, counts)
         return rows, parent_of
+
+    def _ancestors(self, name: str) -> list[str]:
+        """The tables above ``name`` along its modelled (primary) foreign keys."""
+        out, seen = [], {name}
+        while (plan := self.plans_.get(name)) is not None and plan.primary_fk is not None:
+            name = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent
+            if name in seen:
+                break
+            out.append(name)
+            seen.add(name)
+        return out
 
     # --- conditions --------------------------------------------------------------------------------
     def resolve_conditions(self, rebalance=None, where=None) -> dict[str, conditions.Mix]:
@@ -490,6 +538,9 @@ class RelationalSynthesizer:
         mix = mixes.get(parent)
         children = {child: mixes[child] for child in window.children if child in mixes}
         options = {"child_mixes": children} if children else {}
+        odds = {child: getattr(self, "associations_", {}).get(child, {}).get(mix.column) for child, mix in children.items()}
+        if any(odds.values()):
+            options["child_odds"] = {child: a for child, a in odds.items() if a is not None}
         if parent not in rows:
             wanted = roots
             if mix is not None and wanted:
