@@ -16,6 +16,7 @@ from sample_databases import payments_bank
 from synthbank.demo_bank import demo_schema, generate_demo_bank
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import evaluate
+from synthbank.evaluation.integrity import integrity
 from synthbank.executors import LocalProcesses
 from synthbank.io.reader import read_tables
 from synthbank.relational import conditions
@@ -28,12 +29,9 @@ def flags(values: pd.Series) -> np.ndarray:
 
 
 def orphans(schema, tables) -> int:
-    count = 0
-    for name, table in schema.tables.items():
-        for fk in table.foreign_keys:
-            child = tables[name][fk.columns[0]].dropna()
-            count += int((~child.isin(set(tables[fk.parent][fk.parent_columns[0]]))).sum())
-    return count
+    """Orphan foreign keys plus duplicate keys and NULLs in NOT NULL columns (the evaluation's check)."""
+    found = integrity(schema, tables, tables)
+    return int(found["orphans"] + found["constraint_violations"])
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +265,28 @@ def test_evaluate_compares_within_each_condition(demo_model, bank):
     assert set(entry["within"]) == {"A", "(other values)"}
     assert entry["within"]["A"]["synthetic_rows"] > entry["within"]["A"]["real_rows"]
     assert report.data["utility"][0]["target"] == "loans.grade" and report.data["utility"][0]["positive_class"] == "A"
+
+
+@pytest.mark.slow
+def test_narratives_of_rebalanced_rows_follow_their_new_values():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from synthbank.text.settings import TextSettings
+
+    tables = generate_demo_bank(users=1000, seed=11)
+    real = tables["complaints"].dropna(subset=["narrative"])
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    classifier = LogisticRegression(max_iter=2000).fit(vectorizer.fit_transform(real.narrative), real["product"])
+    shares = real["product"].value_counts(normalize=True)
+    product = shares[shares >= 0.05].index[-1]  # the rarest product with enough texts to learn from
+    text = TextSettings.from_dict({"training": {"max_minutes": 4, "epochs": 10}})
+    model = DatabaseSynthesizer(demo_schema(), text=text).fit(tables)
+    synthetic = model.sample(seed=3, rebalance={"complaints.product": {product: 0.6}})
+    complaints = synthetic["complaints"]
+    assert (complaints["product"] == product).mean() == pytest.approx(0.6, abs=0.01)
+    written = complaints.dropna(subset=["narrative"])
+    predicted = classifier.predict(vectorizer.transform(written.narrative))
+    # the texts of the rebalanced rows are about their new product: far more of them than the real share
+    assert (predicted == product).mean() > 0.4 > 2 * shares[product]
+    assert (predicted[written["product"].to_numpy() == product] == product).mean() > 0.6

@@ -29,7 +29,7 @@ import pandas as pd
 
 from synthbank import seeding
 from synthbank.protection import RARE_MARKER, RareGuard
-from synthbank.relational.columns import from_days, has_column
+from synthbank.relational.columns import from_days, has_column, join_mass, mass_column
 from synthbank.relational.combos import ComboRule, apply_rules
 from synthbank.relational.frames import cast_to_schema
 from synthbank.relational.keys import KeyFormat
@@ -56,6 +56,8 @@ class Assembly:
     forms: dict[str, dict[str, dict]]
     fixed: dict[str, pd.DataFrame]  # copy/subset tables, PII columns removed
     key_start: int = 0
+    #: per table, the numeric columns modelled with a point mass (see ``relational.columns``) and its value
+    point_masses: dict[str, dict[str, float]] = field(default_factory=dict)
     #: rows already numbered per table (keys of the next block start after them)
     offsets: dict[str, int] = field(default_factory=dict)
     #: fake values already used per table and column (unique columns stay unique across blocks)
@@ -112,8 +114,11 @@ class Assembly:
         table, plan = self.schema.tables[name], self.plans[name]
         n = len(frame)
         result = pd.DataFrame(index=range(n))
+        masses = self.point_masses.get(name, {})
         for column in plan.learned:
             values = frame[column]
+            if column in masses and mass_column(column) in frame:
+                values = join_mass(values, frame[mass_column(column)], masses[column])
             result[column] = (from_days(values) if table.columns[column].sdtype == "datetime" else values).to_numpy()
         mine: dict[int, np.ndarray] = {}
         positions[name] = mine

@@ -131,7 +131,23 @@ class FastHMA:
                         rows = model[model[column] == value].reset_index(drop=True)
                         self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
             self.strata_ = self._fit_strata(model, sdtypes, options)
+            # a value's own copula learns its own rounding from fewer rows: its rows take the whole table's, so
+            # that no classifier can tell them from the others by their decimals
+            self.rounding_ = sdv_adapter.rounding_digits(self.copula_) if self.class_copulas_ else {}
         return self
+
+    def _own_rows(self, column: str, value, count: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``count`` rows from the copula of ``column = value``'s own rows, in the whole table's rounding."""
+        from synthbank import seeding
+
+        own = self.class_copulas_[(column, value)]
+        sdv_adapter.seed_copula(own, seeding.int_seed(int(rng.integers(2**62)), "class", column))
+        part = sdv_adapter.sample_copula(own, count)
+        for name, digits in getattr(self, "rounding_", {}).items():
+            if name in part and pd.api.types.is_numeric_dtype(part[name]) and not pd.api.types.is_bool_dtype(part[name]):
+                part[name] = part[name].round(digits)
+        part[column] = pd.Series([value] * len(part), dtype=object)
+        return part
 
     def _fit_strata(self, model: pd.DataFrame, sdtypes: dict[str, str], options: dict) -> tuple | None:
         """A Gaussian copula cannot hold a mixture (disbursements of thousands beside purchases of tens in one
@@ -213,17 +229,13 @@ class FastHMA:
         among the rows that hold no named value. A named value's rows come from its own copula (fitted on
         its real rows alone, see ``class_columns``) where it has one, else from SDV's conditional sampling of
         the whole copula; either way the rest of each row, its children's parameters too, follows the value."""
-        from synthbank import seeding
 
         parts = []
         for value, count in counts.items():
             if not count:
                 continue
-            own = getattr(self, "class_copulas_", {}).get((column, value))
-            if own is not None:
-                sdv_adapter.seed_copula(own, seeding.int_seed(int(rng.integers(2**62)), "class", column))
-                part = sdv_adapter.sample_copula(own, count)
-                part[column] = pd.Series([value] * len(part), dtype=object)
+            if (column, value) in getattr(self, "class_copulas_", {}):
+                part = self._own_rows(column, value, count, rng)
             else:
                 part = sdv_adapter.sample_copula_where(self.copula_, count, column, value)
             parts.append(part)
@@ -261,7 +273,6 @@ class FastHMA:
     def _draw(self, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """Unconditioned parent rows: each stratum's share from its own copula (see :meth:`_fit_strata`), the
         values too rare for one from the whole copula; without strata, the whole copula alone."""
-        from synthbank import seeding
 
         strata = getattr(self, "strata_", None)
         if strata is None:
@@ -277,11 +288,7 @@ class FastHMA:
         parts = []
         for value in values:
             if counts[value]:
-                own = self.class_copulas_[(column, value)]
-                sdv_adapter.seed_copula(own, seeding.int_seed(int(rng.integers(2**62)), "stratum", column))
-                part = sdv_adapter.sample_copula(own, counts[value])
-                part[column] = pd.Series([value] * len(part), dtype=object)
-                parts.append(part)
+                parts.append(self._own_rows(column, value, counts[value], rng))
         rest = num_rows - sum(counts.values())
         if rest > 0:
             accept = max(1.0 - sum(shares[v] for v in values), 0.01)

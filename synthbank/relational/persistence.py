@@ -56,6 +56,7 @@ def save_model(model, directory: str | Path) -> Path:
         "rare": {t: {c: g.to_dict() for c, g in cols.items()} for t, cols in model.rare_.items()},
         "combos": {t: [rule.to_dict() for rule in rules] for t, rules in model.combos_.items()},
         "associations": {t: {c: a.to_dict() for c, a in cols.items()} for t, cols in getattr(model, "associations_", {}).items()},
+        "point_masses": getattr(model, "point_masses_", {}),
     }
     (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
     for name, frame in model.fixed_.items():
@@ -85,6 +86,7 @@ def load_model(cls, directory: str | Path):
     model.rare_threshold_ = state["rare_threshold"]
     model.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
     model.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
+    model.point_masses_ = state.get("point_masses", {})
     model.associations_ = {t: {c: Association.from_dict(a) for c, a in cols.items()}
                            for t, cols in state.get("associations", {}).items()}
     model.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]

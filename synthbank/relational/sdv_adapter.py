@@ -146,6 +146,19 @@ def fit_copula(frame: pd.DataFrame, sdtypes: dict[str, str], *, default_distribu
     return synthesizer
 
 
+def rounding_digits(synthesizer) -> dict[str, int]:
+    """The decimals each numeric column of a fitted copula rounds its output to (RDT's learned scheme)."""
+    transformers = synthesizer.get_transformers()
+    if isinstance(transformers, dict) and len(transformers) == 1 and isinstance(next(iter(transformers.values())), dict):
+        (transformers,) = transformers.values()
+    out = {}
+    for column, transformer in transformers.items():
+        digits = getattr(transformer, "_rounding_digits", None)
+        if digits is not None and getattr(transformer, "learn_rounding_scheme", False):
+            out[column] = int(digits)
+    return out
+
+
 def seed_copula(synthesizer, seed: int) -> None:
     synthesizer.reset_sampling()
     _require(synthesizer, "_set_random_state", "single-table random-state setter")(seed)

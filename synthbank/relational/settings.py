@@ -28,8 +28,8 @@ class RelationalSettings(Settings):
                                            "their associations (synthbank.relational.encoding)")
     leaf_models: bool = setting(True, "tables that are only ever children get a copula of their own over all "
                                       "their rows, replacing the values of HMA's per-parent child models")
-    class_models: ClassModels = setting("booleans", "booleans: every boolean column's rarer value (a fraud or default "
-                                                    "flag) gets a copula fitted on its rows alone, which rebalancing "
+    class_models: ClassModels = setting("booleans", "booleans: the rarer value of every boolean or two-valued column (a "
+                                                    "fraud or default flag) gets a copula fitted on its rows alone, which rebalancing "
                                                     "draws from; categories: also the values of categorical columns "
                                                     "with at most 12 values; none: SDV's conditional sampling only",
                                         cli=True)

@@ -41,7 +41,7 @@ from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_thresh
 from synthbank.relational import conditions, persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.association import Association
-from synthbank.relational.columns import KEY, fk_column, has_column, to_days
+from synthbank.relational.columns import KEY, fk_column, has_column, mass_column, point_mass, split_mass, to_days
 from synthbank.relational.combos import learn_rules
 from synthbank.relational.encoding import category_orders
 from synthbank.relational.fast_hma import CLASS_MIN_ROWS, FastHMA
@@ -125,6 +125,7 @@ class RelationalSynthesizer:
         # copied tables never keep their PII columns: Faker refills them when sampling
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
                        if t.is_fixed}
+        self.point_masses_: dict[str, dict[str, float]] = {}
         self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
         self.associations_ = self._learn_associations()
         # the windows are independent: an executor fits them in worker processes or as Ray tasks
@@ -254,6 +255,10 @@ class RelationalSynthesizer:
             data[column] = to_days(frame[column]) if sdtype == "datetime" else frame[column]
             if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
                 data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column))
+            mass = point_mass(data[column]) if sdtype == "numerical" else None
+            if mass is not None:  # a value many rows hold: an indicator of its own (see relational.columns)
+                data[column], data[mass_column(column)] = split_mass(data[column], mass, seeding.rng(0, "mass", name, column))
+                self.point_masses_.setdefault(name, {})[column] = mass
         for i in plan.categorical_fks:
             data[table.foreign_keys[i].columns[0]] = frame[table.foreign_keys[i].columns[0]].astype(object)
         for i in plan.secondary_fks:
@@ -269,7 +274,7 @@ class RelationalSynthesizer:
             for column in self.model_frames_[name].columns:
                 if column == KEY or column.startswith("_sb_fk"):
                     continue
-                if column.startswith("_sb_has"):
+                if column.startswith(("_sb_has", "_sb_at_")):
                     columns[column] = "boolean"
                 elif column in table.columns and table.columns[column].sdtype in ("numerical", "datetime", "boolean"):
                     sdtype = table.columns[column].sdtype
@@ -289,8 +294,9 @@ class RelationalSynthesizer:
         for column, sdtype in sdtypes.items():
             if column not in table.columns or column not in self.plans_[name].learned:
                 continue
-            if table.columns[column].sdtype == "boolean" or (
-                    mode == "categories" and sdtype == "categorical" and data[name][column].nunique() <= CLASS_MAX_VALUES):
+            values = data[name][column].nunique()
+            flag = table.columns[column].sdtype == "boolean" or values == 2  # a flag, however the database stores it
+            if flag or (mode == "categories" and sdtype == "categorical" and values <= CLASS_MAX_VALUES):
                 out.append(column)
         return out
 
@@ -413,7 +419,8 @@ class RelationalSynthesizer:
             raise SynthbankError(f"The scale must be a positive number, got {scale}.")
         mixes = tally.mixes if tally is not None else self.resolve_conditions(rebalance, where)
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
-                            self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start)
+                            self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start,
+                            point_masses=getattr(self, "point_masses_", {}))
         blocks = self.block_count(scale, block_rows)
         report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
         drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks, mixes) for block in range(blocks)])
