@@ -75,13 +75,11 @@ def _generate(model, forbidden, chunk) -> list:
 
     _, context, row_values, seed, options, threads = chunk
     before = torch.get_num_threads()
-    if threads != before:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)  # always: a thread-pool limit set around torch (threadpoolctl) is undone too
     try:
         return model.generate(context, seed=seed, row_values=row_values, forbidden=forbidden, **options).tolist()
     finally:
-        if threads != before:
-            torch.set_num_threads(before)
+        torch.set_num_threads(before)
 
 
 # --- the model sent to workers -------------------------------------------------------------------------------
