@@ -266,27 +266,3 @@ def test_evaluate_compares_within_each_condition(demo_model, bank):
     assert entry["within"]["A"]["synthetic_rows"] > entry["within"]["A"]["real_rows"]
     assert report.data["utility"][0]["target"] == "loans.grade" and report.data["utility"][0]["positive_class"] == "A"
 
-
-@pytest.mark.slow
-def test_narratives_of_rebalanced_rows_follow_their_new_values():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from synthbank.text.settings import TextSettings
-
-    tables = generate_demo_bank(users=1000, seed=11)
-    real = tables["complaints"].dropna(subset=["narrative"])
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    classifier = LogisticRegression(max_iter=2000).fit(vectorizer.fit_transform(real.narrative), real["product"])
-    shares = real["product"].value_counts(normalize=True)
-    product = shares[shares >= 0.05].index[-1]  # the rarest product with enough texts to learn from
-    text = TextSettings.from_dict({"training": {"max_minutes": 4, "epochs": 10}})
-    model = DatabaseSynthesizer(demo_schema(), text=text).fit(tables)
-    synthetic = model.sample(seed=3, rebalance={"complaints.product": {product: 0.6}})
-    complaints = synthetic["complaints"]
-    assert (complaints["product"] == product).mean() == pytest.approx(0.6, abs=0.01)
-    written = complaints.dropna(subset=["narrative"])
-    predicted = classifier.predict(vectorizer.transform(written.narrative))
-    # the texts of the rebalanced rows are about their new product: far more of them than the real share
-    assert (predicted == product).mean() > 0.4 > 2 * shares[product]
-    assert (predicted[written["product"].to_numpy() == product] == product).mean() > 0.6
