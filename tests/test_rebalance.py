@@ -266,3 +266,17 @@ def test_evaluate_compares_within_each_condition(demo_model, bank):
     assert entry["within"]["A"]["synthetic_rows"] > entry["within"]["A"]["real_rows"]
     assert report.data["utility"][0]["target"] == "loans.grade" and report.data["utility"][0]["positive_class"] == "A"
 
+
+
+def test_class_models_for_categories_keep_what_goes_with_the_value(bank):
+    # real credit-card complaints never name a loan; a copula of their own (class_models="categories") keeps that
+    from synthbank.relational.settings import RelationalSettings
+
+    complaints = bank["complaints"]
+    assert complaints.loc[complaints["product"] == "Credit card", "loan_id"].isna().all()
+    model = DatabaseSynthesizer(demo_schema(), text=False, relational=RelationalSettings(class_models="categories")).fit(bank)
+    synthetic = model.sample(seed=3, rebalance={"complaints.product": {"Credit card": 0.6}})
+    cards = synthetic["complaints"][synthetic["complaints"]["product"] == "Credit card"]
+    assert len(cards) == pytest.approx(0.6 * len(synthetic["complaints"]), abs=1)
+    assert cards["loan_id"].isna().mean() > 0.95
+    assert orphans(demo_schema(), synthetic) == 0
