@@ -128,8 +128,7 @@ class FastHMA:
                 counts = model[column].value_counts(dropna=True)
                 for value, count in counts.items():
                     if count >= self.class_min_rows and count <= CLASS_MAX_SHARE * len(model) and value != RARE_MARKER:
-                        rows = model[model[column] == value].reset_index(drop=True)
-                        self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
+                        self._fit_own(model, column, value, sdtypes, options)
             self.strata_ = self._fit_strata(model, sdtypes, options)
             # a value's own copula learns its own rounding from fewer rows: its rows take the whole table's, so
             # that no classifier can tell them from the others by their decimals
@@ -181,9 +180,13 @@ class FastHMA:
             return None
         for value in values:
             if (best, value) not in self.class_copulas_:
-                rows = model[model[best] == value].reset_index(drop=True)
-                self.class_copulas_[(best, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
+                self._fit_own(model, best, value, sdtypes, options)
         return best, values, shares
+
+    def _fit_own(self, model: pd.DataFrame, column: str, value, sdtypes: dict[str, str], options: dict) -> None:
+        """The copula of the rows where ``column`` holds ``value`` (their children's parameters included)."""
+        rows = model[model[column] == value].reset_index(drop=True)
+        self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, seed: int, *, parent_counts: tuple[str, dict] | None = None,

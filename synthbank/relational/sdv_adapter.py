@@ -148,11 +148,8 @@ def fit_copula(frame: pd.DataFrame, sdtypes: dict[str, str], *, default_distribu
 
 def rounding_digits(synthesizer) -> dict[str, int]:
     """The decimals each numeric column of a fitted copula rounds its output to (RDT's learned scheme)."""
-    transformers = synthesizer.get_transformers()
-    if isinstance(transformers, dict) and len(transformers) == 1 and isinstance(next(iter(transformers.values())), dict):
-        (transformers,) = transformers.values()
     out = {}
-    for column, transformer in transformers.items():
+    for column, transformer in synthesizer.get_transformers().items():
         digits = getattr(transformer, "_rounding_digits", None)
         if digits is not None and getattr(transformer, "learn_rounding_scheme", False):
             out[column] = int(digits)
@@ -204,10 +201,7 @@ def _categories(transformer, column: str) -> tuple[dict, dict]:
 
 def copula_categories(synthesizer, column: str) -> tuple[dict, dict]:
     """A fitted copula's categories of ``column``: their intervals in [0, 1] and their shares of the rows."""
-    transformers = synthesizer.get_transformers()
-    if isinstance(transformers, dict) and column not in transformers and len(transformers) == 1:
-        (transformers,) = transformers.values()  # SDV 2 keys them by table
-    return _categories(transformers.get(column), column)
+    return _categories(synthesizer.get_transformers().get(column), column)
 
 
 def encoder_categories(encoder, column: str) -> tuple[dict, dict]:

@@ -479,7 +479,7 @@ class RelationalSynthesizer:
             name = f"{table}.{column}"
             if table not in self.plans_ or column not in self.plans_[table].learned:
                 raise conditions.ConditionError(f"{name} is not learned by this model, so it cannot be conditioned.")
-            models = [self.hmas_[i] for i, w in enumerate(self.windows_) if table in w.tables]
+            models = self._window_models(table)
             if not all(isinstance(m, FastHMA) for m in models):
                 raise conditions.ConditionError(f"Conditions need the fast engine; this model was fitted with SDV's HMA "
                                                 f"(--engine sdv), which cannot condition {name}.")
@@ -497,9 +497,12 @@ class RelationalSynthesizer:
         mixes = self.resolve_conditions(rebalance, where)
         real = {}
         for table, mix in mixes.items():
-            model = next(self.hmas_[i] for i, w in enumerate(self.windows_) if table in w.tables)
-            real[table] = model.categories(table, mix.column)[1]
+            real[table] = self._window_models(table)[0].categories(table, mix.column)[1]
         return conditions.MixTally(mixes, real)
+
+    def _window_models(self, table: str) -> list:
+        """The fitted models of the windows ``table`` is part of, in sampling order."""
+        return [self.hmas_[i] for i, w in enumerate(self.windows_) if table in w.tables]
 
     def block_count(self, scale: float, block_rows: int | None = None) -> int:
         """Blocks of about ``block_rows`` (default :data:`BLOCK_ROWS`) synthetic rows, at most as many as the
@@ -561,16 +564,10 @@ class RelationalSynthesizer:
             if mix is not None and target and real_parents:
                 # the parents drawn here hold the named values as often as the rows they are matched to,
                 # and are matched within each value, so the existing rows keep theirs
-                held = rows[parent][mix.column].astype(object)
-                group = np.full(target, -1)
-                for number, value in enumerate(mix.values):
-                    group[(held == value).to_numpy()] = number
+                group = _value_groups(rows[parent][mix.column], mix.values)
                 options["parent_counts"] = (mix.column, {v: int((group == i).sum()) for i, v in enumerate(mix.values)})
                 sampled = model.sample(target, seed, **options)
-                drawn = sampled[parent][mix.column].astype(object)
-                drawn_group = np.full(len(drawn), -1)
-                for number, value in enumerate(mix.values):
-                    drawn_group[(drawn == value).to_numpy()] = number
+                drawn_group = _value_groups(sampled[parent][mix.column], mix.values)
                 match = match_by_group(rows[parent], sampled[parent], self.plans_[parent].learned, rng, group, drawn_group)
             else:
                 sampled = model.sample(target, seed, **options) if target and real_parents else model.empty()
@@ -616,6 +613,15 @@ class RelationalSynthesizer:
     def load(cls, directory: str | Path) -> RelationalSynthesizer:
         """Load a model directory. It contains pickles, which run code when loaded: only load trusted ones."""
         return persistence.load_model(cls, directory)
+
+
+def _value_groups(values: pd.Series, named: list) -> np.ndarray:
+    """Per row, the position in ``named`` of the value it holds (-1: none of them)."""
+    held = values.astype(object)
+    group = np.full(len(held), -1)
+    for number, value in enumerate(named):
+        group[(held == value).to_numpy()] = number
+    return group
 
 
 def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
