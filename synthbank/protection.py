@@ -119,13 +119,15 @@ def robust_bounds(values: pd.Series, k: int) -> tuple[float, float] | None:
     return float(low), float(high)
 
 
-def tame_tails(values: pd.Series, k: int, rng: np.random.Generator) -> pd.Series:
+def tame_tails(values: pd.Series, k: int, rng: np.random.Generator, *, drawn_extremes: bool = False) -> pd.Series:
     """``values`` with the tails beyond :func:`robust_bounds` moved inside them.
 
     A value beyond a bound is replaced by a uniform draw between that bound and the quantile one tail
     further in, not by the bound itself: a pile of equal values at the edge would bend the marginal a
     copula fits (a beta fitted to data with 0.5% of it on its upper end turns U-shaped). The largest value
-    a model sees is then a random number inside the bounds, nobody's value.
+    a model sees is then a random number inside the bounds, nobody's value — unless every draw stays inside
+    the untouched values, whose outermost is then someone's. ``drawn_extremes`` rules that out: the
+    outermost draw of each tail is moved between the outermost untouched value and the bound.
     """
     bounds = robust_bounds(values, k)
     if bounds is None:
@@ -138,6 +140,16 @@ def tame_tails(values: pd.Series, k: int, rng: np.random.Generator) -> pd.Series
     for beyond, start, stop in ((out < low, low, max(low, inner_low)), (out > high, min(high, inner_high), high)):
         if beyond.any():
             out[beyond] = rng.uniform(start, stop, int(beyond.sum()))
+    if drawn_extremes:
+        inside = numbers.to_numpy()
+        inside = inside[(inside >= low) & (inside <= high)]
+        for beyond, edge, bound in ((numbers.to_numpy() < low, np.min, low), (numbers.to_numpy() > high, np.max, high)):
+            if beyond.any() and len(inside):
+                kept = edge(inside)
+                drawn = np.flatnonzero(beyond)
+                outermost = drawn[np.argmin(out[drawn])] if edge is np.min else drawn[np.argmax(out[drawn])]
+                if (out[outermost] >= kept) if edge is np.min else (out[outermost] <= kept):
+                    out[outermost] = rng.uniform(min(kept, bound), max(kept, bound))
     result = pd.Series(out, index=values.index)
     if pd.api.types.is_integer_dtype(values.dtype):  # integer columns stay integers, inside the bounds
         result = result.round().clip(np.ceil(low), max(np.ceil(low), np.floor(high)))

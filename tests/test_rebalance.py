@@ -280,3 +280,20 @@ def test_class_models_for_categories_keep_what_goes_with_the_value(bank):
     assert len(cards) == pytest.approx(0.6 * len(synthetic["complaints"]), abs=1)
     assert cards["loan_id"].isna().mean() > 0.95
     assert orphans(demo_schema(), synthetic) == 0
+
+
+def test_the_copula_of_a_rare_class_stores_and_writes_no_real_extreme(payments):
+    _, _, real, model = payments
+    flagged = real["accounts"][flags(real["accounts"]["is_flagged"])]
+    extremes = {round(float(v), 2) for v in (flagged["balance"].min(), flagged["balance"].max())}
+    everyone = {round(float(v), 2) for v in pd.to_numeric(real["accounts"]["balance"]).dropna()}
+    (hma,) = [m for m in model.relational_._window_models("accounts") if m.parent == "accounts"]
+    own = [copula for (column, _), copula in hma.class_copulas_.items() if column == "is_flagged"]
+    assert own  # the flagged accounts have a copula of their own, whose bounds are nobody's balance
+    for copula in own:
+        transformer = copula.get_transformers()["balance"]
+        for bound in (transformer._min_value, transformer._max_value):
+            assert round(float(bound), 2) not in everyone
+    synthetic = model.sample(scale=5, seed=2, rebalance={"accounts.is_flagged": {True: 0.5}})
+    written = {round(float(v), 2) for v in pd.to_numeric(synthetic["accounts"]["balance"]).dropna()}
+    assert not written & extremes

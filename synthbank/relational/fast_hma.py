@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthbank.protection import RARE_MARKER
+from synthbank.protection import RARE_MARKER, tame_tails
 from synthbank.relational import conditions, sdv_adapter
 
 #: HMA's marginal for extension columns (``sdv.multi_table.hma.DEFAULT_EXTENDED_COLUMNS_DISTRIBUTION``).
@@ -184,8 +184,20 @@ class FastHMA:
         return best, values, shares
 
     def _fit_own(self, model: pd.DataFrame, column: str, value, sdtypes: dict[str, str], options: dict) -> None:
-        """The copula of the rows where ``column`` holds ``value`` (their children's parameters included)."""
+        """The copula of the rows where ``column`` holds ``value`` (their children's parameters included).
+
+        The table's tails were tamed before fitting, but the smallest and largest value of a subset (the
+        largest fraud) are still someone's: each numeric column of the subset has them replaced by a draw
+        inside (:func:`~synthbank.protection.tame_tails` with one row beyond each bound, the outermost draw beyond
+        every real value left), so the copula stores
+        and clips to nobody's value while the subset's shape stays."""
+        from synthbank import seeding
+
         rows = model[model[column] == value].reset_index(drop=True)
+        for name, sdtype in self.sdtypes[self.parent].items():
+            if sdtype in ("numerical", "datetime") and name in rows and not name.startswith("_sb"):
+                rows[name] = tame_tails(rows[name], 1, seeding.rng(0, "subset tails", self.parent, column, str(value), name),
+                                       drawn_extremes=True)
         self.class_copulas_[(column, value)] = sdv_adapter.fit_copula(rows, sdtypes, **options)
 
     # --- sampling ----------------------------------------------------------------------------------
