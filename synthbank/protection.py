@@ -140,16 +140,14 @@ def tame_tails(values: pd.Series, k: int, rng: np.random.Generator, *, drawn_ext
     for beyond, start, stop in ((out < low, low, max(low, inner_low)), (out > high, min(high, inner_high), high)):
         if beyond.any():
             out[beyond] = rng.uniform(start, stop, int(beyond.sum()))
-    if drawn_extremes:
-        inside = numbers.to_numpy()
-        inside = inside[(inside >= low) & (inside <= high)]
-        for beyond, edge, bound in ((numbers.to_numpy() < low, np.min, low), (numbers.to_numpy() > high, np.max, high)):
-            if beyond.any() and len(inside):
-                kept = edge(inside)
-                drawn = np.flatnonzero(beyond)
-                outermost = drawn[np.argmin(out[drawn])] if edge is np.min else drawn[np.argmax(out[drawn])]
-                if (out[outermost] >= kept) if edge is np.min else (out[outermost] <= kept):
-                    out[outermost] = rng.uniform(min(kept, bound), max(kept, bound))
+    if drawn_extremes:  # the outermost draw of each tail lies beyond every untouched (real) value
+        original = numbers.to_numpy()
+        kept = original[(original >= low) & (original <= high)]
+        below, above = np.flatnonzero(original < low), np.flatnonzero(original > high)
+        if len(kept) and len(below) and out[below].min() >= kept.min():
+            out[below[np.argmin(out[below])]] = rng.uniform(low, kept.min())
+        if len(kept) and len(above) and out[above].max() <= kept.max():
+            out[above[np.argmax(out[above])]] = rng.uniform(kept.max(), high)
     result = pd.Series(out, index=values.index)
     if pd.api.types.is_integer_dtype(values.dtype):  # integer columns stay integers, inside the bounds
         result = result.round().clip(np.ceil(low), max(np.ceil(low), np.floor(high)))

@@ -187,10 +187,9 @@ class FastHMA:
         """The copula of the rows where ``column`` holds ``value`` (their children's parameters included).
 
         The table's tails were tamed before fitting, but the smallest and largest value of a subset (the
-        largest fraud) are still someone's: each numeric column of the subset has them replaced by a draw
-        inside (:func:`~synthbank.protection.tame_tails` with one row beyond each bound, the outermost draw beyond
-        every real value left), so the copula stores
-        and clips to nobody's value while the subset's shape stays."""
+        largest fraud) are still someone's: each numeric column of the subset has them replaced by draws
+        inside (:func:`~synthbank.protection.tame_tails` with one row beyond each bound, the outermost draw
+        beyond every real value left), so the copula stores and clips to nobody's value while the subset's shape stays."""
         from synthbank import seeding
 
         rows = model[model[column] == value].reset_index(drop=True)
