@@ -254,7 +254,8 @@ class RelationalSynthesizer:
             sdtype = table.columns[column].sdtype
             data[column] = to_days(frame[column]) if sdtype == "datetime" else frame[column]
             if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
-                data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column))
+                data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column),
+                                          drawn_extremes=True)
             mass = point_mass(data[column]) if sdtype == "numerical" else None
             if mass is not None:  # a value many rows hold: an indicator of its own (see relational.columns)
                 data[column], data[mass_column(column)] = split_mass(data[column], mass, seeding.rng(0, "mass", name, column))
