@@ -268,6 +268,25 @@ def test_evaluate_compares_within_each_condition(demo_model, bank):
 
 
 
+def test_a_product_that_never_names_a_loan_never_does_plain_or_rebalanced(demo_model, bank):
+    # complaints are split into strata by product (it decides whether a complaint points at a loan), so the
+    # products whose real complaints never name a loan keep that in the plain clone and when rebalanced
+    (model,) = [m for m in demo_model.relational_._window_models("complaints") if m.parent == "complaints"]
+    column, values, _ = model.strata_
+    assert column == "product"
+    linked = bank["complaints"].groupby("product")["loan_id"].apply(lambda keys: keys.notna().mean())
+    never = [v for v in values if linked[v] == 0]
+    assert len(never) >= 2 and linked.max() > 0.5
+    for ask in (None, {"complaints.product": {never[0]: 0.6}}):
+        complaints = demo_model.sample(scale=3, seed=4, rebalance=ask)["complaints"]
+        if ask:
+            assert (complaints["product"] == never[0]).mean() == pytest.approx(0.6, abs=0.005)
+        for product in never:
+            rows = complaints[complaints["product"] == product]
+            assert len(rows) > 20 and rows["loan_id"].isna().all(), (ask, product)
+        assert complaints["loan_id"].notna().mean() > 0.1  # the loan products still name theirs
+
+
 def test_class_models_for_categories_keep_what_goes_with_the_value(bank):
     # real credit-card complaints never name a loan; a copula of their own (class_models="categories") keeps that
     from synthbank.relational.settings import RelationalSettings

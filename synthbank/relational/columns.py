@@ -31,6 +31,10 @@ def has_column(index: int) -> str:
     return f"_sb_has{index}"
 
 
+def is_has_column(name: str) -> bool:
+    return name.startswith("_sb_has")
+
+
 def to_days(values: pd.Series) -> pd.Series:
     return (pd.to_datetime(values) - EPOCH) / pd.Timedelta(days=1)
 

@@ -36,6 +36,7 @@ import pandas as pd
 
 from synthbank.protection import RARE_MARKER, tame_tails
 from synthbank.relational import conditions, sdv_adapter
+from synthbank.relational.columns import is_has_column
 
 #: HMA's marginal for extension columns (``sdv.multi_table.hma.DEFAULT_EXTENDED_COLUMNS_DISTRIBUTION``).
 EXTENSION_DISTRIBUTION = "truncnorm"
@@ -150,23 +151,34 @@ class FastHMA:
 
     def _fit_strata(self, model: pd.DataFrame, sdtypes: dict[str, str], options: dict) -> tuple | None:
         """A Gaussian copula cannot hold a mixture (disbursements of thousands beside purchases of tens in one
-        ``amount`` column): the numbers blur across the categories. The categorical column that explains the
-        most of the parent's numbers (the mean correlation ratio η² over its numeric columns, at least
+        ``amount`` column): the numbers blur across the categories. Nor can it hold a category that decides
+        whether a row points at a parent (a mortgage complaint never names a loan, a loan complaint mostly
+        does). The categorical column that explains the most of the parent's numbers and link indicators
+        (the mean correlation ratio η² over its numeric columns and its ``_sb_has`` columns as 0/1, at least
         :data:`STRATA_MIN_ETA`) splits the rows into strata, each value held by enough rows with a copula of
-        its own; sampling draws each stratum's share of the rows from its copula."""
-        numeric = [c for c, t in self.sdtypes[self.parent].items() if t == "numerical" and not c.startswith("_sb")]
+        its own; sampling draws each stratum's share of the rows from its copula. η² counts only the strata
+        that get a copula (the rows of values too rare for one are drawn from the whole copula, which
+        explains nothing new about them), so a fine column whose values are mostly too rare does not win
+        over a coarser one that covers the rows."""
+        numeric = [c for c, t in self.sdtypes[self.parent].items()
+                   if (t == "numerical" and not c.startswith("_sb")) or is_has_column(c)]
         best, best_eta = None, STRATA_MIN_ETA
         for column in self.strata_columns:
-            labels = model[column].astype(object).where(model[column].notna(), "(null)").astype(str)
-            if not 2 <= labels.nunique() <= STRATA_MAX_VALUES or not numeric:
+            if not 2 <= model[column].nunique() <= STRATA_MAX_VALUES or not numeric:
                 continue
+            counts = model[column].value_counts(dropna=True)
+            own = [v for v, n in counts.items() if n >= self.class_min_rows and v != RARE_MARKER]
+            if len(own) < 2:
+                continue
+            covered = model[column].isin(own).to_numpy()
+            labels = model[column].astype(object).where(covered, "(rest)").astype(str)
             etas = []
             for name in numeric:
-                values = pd.to_numeric(model[name], errors="coerce")
+                values = pd.to_numeric(model[name].astype(float) if is_has_column(name) else model[name], errors="coerce")
                 total = values.var(ddof=0)
                 if not np.isfinite(total) or total <= 0:
                     continue
-                means = values.groupby(labels).transform("mean")
+                means = values.groupby(labels).transform("mean").where(covered, values.mean())
                 etas.append(float(((means - values.mean()) ** 2).mean() / total))
             eta = float(np.mean(etas)) if etas else 0.0
             if eta > best_eta:
@@ -240,47 +252,53 @@ class FastHMA:
 
     def _sample_parent_with(self, column: str, counts: dict, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """Parent rows with exactly ``counts[value]`` rows of each named value, the others drawn unconditioned
-        among the rows that hold no named value. A named value's rows come from its own copula (fitted on
-        its real rows alone, see ``class_columns``) where it has one, else from SDV's conditional sampling of
-        the whole copula; either way the rest of each row, its children's parameters too, follows the value."""
+        among the rows that hold no named value (in their strata's shares, if any). A named value's rows come from its own copula (fitted on
+        its real rows alone, see ``class_columns``) where it has one; else, when the table is split into
+        strata by another column, from the strata's draws that hold the value (so a product's complaints
+        keep their stratum's links and numbers); else from SDV's conditional sampling of the whole copula.
+        Either way the rest of each row, its children's parameters too, follows the value."""
 
+        stratified = getattr(self, "strata_", None) is not None
+        _, shares = self.categories(self.parent, column)
         parts = []
         for value, count in counts.items():
             if not count:
                 continue
             if (column, value) in getattr(self, "class_copulas_", {}):
                 part = self._own_rows(column, value, count, rng)
+            elif stratified:
+                part = self._draw_filtered(self._draw, column, [value], count, max(shares.get(value, 0.0), 0.01), rng,
+                                           held=True)
             else:
                 part = sdv_adapter.sample_copula_where(self.copula_, count, column, value)
             parts.append(part)
         wanted = num_rows - sum(counts.values())
         if wanted > 0:
-            strata = getattr(self, "strata_", None)
-            _, shares = self.categories(self.parent, column)
             accept = max(1.0 - sum(shares.get(v, 0.0) for v in counts), 0.01)
-            draw = self._draw if strata is not None and strata[0] != column else self._draw_whole
-            parts.append(self._draw_without(draw, column, list(counts), wanted, accept, rng))
+            parts.append(self._draw_filtered(self._draw, column, list(counts), wanted, accept, rng))
         model = pd.concat(parts, ignore_index=True) if parts else sdv_adapter.sample_copula(self.copula_, 0)
         return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
 
     def _draw_whole(self, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         return sdv_adapter.sample_copula(self.copula_, num_rows)
 
-    def _draw_without(self, draw, column: str, values: list, wanted: int, accept: float,
-                      rng: np.random.Generator) -> pd.DataFrame:
-        """``wanted`` rows of ``draw`` whose ``column`` holds none of ``values`` (drawn in rounds, the others
-        rejected)."""
+    def _draw_filtered(self, draw, column: str, values: list, wanted: int, accept: float,
+                       rng: np.random.Generator, *, held: bool = False) -> pd.DataFrame:
+        """``wanted`` rows of ``draw`` whose ``column`` holds none of ``values`` (``held``: one of them),
+        drawn in rounds, the others rejected; ``accept`` is the share of draws expected to be kept."""
         named = pd.Series(values, dtype=object)
         parts = []
         for _ in range(FILL_ROUNDS):
             if wanted <= 0:
                 break
             batch = draw(max(int(np.ceil(wanted / accept * 1.2)), 64), rng)
-            keep = batch[~batch[column].astype(object).isin(named)].iloc[:wanted]
+            inside = batch[column].astype(object).isin(named)
+            keep = batch[inside if held else ~inside].iloc[:wanted]
             parts.append(keep)
             wanted -= len(keep)
         if wanted > 0:
-            raise conditions.ConditionError(f"The model of '{self.parent}' almost never draws a row without the named "
+            which = "with" if held else "without"
+            raise conditions.ConditionError(f"The model of '{self.parent}' almost never draws a row {which} the named "
                                             f"values of {self.parent}.{column}: name fewer values or ask for smaller shares.")
         return pd.concat(parts, ignore_index=True)
 
@@ -306,7 +324,7 @@ class FastHMA:
         rest = num_rows - sum(counts.values())
         if rest > 0:
             accept = max(1.0 - sum(shares[v] for v in values), 0.01)
-            parts.append(self._draw_without(self._draw_whole, column, values, rest, accept, rng))
+            parts.append(self._draw_filtered(self._draw_whole, column, values, rest, accept, rng))
         model = pd.concat(parts, ignore_index=True) if parts else sdv_adapter.sample_copula(self.copula_, 0)
         return model.iloc[rng.permutation(len(model))].reset_index(drop=True)
 
