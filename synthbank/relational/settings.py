@@ -34,7 +34,7 @@ class RelationalSettings(Settings):
                                                     "with at most 12 values; none: SDV's conditional sampling only",
                                         cli=True)
     strata: Literal["auto", "none"] = setting("auto", "auto: a window's root table is split by the categorical column "
-                                                      "that explains most of its numbers (e.g. transaction type), "
+                                                      "that explains most of its numbers and nullable links (e.g. transaction type), "
                                                       "each value's rows with a copula of their own; none: one copula",
                                              cli=True)
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
