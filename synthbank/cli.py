@@ -337,7 +337,7 @@ def print_summary(summary: dict) -> None:
         if text.get("dp_epsilon") is not None:
             table.add_row(f"DP epsilon {column}", f(text["dp_epsilon"]), f"delta {text['dp_delta']:g}")
     table.add_row("PII leaks", str(summary["pii_leaks"]), "0")
-    table.add_row("exact-copy share", f(summary["exact_copy_share"]), "")
+    table.add_row("exact-copy share", f(summary["exact_copy_share"]), f(summary.get("exact_copy_real_reference")))
     table.add_row("DCR share (0.5 best)", f(summary["dcr_share"]), "needs --holdout" if summary["dcr_share"] is None else "")
     for c in summary.get("conditions") or []:
         table.add_row(f"share {c['column']}={c['value']} (asked {c['requested_share']:.2f})", f(c["synthetic_share"]),

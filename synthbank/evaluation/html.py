@@ -214,8 +214,10 @@ def render_html(report) -> str:
         if text.get("dp_epsilon") is not None:
             cards.append(_card(f"DP ε {column}", text["dp_epsilon"], f"text model trained with DP-SGD, δ = {text['dp_delta']:g}"))
     cards.append(_card("PII leaks", s["pii_leaks"], "real PII values found in synthetic data", s["pii_leaks"] == 0))
-    cards.append(_card("Exact copies", s["exact_copy_share"], "largest share of synthetic rows equal to a real row",
-                       (s["exact_copy_share"] or 0) < 0.05))
+    copies, copies_reference = s["exact_copy_share"] or 0.0, s.get("exact_copy_real_reference")
+    cards.append(_card("Exact copies", s["exact_copy_share"],
+                       f"largest share of synthetic rows equal to a real row; real vs real: {_fmt(copies_reference)}",
+                       copies < 0.05 or (copies_reference is not None and copies <= copies_reference)))
     if s["dcr_share"] is not None:
         cards.append(_card("DCR share", s["dcr_share"], "closer to training than holdout; 0.5 ideal"))
     for target, ratio in s["utility"].items():
