@@ -182,18 +182,14 @@ class FastHMA:
                 etas.append(float(((means - values.mean()) ** 2).mean() / total))
             eta = float(np.mean(etas)) if etas else 0.0
             if eta > best_eta:
-                best, best_eta = column, eta
+                best, best_eta, best_counts, strata = column, eta, counts, own
         if best is None:
             return None
-        counts = model[best].value_counts(dropna=True)
-        shares = {value: float(count / len(model)) for value, count in counts.items()}
-        values = [v for v, n in counts.items() if n >= self.class_min_rows and v != RARE_MARKER]
-        if len(values) < 2:
-            return None
-        for value in values:
+        shares = {value: float(count / len(model)) for value, count in best_counts.items()}
+        for value in strata:
             if (best, value) not in self.class_copulas_:
                 self._fit_own(model, best, value, sdtypes, options)
-        return best, values, shares
+        return best, strata, shares
 
     def _fit_own(self, model: pd.DataFrame, column: str, value, sdtypes: dict[str, str], options: dict) -> None:
         """The copula of the rows where ``column`` holds ``value`` (their children's parameters included).
@@ -252,11 +248,11 @@ class FastHMA:
 
     def _sample_parent_with(self, column: str, counts: dict, num_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         """Parent rows with exactly ``counts[value]`` rows of each named value, the others drawn unconditioned
-        among the rows that hold no named value (in their strata's shares, if any). A named value's rows come from its own copula (fitted on
-        its real rows alone, see ``class_columns``) where it has one; else, when the table is split into
-        strata by another column, from the strata's draws that hold the value (so a product's complaints
-        keep their stratum's links and numbers); else from SDV's conditional sampling of the whole copula.
-        Either way the rest of each row, its children's parameters too, follows the value."""
+        among the rows that hold no named value (in their strata's shares, if any). A named value's rows
+        come from its own copula (fitted on its real rows alone, see ``class_columns``) where it has one;
+        else, when the table is split into strata, from the strata's draws that hold the value (so a
+        product's complaints keep their stratum's links and numbers); else from SDV's conditional sampling
+        of the whole copula. Either way the rest of each row, its children's parameters too, follows the value."""
 
         stratified = getattr(self, "strata_", None) is not None
         _, shares = self.categories(self.parent, column)
