@@ -17,7 +17,7 @@ from synthbank.text.dp import noise_for_budget, spent_epsilon
 from synthbank.text.generation import decode, generate_batched
 from synthbank.text.settings import TrainingSettings
 from synthbank.text.synthesizer import TextSynthesizer, learned_max_new_tokens
-from synthbank.text.training import MAX_AUTO_LENGTH, Schedule, data_length
+from synthbank.text.training import MAX_AUTO_LENGTH, Schedule, _batches, balance_weights, data_length
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,27 @@ def test_schedule_warms_up_then_decays_over_the_steps_or_the_time():
     time.sleep(0.12)
     assert timed.over(31) and timed.factor(31) == 0.0
 
+
+
+def test_rare_context_values_are_drawn_more_often_in_training():
+    """900 texts of one product and 100 of another: at balance 0.5 each product is drawn in proportion to the
+    square root of its count (3 : 1, so the rare one fills a quarter of the batches instead of a tenth); at 1
+    both equally; at 0 as in the data. Every text keeps a chance of being drawn."""
+    groups = ["Credit card"] * 900 + ["Mortgage"] * 100
+    lengths = np.full(len(groups), 20)
+    rare = np.array(groups) == "Mortgage"
+    for balance, share in ((0.5, 0.25), (1.0, 0.5)):
+        weights = balance_weights(groups, balance)
+        assert weights[rare].sum() == pytest.approx(share) and (weights > 0).all()
+        drawn = np.concatenate([np.concatenate(_batches(lengths, 4, np.random.default_rng(seed), weights))
+                                for seed in range(20)])
+        assert len(drawn) == 20 * len(groups)  # an epoch is still as many examples as there are texts
+        assert abs(rare[drawn].mean() - share) < 0.02
+    assert balance_weights(groups, 0.0) is None and balance_weights(["x"] * 10, 0.5) is None
+    plain = np.concatenate(_batches(lengths, 4, np.random.default_rng(0)))
+    assert sorted(plain) == list(range(len(groups)))  # unbalanced: each text once per epoch
+    missing = balance_weights(["a"] * 30 + [None] * 10, 1.0)  # a missing value is a group of its own
+    assert missing[30:].sum() == pytest.approx(0.5)
 
 def test_a_time_budget_stops_training(complaints):
     start = time.perf_counter()

@@ -98,11 +98,13 @@ class TextSynthesizer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, text_column: str, context_columns: Sequence[str] = (), *,
-            pii_values: Mapping[str, Iterable] | None = None, progress: Progress | None = None) -> TextSynthesizer:
+            pii_values: Mapping[str, Iterable] | None = None, progress: Progress | None = None,
+            balance_by: str | None = None) -> TextSynthesizer:
         """Fine-tune on the non-empty texts of ``data[text_column]`` given ``data[context_columns]``.
 
         ``pii_values`` (PII kind → real values, e.g. ``{"name": users.full_name}``) are scrubbed from the
-        texts besides the pattern-based PII.
+        texts besides the pattern-based PII. ``balance_by``: the context column whose rare values are drawn
+        more often in training (``training.context_balance``); default the first context column.
         """
         context_columns = list(context_columns)
         missing = [c for c in [text_column, *context_columns] if c not in data.columns]
@@ -111,6 +113,10 @@ class TextSynthesizer:
                                  f"(it has: {', '.join(map(str, data.columns))}).")
         if text_column in context_columns:
             raise TextModelError(f"The text column '{text_column}' cannot also be a context column.")
+        balance_by = balance_by or (context_columns[0] if context_columns else None)
+        if balance_by is not None and balance_by not in context_columns:
+            raise TextModelError(f"balance_by names '{balance_by}', which is not a context column "
+                                 f"(context columns: {', '.join(context_columns) or 'none'}).")
         texts = _clean_texts(data[text_column], text_column)
         keep = texts.notna() & (texts.fillna("").str.strip() != "")
         if not keep.any():
@@ -145,7 +151,8 @@ class TextSynthesizer:
         use_bf16 = uses_bfloat16(self.training.precision, device) and self.training.dp_epsilon is None
         on_step = (lambda step, steps, loss: report(progress, "training", text_column, step, steps)) if progress else None
         self.training_stats_ = train_lora(self.model_, self.tokenizer_, prompts, scrubbed, self.training,
-                                          progress=on_step, use_bf16=use_bf16, max_length=max_length)
+                                          progress=on_step, use_bf16=use_bf16, max_length=max_length,
+                                          groups=None if balance_by is None else rows[balance_by].tolist())
         stats = self.training_stats_
         log.info("trained %s: %d examples, %d steps (%s), %.0f tokens/s, loss %.3f, validation loss %s", text_column,
                  stats.examples, stats.steps, stats.stopped, stats.tokens_per_second, stats.final_loss,

@@ -91,7 +91,7 @@ def category_lift(texts: pd.Series, values: pd.Series) -> float:
 
 
 def choose_context(texts: pd.Series, frame: pd.DataFrame) -> list[str]:
-    """The context columns (in ``frame``'s order) the texts depend on; at most ``MAX_CONTEXT``."""
+    """The context columns the texts depend on, most first; at most ``MAX_CONTEXT``."""
     keep = texts.notna() & (texts.astype(str).str.strip() != "")
     texts, frame = texts[keep].astype(str), frame[keep]
     if len(texts) > 3000:
@@ -100,7 +100,7 @@ def choose_context(texts: pd.Series, frame: pd.DataFrame) -> list[str]:
     lifts = {c: category_lift(texts, frame[c]) for c in frame.columns}
     chosen = sorted((c for c, v in lifts.items() if v >= MIN_LIFT), key=lambda c: -lifts[c])[:MAX_CONTEXT]
     log.info("context lifts: %s", {c: round(v, 3) for c, v in lifts.items()})
-    return [c for c in frame.columns if c in chosen]
+    return chosen
 
 
 def pii_values(schema: DatabaseSchema, tables: Mapping[str, pd.DataFrame]) -> dict[str, list]:
@@ -169,9 +169,10 @@ class DatabaseTexts:
                 frame = context_frame(self.schema, tables, table, candidates)
                 chosen = choose_context(texts, frame)
                 fields = [f for f in candidates if f[0] in chosen]
-                data = frame[chosen].assign(**{"__text__": texts})
+                order = [name for name, _, _ in fields]  # the prompt keeps the schema's order
+                data = frame[order].assign(**{"__text__": texts})
                 model = TextSynthesizer(**self.settings.synthesizer_options(), rare_threshold=self.rare_threshold)
-                model.fit(data, "__text__", chosen, pii_values=self.real_pii_,
+                model.fit(data, "__text__", order, pii_values=self.real_pii_, balance_by=chosen[0] if chosen else None,
                           progress=(lambda e, c=f"{table}.{column}": progress(replace(e, item=c))) if progress else None)
                 model.text_column_ = column
                 self.models_[(table, column)] = model

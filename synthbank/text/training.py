@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from synthbank import seeding
 from synthbank.text.settings import LoraSettings, TrainingSettings
@@ -79,9 +80,29 @@ def data_length(tokenizer, prompts: Sequence[str], texts: Sequence[str], model_l
     return max(8, min(wanted, MAX_AUTO_LENGTH, model_limit or MAX_AUTO_LENGTH))
 
 
-def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Batches of similar length: shuffle, sort within windows of 50 batches, shuffle the batches."""
-    order = rng.permutation(len(lengths))
+def balance_weights(groups: Sequence | None, balance: float) -> np.ndarray | None:
+    """Per example, its chance of being drawn when each group (a value of the context column the texts depend
+    on most) is drawn in proportion to its count to the power ``1 - balance``: 0 keeps the data's mix, 1 draws
+    every group equally, 0.5 a group of 100 texts 3× as often as one of 900 is drawn 1×… (their square roots).
+    None: no groups or no balancing (uniform)."""
+    if groups is None or balance <= 0:
+        return None
+    codes, counts = np.unique(pd.Series(list(groups), dtype=object).fillna("\x00").astype(str), return_inverse=True,
+                              return_counts=True)[1:]
+    if len(counts) < 2:
+        return None
+    weights = counts[codes].astype(float) ** -balance  # group share ∝ count^(1 - balance), shared by its texts
+    return weights / weights.sum()
+
+
+def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+             weights: np.ndarray | None = None) -> list[np.ndarray]:
+    """Batches of similar length: shuffle (or, with ``weights``, draw as many examples with those chances,
+    with replacement), sort within windows of 50 batches, shuffle the batches."""
+    if weights is None:
+        order = rng.permutation(len(lengths))
+    else:
+        order = rng.choice(len(lengths), size=len(lengths), replace=True, p=weights)
     window = batch_size * 50
     batches = []
     for start in range(0, len(order), window):
@@ -197,10 +218,12 @@ def validation_loss(model, examples, pad: int, use_bf16: bool, batch_size: int =
 
 def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], settings: TrainingSettings,
                progress: Callable[[int, int, float], None] | None = None, *, max_length: int,
-               use_bf16: bool = False) -> TrainingStats:
+               use_bf16: bool = False, groups: Sequence | None = None) -> TrainingStats:
     """Train the LoRA adapters of ``model`` (a PEFT model) in place; ``progress(step, steps, loss)``.
 
-    ``max_length``: the sequence length to cut at (``settings.max_length``, or :func:`data_length`)."""
+    ``max_length``: the sequence length to cut at (``settings.max_length``, or :func:`data_length`).
+    ``groups``: per text, the value its batches are balanced on (``settings.context_balance``; not under DP,
+    whose privacy accounting assumes every text has the same chance of being drawn)."""
     import torch
 
     torch.manual_seed(seeding.int_seed(settings.seed, "torch"))
@@ -218,10 +241,11 @@ def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], s
     held_out = [examples[i] for i in valid_index]
     examples = [examples[i] for i in train_index]
     lengths = np.array([len(ids) for ids, _ in examples])
+    weights = balance_weights(None if groups is None else [groups[i] for i in train_index], settings.context_balance)
     steps = planned_steps(len(examples), settings)
     plan: list[np.ndarray] = []
     while len(plan) < steps:
-        plan += _batches(lengths, settings.batch_size, rng)
+        plan += _batches(lengths, settings.batch_size, rng, weights)
 
     device = next(model.parameters()).device
     trainable = [p for p in model.parameters() if p.requires_grad]
