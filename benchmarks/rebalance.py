@@ -70,6 +70,7 @@ def training_sets(schema, train, holdout, synthesizer, table, column, shares, se
     """Per (method, share): the feature frame and labels of a training set (and the share achieved)."""
     from imblearn.over_sampling import SMOTENC, RandomOverSampler
 
+    from synthbank.evaluation.evaluate import model_dtypes
     from synthbank.evaluation.utility import features
 
     out = {}
@@ -80,6 +81,7 @@ def training_sets(schema, train, holdout, synthesizer, table, column, shares, se
             out[("real data", share)] = (x_real, y_real, float(y_real.mean()), 0)
         else:
             synthetic = synthesizer.sample(seed=seed, rebalance={f"{table}.{column}": {True: share}})
+        synthetic = model_dtypes(schema, synthetic)  # values spelt as the real ones (5 and 5.0 are one category)
         y_syn = positive_mask(synthetic[table][column])
         out[("synthbank", share)] = (features(schema, synthetic, table, column), y_syn, float(y_syn.mean()),
                                      orphan_keys(schema, train, synthetic))
@@ -109,6 +111,7 @@ def training_sets(schema, train, holdout, synthesizer, table, column, shares, se
 
 
 def run(name: str, shares: list, repeats: int, directory: Path) -> list[dict]:
+    from synthbank.evaluation.evaluate import model_dtypes
     from synthbank.evaluation.split import split_tables
     from synthbank.evaluation.utility import as_categories, classifier_scores, features
     from synthbank.io.reader import read_tables
@@ -117,7 +120,7 @@ def run(name: str, shares: list, repeats: int, directory: Path) -> list[dict]:
 
     url, table, column = load(name, directory)
     schema = reflect_schema(url)
-    real = read_tables(url, schema)
+    real = model_dtypes(schema, read_tables(url, schema))
     rows = []
     for seed in range(repeats):
         train, holdout = split_tables(schema, real, 0.5, seed=seed)

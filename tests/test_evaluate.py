@@ -74,6 +74,30 @@ def test_exact_copy_has_perfect_fidelity_and_is_flagged(copy_report):
         assert ratio > 0.95  # the copy also holds the test rows, so it may beat real training data
 
 
+
+def test_a_copy_in_the_engines_dtypes_is_still_a_copy(tmp_path):
+    """Read from SQLite a flag is 0/1 and an integer with NULLs 5.0; sampled in memory the same values are
+    False/True and 5. Compared as given, an exact copy went uncounted (0% copies of the accounts) and a
+    classifier told real from synthetic by the spelling alone. The evaluation compares both in one form."""
+    from sample_databases import payments_bank
+
+    from synthbank.io.reader import read_tables
+    from synthbank.relational.frames import normalize
+    from synthbank.schemas.reflect import reflect_schema
+
+    url = f"sqlite:///{tmp_path / 'payments.db'}"
+    payments_bank(url, seed=3)
+    schema = reflect_schema(url)
+    real = read_tables(url, schema)
+    copy = {name: normalize(frame, schema.tables[name]) for name, frame in real.items()}
+    assert real["accounts"]["is_flagged"].astype(str).isin({"0", "1"}).all()
+    assert copy["accounts"]["is_flagged"].astype(str).isin({"False", "True"}).all()
+    report = evaluate(real, copy, schema)
+    assert report.summary["exact_copy_share"] == 1.0
+    assert all(t["exact_copy_share"] == 1.0 for t in report.data["privacy"]["tables"].values())
+    assert report.summary["quality_score"] > 0.99 and report.summary["detection_accuracy"] < 0.6
+
+
 def test_broken_fake_scores_worse_and_reports_orphans(copy_report, fake_report):
     s, good = fake_report.summary, copy_report.summary
     assert not s["integrity_ok"]

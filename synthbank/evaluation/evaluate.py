@@ -43,6 +43,16 @@ def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> list[st
     return notes
 
 
+def model_dtypes(schema: DatabaseSchema, tables: dict) -> dict[str, pd.DataFrame]:
+    """Every table of ``schema`` in the engine's dtypes (:func:`~synthbank.relational.frames.normalize`), so
+    that both sides of a comparison hold a value alike: a database gives a flag as 0/1 and an integer with
+    NULLs as 5.0, a synthetic database sampled in memory as False/True and 5. Compared as text, those would
+    never match, and an exact copy would go uncounted, a classifier would tell the sides apart by them."""
+    from synthbank.relational.frames import normalize
+
+    return {name: normalize(tables[name], table) for name, table in schema.tables.items()}
+
+
 def _guarded(notes: list[str], label: str, compute: Callable, fallback):
     """Run one metric; if it cannot run on this data, say so in the notes and use ``fallback``."""
     try:
@@ -88,6 +98,9 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
         check_tables(schema, real, holdout)
     if baseline is not None:
         check_tables(schema, real, baseline)
+    real, synthetic = model_dtypes(schema, real), model_dtypes(schema, synthetic)
+    holdout = None if holdout is None else model_dtypes(schema, holdout)
+    baseline = None if baseline is None else model_dtypes(schema, baseline)
     asked = conditioned.resolve(schema, real, rebalance, where) if rebalance or where else []
     targets = list(targets) if targets is not None else utility.default_targets(schema)
     positives = {}
