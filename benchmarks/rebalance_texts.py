@@ -14,6 +14,7 @@ relational model is refitted for each, the text model is shared):
     python benchmarks/rebalance_texts.py                  # 4-minute text model
     python benchmarks/rebalance_texts.py --minutes 1      # a quick look
     python benchmarks/rebalance_texts.py --class-models booleans,categories
+    python benchmarks/rebalance_texts.py --balance 0.5    # rare products' texts drawn more often in training
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.6)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--class-models", default="booleans", help="comma-separated class_models settings to compare")
+    parser.add_argument("--balance", type=float, default=0.0, help="the text model's context_balance (--text-balance)")
     args = parser.parse_args()
 
     tables = generate_demo_bank(users=1000, seed=11)
@@ -57,7 +59,7 @@ def main() -> None:
     print(f"product {product!r}: real share {shares[product]:.3f}, real share with a loan {real_linked:.3f}")
 
     started = time.perf_counter()
-    text = TextSettings.from_dict({"training": {"max_minutes": args.minutes, "epochs": 10}})
+    text = TextSettings.from_dict({"training": {"max_minutes": args.minutes, "epochs": 10, "context_balance": args.balance}})
     model = DatabaseSynthesizer(demo_schema(), text=text).fit(tables)
     print(f"fit (default class models) {time.perf_counter() - started:.0f} s")
 

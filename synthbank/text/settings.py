@@ -40,9 +40,10 @@ class TrainingSettings(Settings):
     max_minutes: float | None = setting(10.0, "time budget: stop training after M minutes (the learning rate "
                                               "decays over the budget; None: no limit)", gt=0, cli="train_minutes", metavar="M")
     batch_size: int = setting(4, "texts per training step", ge=1)
-    context_balance: float = setting(0.5, "draw the texts of rare values of the context field the texts depend on "
+    context_balance: float = setting(0.0, "draw the texts of rare values of the context field the texts depend on "
                                           "most more often: each value in proportion to its count^(1 - B) "
-                                          "(0: as in the data, 1: every value equally; not under DP)",
+                                          "(0: as in the data, 1: every value equally; 0.5 for a clone to be "
+                                          "rebalanced; not under DP)",
                                      ge=0, le=1, cli="balance", metavar="B")
     learning_rate: float = setting(2e-3, "peak learning rate", gt=0)
     warmup_share: float = setting(0.05, "share of the steps spent warming up", ge=0, lt=1)
