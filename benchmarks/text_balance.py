@@ -49,11 +49,10 @@ def main() -> None:
     chosen = [c for c in frame.columns if c in lifted]  # the prompt keeps the schema's order
     data = frame[chosen].assign(__text__=tables["complaints"]["narrative"])
     products = sorted(real["product"].unique())
-    written = data["__text__"].notna()
-    prompts = pd.concat([data[written & (frame["product"] == p)][chosen].sample(args.per_product, replace=True, random_state=0)
-                         if (written & (frame["product"] == p)).sum() < args.per_product else
-                         data[written & (frame["product"] == p)][chosen].sample(args.per_product, random_state=0)
-                         for p in products]).reset_index(drop=True)
+    written = data.loc[data["__text__"].notna(), chosen]
+    mine = [written[frame.loc[written.index, "product"] == p] for p in products]
+    prompts = pd.concat([rows.sample(args.per_product, replace=len(rows) < args.per_product, random_state=0)
+                         for rows in mine]).reset_index(drop=True)
     print(f"context {chosen}, balanced on {lifted[0]!r}; real shares "
           + ", ".join(f"{p} {s:.3f}" for p, s in real["product"].value_counts(normalize=True).items()))
 

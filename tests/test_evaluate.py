@@ -74,7 +74,6 @@ def test_exact_copy_has_perfect_fidelity_and_is_flagged(copy_report):
         assert ratio > 0.95  # the copy also holds the test rows, so it may beat real training data
 
 
-
 def test_a_copy_in_the_engines_dtypes_is_still_a_copy(tmp_path):
     """Read from SQLite a flag is 0/1 and an integer with NULLs 5.0; sampled in memory the same values are
     False/True and 5. Compared as given, an exact copy went uncounted (0% copies of the accounts) and a

@@ -87,8 +87,8 @@ def balance_weights(groups: Sequence | None, balance: float) -> np.ndarray | Non
     None: no groups or no balancing (uniform)."""
     if groups is None or balance <= 0:
         return None
-    codes, counts = np.unique(pd.Series(list(groups), dtype=object).fillna("\x00").astype(str), return_inverse=True,
-                              return_counts=True)[1:]
+    codes, _ = pd.factorize(pd.Series(list(groups), dtype=object), use_na_sentinel=False)  # a missing value: a group
+    counts = np.bincount(codes)
     if len(counts) < 2:
         return None
     weights = counts[codes].astype(float) ** -balance  # group share ∝ count^(1 - balance), shared by its texts
