@@ -42,6 +42,8 @@ from synthbank.relational.columns import is_has_column
 EXTENSION_DISTRIBUTION = "truncnorm"
 #: Rows a copula's marginals and correlations are fitted on at most (a seeded sample; encoders see all).
 COPULA_FIT_ROWS = 20_000
+#: Added to the diagonal of each child correlation matrix before its Cholesky factor (see ``_correlation_factors``).
+FACTOR_JITTER = 1e-9
 #: Child rows drawn per block while sampling (bounds the (rows, d, d) arrays of the correlation step).
 DRAW_BLOCK = 50_000
 #: Rounds of unconditioned draws that fill a conditioned root's rows outside the named values.
@@ -78,7 +80,7 @@ class FastHMA:
     """
 
     def __init__(self, parent: str, children: dict[str, str], sdtypes: dict[str, dict[str, str]], *, key: str,
-                 root_distribution: str = "beta", orders: dict[str, dict[str, list]] | None = None,
+                 root_distribution: str = "quantiles", orders: dict[str, dict[str, list]] | None = None,
                  class_columns: list[str] | None = None, class_min_rows: int = CLASS_MIN_ROWS,
                  strata_columns: list[str] | None = None):
         self.parent = parent
@@ -464,7 +466,12 @@ def _extension(values: np.ndarray, groups: np.ndarray, n_parents: int, child: _C
 
 def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
     """Per row of lower-triangle correlations, a matrix ``A`` with ``A A^T`` the rebuilt correlation
-    matrix (as SDV rebuilds it: off-diagonal scaled into [-1, 1], then the nearest PSD matrix)."""
+    matrix (as SDV rebuilds it: off-diagonal scaled into [-1, 1], then the nearest PSD matrix).
+
+    ``A`` is always the Cholesky factor of the matrix plus :data:`FACTOR_JITTER` on its diagonal: unique,
+    and continuous in the correlations, so that a last-bit difference in them (BLAS on 1 thread or on 2)
+    changes a child's draw by as little. An eigen-decomposition is neither: on a borderline matrix it
+    would turn the same standard-normal draws into a different child."""
     n = len(lower)
     matrices = np.zeros((n, d, d))
     rows, cols = np.tril_indices(d, k=-1)  # same (i, j < i) order as the extension columns
@@ -476,12 +483,14 @@ def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
         biggest = np.abs(matrices).max(axis=(1, 2))
         matrices /= np.where(biggest > 1, biggest, 1.0)[:, None, None]
     matrices += np.eye(d)
-    try:  # the common case, every matrix positive definite: a Cholesky factor is the cheapest
-        return np.linalg.cholesky(matrices)
+    jitter = FACTOR_JITTER * np.eye(d)
+    try:  # the common case, every matrix positive definite
+        return np.linalg.cholesky(matrices + jitter)
     except np.linalg.LinAlgError:
         pass
     values, vectors = np.linalg.eigh(matrices)
     bad = (values < 0).any(axis=1)
+    repaired = matrices.copy()
     for _ in range(10):  # SDV's nearest-correlation iteration, on the rows that need it
         if not bad.any():
             break
@@ -490,8 +499,14 @@ def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
         m[:, np.arange(d), np.arange(d)] = 1.0
         biggest = np.abs(m).max(axis=(1, 2))
         m /= np.where(biggest > 1, biggest, 1.0)[:, None, None]
+        repaired[bad] = m
         values[bad], vectors[bad] = np.linalg.eigh(m)
         bad_now = np.zeros_like(bad)
         bad_now[bad] = (values[bad] < 0).any(axis=1)
         bad = bad_now
-    return vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
+    # what the iteration leaves (a zero eigenvalue, a last negative one) is made positive definite
+    values, vectors = np.linalg.eigh(repaired)
+    low = values.min(axis=1) < 0
+    if low.any():
+        repaired[low] = np.einsum("nij,nj,nkj->nik", vectors[low], np.maximum(values[low], 0.0), vectors[low])
+    return np.linalg.cholesky(repaired + jitter)

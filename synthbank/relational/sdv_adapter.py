@@ -57,8 +57,8 @@ def quiet():
 
 def _require(obj, attribute: str, what: str):
     if not hasattr(obj, attribute):
-        raise SdvApiError(f"SDV {sdv_version()} has no {what} ('{attribute}'), which synthbank uses to seed "
-                          "sampling; install an SDV version synthbank supports (see pyproject.toml).")
+        raise SdvApiError(f"SDV {sdv_version()} has no {what} ('{attribute}'), which synthbank relies on;"
+                          " install an SDV version synthbank supports (see pyproject.toml).")
     return getattr(obj, attribute)
 
 
@@ -118,17 +118,24 @@ def fit_copula(frame: pd.DataFrame, sdtypes: dict[str, str], *, default_distribu
     marginal's maximum-likelihood fit costs about 50 µs per row and column, and a few tens of
     thousands of rows pin a Gaussian copula's parameters down. Columns with a given distribution
     (HMA's extension columns) skip RDT's rounding-scheme search, which would find nothing to round.
+    ``default_distribution`` is one of SDV's families or ``"quantiles"``
+    (:class:`~synthbank.relational.marginals.QuantileUnivariate`).
     """
     from rdt.transformers import FloatFormatter, OrderedUniformEncoder
     from sdv.single_table import GaussianCopulaSynthesizer
 
     from synthbank import seeding
+    from synthbank.relational import marginals
 
     distributions = distributions or {}
+    quantiles = default_distribution == marginals.NAME
     with quiet():
         synthesizer = GaussianCopulaSynthesizer(_single_table_metadata("table", sdtypes),
-                                                default_distribution=default_distribution,
+                                                default_distribution="beta" if quantiles else default_distribution,
                                                 numerical_distributions=distributions or None)
+        if quantiles:  # not one of SDV's names: its class is set where SDV keeps the one it looked up
+            _require(synthesizer, "_default_distribution", "single-table default distribution")
+            synthesizer._default_distribution = marginals.QuantileUnivariate
         synthesizer.auto_assign_transformers({"table": frame})
         updates = {c: OrderedUniformEncoder(order=o) for c, o in (orders or {}).items()}
         updates.update({c: FloatFormatter(missing_value_replacement="mean", missing_value_generation="random",
@@ -213,14 +220,18 @@ def encoder_categories(encoder, column: str) -> tuple[dict, dict]:
 def fit_hma(metadata_spec: dict, data: dict[str, pd.DataFrame], *, root: str, root_distribution: str,
             orders: dict[str, dict[str, list]] | None = None, verbose: bool = False):
     """SDV's ``HMASynthesizer`` for one window (a parent and up to four children), fitted on ``data``.
-    The window's root gets ``root_distribution``; children keep HMA's own ``norm``."""
+    The window's root gets ``root_distribution`` (SDV's ``beta`` for synthbank's ``quantiles``, which is no
+    family of SDV's: the reference engine stays SDV's own); children keep HMA's own ``norm``."""
+    from synthbank.relational import marginals
+
     from rdt.transformers import OrderedUniformEncoder
     from sdv.metadata import Metadata
     from sdv.multi_table import HMASynthesizer
 
     with quiet():
         hma = HMASynthesizer(Metadata.load_from_dict(metadata_spec), verbose=verbose)
-        hma.set_table_parameters(root, {"default_distribution": root_distribution})
+        hma.set_table_parameters(root, {"default_distribution": "beta" if root_distribution == marginals.NAME
+                                        else root_distribution})
         if orders:
             hma.auto_assign_transformers(data)
             for name, table_orders in orders.items():

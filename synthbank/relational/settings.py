@@ -12,8 +12,8 @@ from synthbank.settings import Settings, setting
 Engine = Literal["fast", "sdv"]
 #: Columns of a window's root whose rare values get a copula of their own (see ``FastHMA``).
 ClassModels = Literal["booleans", "categories", "none"]
-#: The marginal distributions SDV's Gaussian copula offers.
-Distribution = Literal["norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
+#: The marginal distributions: synthbank's smoothed quantiles, or one of SDV's Gaussian copula families.
+Distribution = Literal["quantiles", "norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
 
 
 @dataclass
@@ -22,8 +22,10 @@ class RelationalSettings(Settings):
 
     engine: Engine = setting("fast", "fast: HMA's mathematics for all parents at once; sdv: SDV's own "
                                      "HMASynthesizer, one model per parent row (slow; the reference)", cli=True)
-    default_distribution: Distribution = setting("beta", "marginal distribution of each window's root table "
-                                                         "(child tables keep HMA's norm)")
+    default_distribution: Distribution = setting("quantiles", "marginal distribution of each window's root table: "
+                                                              "quantiles (the data's own quantiles, each knot the mean "
+                                                              "of at least 5 rows, synthbank.relational.marginals) or one of "
+                                                              "SDV's families (child tables keep HMA's norm)")
     order_categories: bool = setting(True, "order each categorical column's categories so that the copulas see "
                                            "their associations (synthbank.relational.encoding)")
     leaf_models: bool = setting(True, "tables that are only ever children get a copula of their own over all "
