@@ -222,11 +222,11 @@ def fit_hma(metadata_spec: dict, data: dict[str, pd.DataFrame], *, root: str, ro
     """SDV's ``HMASynthesizer`` for one window (a parent and up to four children), fitted on ``data``.
     The window's root gets ``root_distribution`` (SDV's ``beta`` for synthbank's ``quantiles``, which is no
     family of SDV's: the reference engine stays SDV's own); children keep HMA's own ``norm``."""
-    from synthbank.relational import marginals
-
     from rdt.transformers import OrderedUniformEncoder
     from sdv.metadata import Metadata
     from sdv.multi_table import HMASynthesizer
+
+    from synthbank.relational import marginals
 
     with quiet():
         hma = HMASynthesizer(Metadata.load_from_dict(metadata_spec), verbose=verbose)
