@@ -77,7 +77,7 @@ def split_mass(values: pd.Series, mass: float, rng: np.random.Generator) -> tupl
 
 def join_mass(values: pd.Series, at: pd.Series, mass: float) -> pd.Series:
     """Sampled values with ``mass`` back where the sampled indicator says so."""
-    held = at.astype(object).fillna(False).astype(bool).to_numpy()
+    held = at.astype(object).where(at.notna(), False).astype(bool).to_numpy()
     out = pd.to_numeric(values, errors="coerce").astype(float).to_numpy().copy()
     out[held] = mass
     return pd.Series(out, index=values.index)
