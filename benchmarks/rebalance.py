@@ -18,6 +18,7 @@ Datasets:
 
     python benchmarks/rebalance.py                         # both datasets, shares real,0.1,0.2,0.5
     python benchmarks/rebalance.py --datasets demo --repeats 3
+    python benchmarks/rebalance.py --distribution beta     # SDV's beta marginals instead of the quantiles
 """
 
 from __future__ import annotations
@@ -110,11 +111,12 @@ def training_sets(schema, train, holdout, synthesizer, table, column, shares, se
     return out
 
 
-def run(name: str, shares: list, repeats: int, directory: Path) -> list[dict]:
+def run(name: str, shares: list, repeats: int, directory: Path, distribution: str = "quantiles") -> list[dict]:
     from synthbank.evaluation.evaluate import model_dtypes
     from synthbank.evaluation.split import split_tables
     from synthbank.evaluation.utility import as_categories, classifier_scores, features
     from synthbank.io.reader import read_tables
+    from synthbank.relational.settings import RelationalSettings
     from synthbank.schemas.reflect import reflect_schema
     from synthbank.synthesizer import DatabaseSynthesizer
 
@@ -125,7 +127,8 @@ def run(name: str, shares: list, repeats: int, directory: Path) -> list[dict]:
     for seed in range(repeats):
         train, holdout = split_tables(schema, real, 0.5, seed=seed)
         start = time.perf_counter()
-        synthesizer = DatabaseSynthesizer(schema, text=False).fit(train)
+        settings = RelationalSettings(default_distribution=distribution)
+        synthesizer = DatabaseSynthesizer(schema, text=False, relational=settings).fit(train)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         sets = training_sets(schema, train, holdout, synthesizer, table, column, shares, seed)
@@ -159,12 +162,14 @@ def main() -> None:
     parser.add_argument("--shares", default="real,0.1,0.2,0.5")
     parser.add_argument("--repeats", type=int, default=5, help="splits (seeds 0, 1, …) to average over")
     parser.add_argument("--json", help="also write every row to this file")
+    parser.add_argument("--distribution", default="quantiles",
+                        help="the copulas' marginals: quantiles (synthbank's default) or one of SDV's families, e.g. beta")
     args = parser.parse_args()
     shares = [s if s == "real" else float(s) for s in args.shares.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for name in args.datasets.split(","):
-            rows += run(name, shares, args.repeats, Path(directory))
+            rows += run(name, shares, args.repeats, Path(directory), args.distribution)
             summary = summarise([r for r in rows if r["dataset"] == name])
             print(f"\n{name}: {rows[-1]['target']}, {rows[-1]['test_positives']} positives among "
                   f"{rows[-1]['test_rows']:,} holdout rows; means over {args.repeats} splits (± sd)")
