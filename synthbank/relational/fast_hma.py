@@ -507,8 +507,8 @@ def _correlation_factors(lower: np.ndarray, d: int) -> np.ndarray:
         bad_now = np.zeros_like(bad)
         bad_now[bad] = (values[bad] < 0).any(axis=1)
         bad = bad_now
-    # what the iteration leaves (a zero eigenvalue, a last negative one) is made positive definite
-    values, vectors = np.linalg.eigh(repaired)
+    # what the iteration leaves (a zero eigenvalue, a last negative one) is made positive definite;
+    # ``values`` and ``vectors`` are already the eigen-decomposition of ``repaired``
     low = values.min(axis=1) < 0
     if low.any():
         repaired[low] = np.einsum("nij,nj,nkj->nik", vectors[low], np.maximum(values[low], 0.0), vectors[low])

@@ -114,8 +114,8 @@ def fit_copula(frame: pd.DataFrame, sdtypes: dict[str, str], *, default_distribu
     """SDV's ``GaussianCopulaSynthesizer`` fitted to ``frame`` (every column listed in ``sdtypes``).
 
     The encoders (RDT) always see every row, so no category is lost. With ``fit_rows``, the copula's
-    marginals and correlations are fitted on a seeded random sample of that many encoded rows: a beta
-    marginal's maximum-likelihood fit costs about 50 µs per row and column, and a few tens of
+    marginals and correlations are fitted on a seeded random sample of that many encoded rows: a
+    parametric marginal's maximum-likelihood fit (SDV's beta) costs about 50 µs per row and column, and a few tens of
     thousands of rows pin a Gaussian copula's parameters down. Columns with a given distribution
     (HMA's extension columns) skip RDT's rounding-scheme search, which would find nothing to round.
     ``default_distribution`` is one of SDV's families or ``"quantiles"``
