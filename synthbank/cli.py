@@ -20,6 +20,7 @@ from synthbank import __version__
 from synthbank.errors import SynthbankError
 from synthbank.progress import LogProgress, ProgressEvent
 from synthbank.relational.settings import RelationalSettings
+from synthbank.schemas import types
 from synthbank.settings import Settings, choices
 from synthbank.text.settings import GenerationSettings, TextSettings
 
@@ -162,6 +163,8 @@ def print_write_report(report, target: str, synthesizer) -> None:
         console.print(f"Free-text columns left empty (NULL, or '' where NOT NULL): {', '.join(described['empty_text_columns'])}.")
     if described["unsupported_columns"]:
         console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {', '.join(described['unsupported_columns'])}.")
+    if described.get("binary_columns"):
+        console.print(f"Binary columns written as random bytes of the real lengths: {', '.join(described['binary_columns'])}.")
 
 
 _STOPPED = {"steps": "all planned steps", "time": "time budget spent", "early": "validation loss stopped improving",
@@ -425,17 +428,26 @@ def print_schema(schema, *, details: bool = False) -> None:
                          ", ".join(table.primary_key) or "—", "\n".join(fks) or "—",
                          "\n".join(pii) or "—", ", ".join(table.columns_of("text")) or "—")
     console.print(overview)
+    if getattr(schema, "locale", None):
+        console.print(f"Fake names, streets and cities follow the locale {schema.locale} (from the people's names; "
+                      "change `locale:` in the schema file).")
     if details:
         for table in schema.tables.values():
             columns = RichTable(title=f"{table.name}", title_justify="left")
-            for header in ("column", "type", "sdtype", "pii", "nullable", "unique"):
+            for header in ("column", "type", "sdtype", "pii", "nullable", "unique", "why personal / format"):
                 columns.add_column(header)
             for c in table.columns.values():
-                columns.add_row(c.name, c.type, c.sdtype, c.pii or "", "yes" if c.nullable else "no", "yes" if c.unique else "")
+                columns.add_row(c.name, c.type, c.sdtype, c.pii or "", "yes" if c.nullable else "no", "yes" if c.unique else "",
+                                c.reason or (f"format {c.format}" if c.format else ""))
             console.print(columns)
-    unsupported = [f"{t.name}.{c}" for t in schema.tables.values() for c in t.columns_of("unsupported")]
+    unsupported = [f"{t.name}.{c}" for t in schema.tables.values() for c in t.columns_of("unsupported")
+                   if types.base_name(t.columns[c].type) != "binary"]
+    binary = [f"{t.name}.{c}" for t in schema.tables.values() for c in t.columns_of("unsupported")
+              if types.base_name(t.columns[c].type) == "binary"]
     if unsupported:
         console.print(f"Columns synthbank cannot learn (written as NULL): {', '.join(unsupported)}.")
+    if binary:
+        console.print(f"Binary columns (never learned; written as random bytes of the real lengths): {', '.join(binary)}.")
 
 
 # --- parser ---------------------------------------------------------------------------------------

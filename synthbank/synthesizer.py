@@ -198,7 +198,8 @@ class DatabaseSynthesizer:
                 "text_training": self.texts_.training_summary() if self.texts_ is not None else {},
                 "empty_text_columns": [f"{t}.{c}" for t, cols in self.text_columns.items() for c in cols
                                        if f"{t}.{c}" not in generated],
-                "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols]}
+                "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols],
+                "binary_columns": self.relational_.binary_columns}
 
     @property
     def text_columns(self) -> dict[str, list[str]]:

@@ -60,11 +60,19 @@ class PiiKind(StrEnum):
     IBAN = "iban"
     IP_ADDRESS = "ip_address"
     USERNAME = "username"
+    NATIONAL_ID = "national_id"  # a birth number, a national insurance or tax number, a passport number
+    IDENTIFIER = "identifier"  # any other code that points at one person or account (a counterparty's number)
 
 
 #: Kinds too coarse to identify anyone alone (shared by many people): a first name, a city, a birth date.
 COARSE_PII_KINDS = frozenset({PiiKind.FIRST_NAME, PiiKind.LAST_NAME, PiiKind.CITY, PiiKind.ZIPCODE,
                               PiiKind.DATE_OF_BIRTH})
+#: Kinds written as codes in the source's own format (width, characters, check digits): see
+#: :mod:`synthbank.relational.identifier_format`.
+IDENTIFIER_PII_KINDS = frozenset({PiiKind.ACCOUNT_NUMBER, PiiKind.CARD_NUMBER, PiiKind.IBAN, PiiKind.NATIONAL_ID,
+                                  PiiKind.IDENTIFIER})
+#: Kinds that say where someone lives: personal in a table about people, plain data elsewhere (a branch's city).
+LOCATION_PII_KINDS = frozenset({PiiKind.ADDRESS, PiiKind.STREET_ADDRESS, PiiKind.CITY, PiiKind.ZIPCODE})
 #: Kinds that are (parts of) a person's name.
 NAME_PII_KINDS = frozenset({PiiKind.NAME, PiiKind.FIRST_NAME, PiiKind.LAST_NAME})
 #: The sdtypes a column keeps in SDV's metadata (keys as ``id``, learned columns as themselves).

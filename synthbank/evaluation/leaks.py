@@ -9,13 +9,18 @@ engine's scrubber) and searches three kinds of real values:
   reviewer missed;
 - every categorical value held by fewer than ``rare_threshold`` real rows (a payee, a memo, a rare
   employer: such a value points at few people) — unless the real data holds it that often elsewhere (a
-  state rare among complaints but common among customers, a category label many real texts mention).
+  state rare among complaints but common among customers, a category label many real texts mention);
+- every value of every column that is not a key of the schema and *looks like identifiers* by the scan's
+  own rule (:func:`identifier_like`: mostly single tokens of 6 or more characters with 5 or more digits,
+  50 or more distinct values, numbers that do not fill their range), whatever the schema calls it — a
+  counterparty's account number learned as a category, a birth number taken for a code.
 
 Each is searched in every synthetic string column (equal cells) and inside every synthetic string (as a
 run of two or more whole words — ``john.smith@mail.com`` inside a narrative, "Robert Miller" inside a
 memo — or as one token of six or more characters with a digit, such as an account number). Values of
 coarse kinds (a first name, a last name, a city, a zip code or a date of birth alone — each shared by
-many people) are counted apart as ``coarse_matches``, not as leaks. Reports show only masked examples
+many people; also a national identifier of 6 digits or fewer, which is a birth date and a sex) are
+counted apart as ``coarse_matches``, not as leaks. Reports show only masked examples
 (``J*** M*****``), never a real value.
 """
 
@@ -46,26 +51,79 @@ def mask(value) -> str:
     return re.sub(r"\w+", lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), str(value))
 
 
-def _string_columns(schema: DatabaseSchema, table: str, frame: pd.DataFrame) -> list[str]:
+def _keys(schema: DatabaseSchema, table: str) -> set[str]:
     spec = schema.tables[table]
+    return set(spec.primary_key) | {c for fk in spec.foreign_keys for c in fk.columns} | {
+        c for _, fk in schema.relationships() if fk.parent == table for c in fk.parent_columns}
+
+
+def _string_columns(schema: DatabaseSchema, table: str, frame: pd.DataFrame, codes: set | None = None) -> list[str]:
+    """Columns whose cells are searched: strings, PII and text, not keys (keys are generated); integer
+    columns too when ``codes`` (see :func:`integer_codes`) names them."""
+    spec = schema.tables[table]
+    keys = _keys(schema, table)
     out = []
     for column in frame.columns:
         col = spec.columns.get(column)
-        if col is None or col.sdtype in ("numerical", "boolean", "datetime", "id"):  # keys are generated
+        if col is None or column in keys or col.sdtype in ("boolean", "datetime"):
             continue
-        if types.base_name(col.type) in types.STRING_TYPES or col.sdtype in ("pii", "text"):
+        if types.base_name(col.type) in types.STRING_TYPES or col.sdtype in ("pii", "text") or \
+                (codes is not None and (table, column) in codes):
             out.append(column)
     return out
+
+
+def integer_codes(schema: DatabaseSchema, real: dict[str, pd.DataFrame]) -> set[tuple[str, str]]:
+    """Integer columns (not keys) whose real values look like identifiers: account numbers stored as numbers."""
+    out = set()
+    for table, frame in real.items():
+        if table not in schema.tables or frame is None or frame.empty:
+            continue
+        keys = _keys(schema, table)
+        for column, col in schema.tables[table].columns.items():
+            if column in frame and column not in keys and types.base_name(col.type) in types.INTEGER_TYPES \
+                    and col.sdtype not in ("boolean", "datetime") and identifier_like(frame[column]):
+                out.add((table, column))
+    return out
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Non-null values as text; whole floats (integers read with NULLs) without their '.0'."""
+    return values.dropna().map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+
+
+#: What the scan takes for a column of identifiers (its own rule, independent of schema detection).
+ID_MIN_DIGITS, ID_MIN_DISTINCT, ID_SHARE = 5, 50, 0.8
+
+
+def identifier_like(values: pd.Series) -> bool:
+    """Mostly single tokens with at least :data:`ID_MIN_DIGITS` digits, many distinct values, and numbers
+    that leave most of their range unused (account, card or birth numbers; not a running reference)."""
+    strings = values.dropna().map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).str.strip()
+    strings = strings[strings != ""]
+    if strings.nunique() < ID_MIN_DISTINCT:
+        return False
+    digits = strings.str.count(r"\d")
+    if ((digits >= ID_MIN_DIGITS) & ~strings.str.contains(r"\s")).mean() < ID_SHARE:
+        return False
+    numbers = pd.to_numeric(strings.str.replace(r"\D", "", regex=True).str[-15:], errors="coerce").dropna()
+    return bool(len(numbers)) and numbers.nunique() / (numbers.max() - numbers.min() + 1) < 0.5
+
+
+def _coarse(kind: str, key: tuple[str, ...]) -> bool:
+    """A match that points at many people: a coarse kind, or a birth date coded as a 6-digit number."""
+    return kind in COARSE_PII_KINDS or (kind == "national_id" and len(key) == 1 and len(key[0]) <= 6)
 
 
 def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_threshold: int = 5) -> dict:
     """``{words: (why, kind)}`` of every real value the scan looks for (``why``: pii, names or rare)."""
     values: dict[tuple[str, ...], tuple[str, str]] = {}
+    codes = integer_codes(schema, real)
     for table, spec in schema.tables.items():
         frame = real.get(table)
         if frame is None or frame.empty:
             continue
-        for column in _string_columns(schema, table, frame):
+        for column in _string_columns(schema, table, frame, codes):
             col = spec.columns[column]
             present = frame[column].dropna()
             present = present[present.astype(str).str.strip() != ""]
@@ -73,6 +131,8 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
                 continue
             if col.sdtype == "pii":
                 why, kind, chosen = "pii", col.pii or "name", present
+            elif (table, column) in codes or identifier_like(present):
+                why, kind, chosen = "identifiers", "identifier", present
             elif (kind := person_names.name_kind(present)) is not None:
                 why, chosen = "names", present
             else:
@@ -81,7 +141,7 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
                 counts = keys.value_counts()
                 rare_keys = set(counts[counts < rare_threshold].index)
                 why, kind, chosen = "rare", "category", present[keys.isin(rare_keys).to_numpy()]
-            for value in chosen.astype(str).unique():
+            for value in _texts(chosen).unique():
                 key = _words(value)
                 if key and (len(key) > 1 or len(key[0]) >= 2):
                     values.setdefault(key, (why, kind))
@@ -103,7 +163,7 @@ def _occurrences(schema: DatabaseSchema, frames: dict[str, pd.DataFrame], wanted
         if table not in schema.tables or frame is None or frame.empty:
             continue
         for column in _string_columns(schema, table, frame):
-            for value, times in frame[column].dropna().astype(str).value_counts().items():
+            for value, times in _texts(frame[column]).value_counts().items():
                 for key, _ in _find(_words(value), wanted, lengths, singles):
                     counts[key] += int(times)
     return counts
@@ -113,6 +173,7 @@ def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[
          rare_threshold: int = 5) -> dict:
     """Counts of real values found in synthetic cells and strings, with masked examples."""
     wanted = searched_values(schema, real, rare_threshold)
+    codes = integer_codes(schema, real)
     lengths = sorted({len(k) for k in wanted})
     singles = {k for k in wanted if len(k) == 1 and len(k[0]) >= 6 and any(c.isdigit() for c in k[0])}
     counts: dict[str, int] = defaultdict(int)
@@ -121,14 +182,14 @@ def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[
     for table, frame in synthetic.items():
         if table not in schema.tables or frame is None or frame.empty:
             continue
-        for column in _string_columns(schema, table, frame):
-            strings = frame[column].dropna().astype(str)
+        for column in _string_columns(schema, table, frame, codes):
+            strings = _texts(frame[column])
             is_text = schema.tables[table].columns[column].sdtype == "text"
             for value, times in strings.value_counts().items():
                 found = _find(_words(value), wanted, lengths, singles)
                 for key, whole in found:
                     why, kind = wanted[key]
-                    coarse = kind in COARSE_PII_KINDS
+                    coarse = _coarse(kind, key)
                     where = "coarse_matches" if coarse else ("texts" if is_text else "cells" if whole else "inside_strings")
                     counts[where] += int(times)
                     if not coarse:

@@ -29,6 +29,7 @@ import pandas as pd
 
 from synthbank import seeding
 from synthbank.protection import RARE_MARKER, RareGuard
+from synthbank.relational.binary import BinaryShape
 from synthbank.relational.columns import from_days, has_column, join_mass, mass_column
 from synthbank.relational.combos import ComboRule, apply_rules
 from synthbank.relational.frames import cast_to_schema
@@ -36,6 +37,7 @@ from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan
+from synthbank.relational.pseudonyms import Pseudonyms
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
 from synthbank.vocabulary import FIXED_MODES, TableMode
@@ -64,6 +66,13 @@ class Assembly:
     pii_seen: dict[str, dict] = field(default_factory=dict)
     #: copy/subset tables as written by the first block, for the references of later blocks
     fixed_out: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: repeating identifiers learned as tokens, and the seed of the whole run (one token, one fake)
+    pseudonyms: Pseudonyms = field(default_factory=Pseudonyms)
+    run_seed: int = 0
+    #: per table, the table whose rows are its entities (see ``RelationalSynthesizer._roots``)
+    entity_roots: dict[str, str] = field(default_factory=dict)
+    #: per table and binary column, the lengths its random bytes follow
+    binary: dict[str, dict[str, BinaryShape]] = field(default_factory=dict)
 
     def finish(self, rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray], scale: float, seed: int,
                block: int, mixes: dict | None = None) -> dict[str, pd.DataFrame]:
@@ -74,6 +83,7 @@ class Assembly:
         schema = self.schema
         out: dict[str, pd.DataFrame] = {}
         positions: dict[str, dict[int, np.ndarray]] = {}
+        entities: dict[str, np.ndarray] = {}
         for name in schema.read_order():
             table = schema.tables[name]
             if table.is_excluded:
@@ -84,7 +94,9 @@ class Assembly:
                     self.fixed_out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
                 out[name] = self.fixed_out[name]
                 continue
-            out[name], positions[name] = self._table(name, rows[name], parent_of.get(name), positions, out, rng)
+            out[name], positions[name] = self._table(name, rows[name], parent_of.get(name), positions, out, rng,
+                                                     seeding.int_seed(seed, "pii-keys", name, block))
+            entities[name] = self._entities(name, len(out[name]), positions[name], entities)
         for name, links in self.deferred.items():
             for i, link in links.items():
                 fk = schema.tables[name].foreign_keys[i]
@@ -102,15 +114,37 @@ class Assembly:
                 frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block), mix)
                 rules = [r for r in self.combos.get(name, []) if mix is None or r.column != mix.column]
                 frame = apply_rules(frame, rules, seeding.rng(seed, "combos", name, block))
+                for column in self.pseudonyms.columns(name):
+                    frame[column] = self.pseudonyms.reveal(name, column, frame[column], entities[name], self.run_seed,
+                                                           seeding.int_seed(seed, "pseudonyms", name, block))
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
-                                        seen=self.pii_seen.setdefault(name, {}))
+                                        seen=self.pii_seen.setdefault(name, {}), skip=self._referenced(name))
+            for column, shape in self.binary.get(name, {}).items():
+                frame[column] = shape.sample(len(frame), seeding.rng(seed, "binary", name, column, block),
+                                             table.columns[column].nullable)
             frame = cast_to_schema(fill_unlearned(table, frame), table, self.forms.get(name))
             # only once every key is written (dropping rows earlier would shift the row positions links use)
             # and cast (two sampled instants can fall on one DATE of a composite key)
             finished[name] = drop_duplicate_keys(table, frame)
         return finished
 
-    def _table(self, name, frame, parent_of, positions, out, rng):
+    def _entities(self, name: str, n: int, mine: dict[int, np.ndarray], entities: dict[str, np.ndarray]) -> np.ndarray:
+        """Per synthetic row, its entity (the root row above it) as a number unique in the run (-1: none)."""
+        plan, tables = self.plans[name], sorted(self.schema.tables)
+        if plan.primary_fk is None or self.entity_roots.get(name, name) == name:
+            return (self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name)
+        parent = self.schema.tables[name].foreign_keys[plan.primary_fk].parent
+        pos, above = mine.get(plan.primary_fk), entities.get(parent)
+        if pos is None or above is None or not len(above):
+            return np.full(n, -1, dtype=np.int64)
+        return np.where(pos >= 0, above[np.maximum(pos, 0)], -1)
+
+    def _referenced(self, name: str) -> set[str]:
+        """PII columns of ``name`` that a foreign key refers to (a natural key such as an IBAN)."""
+        pii = set(self.schema.tables[name].columns_of("pii"))
+        return {c for _, fk in self.schema.relationships() if fk.parent == name for c in fk.parent_columns if c in pii}
+
+    def _table(self, name, frame, parent_of, positions, out, rng, key_seed):
         table, plan = self.schema.tables[name], self.plans[name]
         n = len(frame)
         result = pd.DataFrame(index=range(n))
@@ -136,6 +170,12 @@ class Assembly:
         start = self.key_start + self.offsets.get(name, 0)
         for column, key_format in self.key_formats[name].items():
             result[column] = key_format.generate(n, rng, start=start).to_numpy()
+        referenced = self._referenced(name)
+        if referenced:  # written now, in the source's format, so that the children can copy them
+            filled = self.pii[name].fill(result, seed=key_seed, start=self.offsets.get(name, 0),
+                                         seen=self.pii_seen.setdefault(name, {}), only=referenced)
+            for column in referenced:
+                result[column] = filled[column].to_numpy()
         return result, mine
 
     def _restore_rare(self, name: str, frame: pd.DataFrame, rng: np.random.Generator, mix=None) -> pd.DataFrame:

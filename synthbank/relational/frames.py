@@ -132,6 +132,8 @@ def learn_forms(frame: pd.DataFrame, table: Table) -> dict[str, dict]:
     for name, column in table.columns.items():
         if name not in frame.columns:
             continue
+        if column.format == "yyyymmdd":  # written back as it was read: digits of the SQL type
+            continue
         kind = temporal_kind(column)
         present = frame[name].dropna()
         if len(present) > FORM_SAMPLE:
@@ -252,6 +254,8 @@ def normalize_column(values: pd.Series, column: Column) -> pd.Series:
     base = types.base_name(column.type)
     if column.sdtype in ("pii", "text", "unsupported"):
         return values
+    if column.format == "yyyymmdd" and column.sdtype == "datetime":
+        return from_yyyymmdd(values)
     kind = temporal_kind(column)
     if kind is not None:
         return to_naive_utc(values, kind)
@@ -266,6 +270,24 @@ def normalize_column(values: pd.Series, column: Column) -> pd.Series:
     if base == "uuid":
         return values.map(lambda v: None if v is None else str(v))
     return values
+
+
+def from_yyyymmdd(values: pd.Series) -> pd.Series:
+    """``20240131`` (an integer or 8 digits) → that day; anything else → NaT."""
+    from synthbank.schemas.identifiers import as_strings
+
+    stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    strings = as_strings(values)
+    stamps[strings.index] = pd.to_datetime(strings, format="%Y%m%d", errors="coerce")
+    return stamps
+
+
+def to_yyyymmdd(values: pd.Series, *, integer: bool) -> pd.Series:
+    """Instants → their day as ``yyyymmdd`` (an integer, or 8 digits for a string column)."""
+    days = to_naive_utc(values).dt.strftime("%Y%m%d")
+    if integer:
+        return pd.to_numeric(days, errors="coerce").astype("Int64")
+    return days.astype(object).where(days.notna(), None)
 
 
 # --- back to SQL -----------------------------------------------------------------------------------
@@ -288,6 +310,8 @@ def _cast_column(values: pd.Series, column: Column, form: dict | None = None) ->
     base = types.base_name(column.type)
     if values.isna().all() and values.dtype == object:
         return values
+    if column.format == "yyyymmdd" and column.sdtype == "datetime":
+        return to_yyyymmdd(values, integer=base in types.INTEGER_TYPES)
     kind = temporal_kind(column)
     if kind is not None and (form is not None or base in types.TEMPORAL_TYPES):
         return _cast_temporal(values, column, kind, form)

@@ -18,11 +18,13 @@ from synthbank.errors import SynthbankError
 from synthbank.protection import RareGuard
 from synthbank.relational import sdv_adapter
 from synthbank.relational.association import Association
+from synthbank.relational.binary import BinaryShape
 from synthbank.relational.combos import ComboRule
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window
+from synthbank.relational.pseudonyms import Pseudonyms
 from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas.model import DatabaseSchema
 
@@ -57,6 +59,8 @@ def save_model(model, directory: str | Path) -> Path:
         "combos": {t: [rule.to_dict() for rule in rules] for t, rules in model.combos_.items()},
         "associations": {t: {c: a.to_dict() for c, a in cols.items()} for t, cols in getattr(model, "associations_", {}).items()},
         "point_masses": getattr(model, "point_masses_", {}),
+        "pseudonyms": model.pseudonyms_.to_dict(),
+        "binary": {t: {c: shape.to_dict() for c, shape in cols.items()} for t, cols in getattr(model, "binary_", {}).items()},
     }
     (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
     for name, frame in model.fixed_.items():
@@ -87,6 +91,8 @@ def load_model(cls, directory: str | Path):
     model.rare_ = {t: {c: RareGuard.from_dict(g) for c, g in cols.items()} for t, cols in state["rare"].items()}
     model.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
     model.point_masses_ = state.get("point_masses", {})
+    model.pseudonyms_ = Pseudonyms.from_dict(state.get("pseudonyms"))
+    model.binary_ = {t: {c: BinaryShape(**d) for c, d in cols.items()} for t, cols in state.get("binary", {}).items()}
     model.associations_ = {t: {c: Association.from_dict(a) for c, a in cols.items()}
                            for t, cols in state.get("associations", {}).items()}
     model.windows_ = [Window(w["parent"], w["children"]) for w in state["windows"]]

@@ -16,14 +16,13 @@ keep those lists the standard way falls back to one Faker call per row.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import itertools
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -31,8 +30,24 @@ from faker import Faker
 
 from synthbank import seeding
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, robust_bounds
+from synthbank.relational.fake_draws import (
+    card_maker,
+    code_strings,
+    draw,
+    fresh_digits,
+    iban_maker,
+    ip_maker,
+    locale_data,
+    member,
+    pick,
+    template_codes,
+    tidy,
+    years_before,
+)
+from synthbank.relational.identifier_format import IdentifierFormat
+from synthbank.schemas.identifiers import as_strings
 from synthbank.schemas.model import Table
-from synthbank.vocabulary import COARSE_PII_KINDS, NAME_PII_KINDS
+from synthbank.vocabulary import COARSE_PII_KINDS, IDENTIFIER_PII_KINDS, NAME_PII_KINDS
 
 US_STATES = {
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA",
@@ -40,9 +55,9 @@ US_STATES = {
     "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC",
 }
 #: Kinds whose values identify one person: a column of them that is unique in the source stays unique.
-_IDENTIFYING = {"email", "ssn", "card_number", "account_number", "iban", "username"}
+_IDENTIFYING = {"email", "ssn", "card_number", "account_number", "iban", "username", "national_id", "identifier"}
 #: Kinds whose values are formatted digits: the source's template is reproduced with random digits.
-_TEMPLATED = {"phone", "ssn", "account_number", "zipcode"}
+_TEMPLATED = {"phone", "ssn", "account_number", "zipcode", "national_id", "identifier"}
 #: Kinds made from the row's person (first and last name).
 _PERSONAL = {"name", "first_name", "last_name", "email", "username"}
 #: Batched redraw rounds for values equal to a real one or repeating one of a unique column.
@@ -62,6 +77,8 @@ class PiiColumn:
     min_age: float | None = None
     max_age: float | None = None
     date_type: bool = False
+    #: identifiers: their :class:`~synthbank.relational.identifier_format.IdentifierFormat` as a dict
+    format: dict | None = None
 
 
 @dataclass
@@ -73,14 +90,22 @@ class PiiFiller:
     real_values: dict[str, set] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def learn(cls, table: Table, frame: pd.DataFrame, everything: set[str] | None = None) -> PiiFiller:
+    def learn(cls, table: Table, frame: pd.DataFrame, everything: set[str] | None = None, *,
+              locale: str | None = None, skip: Iterable[str] = (), k: int = DEFAULT_RARE_THRESHOLD) -> PiiFiller:
         """``everything``: every real string of the database (in memory only), so that a generated name,
-        email… never equals a real value of *any* column, such as a payee's name in a column not marked PII."""
-        filler = cls()
+        email… never equals a real value of *any* column, such as a payee's name in a column not marked PII.
+        ``locale``: Faker's locale for names, streets and cities; ``skip``: PII columns written elsewhere
+        (identifiers that repeat: :mod:`synthbank.relational.pseudonyms`); ``k``: a character of an
+        identifier's format must be shared by this many values."""
+        filler = cls(locale=locale or "en_US")
         for name in table.columns_of("pii"):
+            if name in skip:
+                continue
             column = table.columns[name]
             values = frame[name] if name in frame else pd.Series(dtype=object)
             present = values.dropna()
+            if column.pii in IDENTIFIER_PII_KINDS:
+                present = as_strings(values)
             spec = PiiColumn(kind=column.pii, null_share=float(values.isna().mean()) if len(values) else 0.0,
                              unique=column.unique or (len(present) > 1 and present.is_unique and column.pii in _IDENTIFYING))
             length = re.search(r"\((\d+)\)", column.type)
@@ -88,6 +113,8 @@ class PiiFiller:
             if column.pii in _TEMPLATED and len(present):
                 shapes = Counter(re.sub(r"\d", "#", str(v)) for v in present.head(2000))
                 spec.template = shapes.most_common(1)[0][0]
+            if column.pii in IDENTIFIER_PII_KINDS and len(present) >= k:
+                spec.format = IdentifierFormat.learn(present, k).to_dict()
             if column.pii == "date_of_birth" and len(present):
                 dates = pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed").dropna().dt.tz_localize(None)
                 ages = (pd.Timestamp.today() - dates).dt.days / 365.25
@@ -111,8 +138,8 @@ class PiiFiller:
                     break
         return filler
 
-    def fill(self, frame: pd.DataFrame, seed: int, *, start: int = 0,
-             seen: dict[str, set] | None = None) -> pd.DataFrame:
+    def fill(self, frame: pd.DataFrame, seed: int, *, start: int = 0, seen: dict[str, set] | None = None,
+             only: Iterable[str] | None = None, skip: Iterable[str] = ()) -> pd.DataFrame:
         """Add every PII column to ``frame`` (synthetic rows).
 
         Values are drawn a column at a time with numpy (Faker's own name, domain and card lists; a
@@ -125,12 +152,19 @@ class PiiFiller:
         place: a value is never repeated across chunks. The output is deterministic for ``seed`` and
         ``start`` (and, for unique columns, what ``seen`` held), and it depends on the number of rows:
         the same rows filled in one call or in two chunks get different (equally valid) values.
+
+        ``only`` fills just those columns, as keys (never NULL: a foreign key elsewhere refers to them, as
+        ``transfers.from_iban`` to ``accounts.iban``); ``skip`` leaves those columns as they are.
         """
         if not self.columns:
             return frame
         batch = _Batch(self, frame, seed, start)
         out = frame.copy()
         for name, spec in self.columns.items():
+            if (only is not None and name not in only) or name in skip:
+                continue
+            if only is not None:
+                spec = PiiColumn(**{**asdict(spec), "null_share": 0.0})
             taken = seen.setdefault(name, set()) if seen is not None and spec.unique else set()
             values = self._column(batch, name, spec, taken) if len(frame) else np.empty(0, dtype=object)
             if spec.null_share > 0 and len(frame):
@@ -158,9 +192,9 @@ class PiiFiller:
             keys = [str(v) for v in drawn] if spec.kind == "date_of_birth" else drawn
             bad = np.zeros(len(pending), dtype=bool)
             if check:
-                bad |= _member(keys, real) | _member(keys, everything)
+                bad |= member(keys, real) | member(keys, everything)
             if spec.unique:
-                bad |= _member(keys, taken) | pd.Series(keys, dtype=object).duplicated().to_numpy()
+                bad |= member(keys, taken) | pd.Series(keys, dtype=object).duplicated().to_numpy()
                 taken.update(itertools.compress(keys, ~bad))
             pending = pending[bad]
             if not len(pending):
@@ -196,9 +230,9 @@ class PiiFiller:
         if kind in ("email", "username"):
             first, last = batch.people()
             if kind == "email":  # re.sub(r"[^a-z.]", "", f"{first}.{last}".lower()), a name at a time
-                local = _tidy(first, r"[^a-z.]") + "." + _tidy(last, r"[^a-z.]")
+                local = tidy(first, r"[^a-z.]") + "." + tidy(last, r"[^a-z.]")
             else:  # re.sub(r"[^a-z]", "", (first[0] + last).lower())
-                local = _tidy(first, r"[^a-z]", initial=True) + _tidy(last, r"[^a-z]")
+                local = tidy(first, r"[^a-z]", initial=True) + tidy(last, r"[^a-z]")
             domains = data["email_domains"]
             fake = batch.faker("column", name) if kind == "email" and domains is None else None
 
@@ -207,7 +241,7 @@ class PiiFiller:
                 numbers = (rows + batch.start + 1).tolist()
                 if kind == "username":
                     return [f"{a}{i}{extra}" for a, i in zip(local[rows].tolist(), numbers)]
-                hosts = (_pick(domains, len(rows), rng).tolist() if domains is not None
+                hosts = (pick(domains, len(rows), rng).tolist() if domains is not None
                          else [fake.free_email_domain() for _ in rows])
                 return [f"{a}{i}{extra}@{h}" for a, i, h in zip(local[rows].tolist(), numbers, hosts)]
             return make_address, False
@@ -226,18 +260,21 @@ class PiiFiller:
                 inside = low[rows] >= 0
                 if inside.any():
                     drawn = rng.integers(low[rows][inside], high[rows][inside] + 1)
-                    out[inside] = _strings(48 + (drawn[:, None] // 10 ** np.arange(4, -1, -1)) % 10)
+                    out[inside] = code_strings(48 + (drawn[:, None] // 10 ** np.arange(4, -1, -1)) % 10)
                 if not inside.all():
                     out[~inside] = other(rows[~inside], attempt)
                 return out.tolist()
             return make_zip, False
+        if kind in IDENTIFIER_PII_KINDS and spec.format:
+            fmt = IdentifierFormat.from_dict(spec.format)
+            return (lambda rows, attempt: fmt.generate(len(rows), rng)), False
         if kind in _TEMPLATED | {"_zipcode"} and spec.template:
             template = spec.template
             if set(template) & set("!@"):  # optional digits: Faker's numerify, row by row
                 fake = batch.faker("column", name)
                 return (lambda rows, attempt: [fake.numerify(template) for _ in rows]), False
-            codes, kinds = _template(template)
-            return (lambda rows, attempt: _strings(_draw(codes[np.zeros(len(rows), dtype=np.intp)],
+            codes, kinds = template_codes(template)
+            return (lambda rows, attempt: code_strings(draw(codes[np.zeros(len(rows), dtype=np.intp)],
                                                          kinds[np.zeros(len(rows), dtype=np.intp)], rng))), False
         pooled = {"phone": "phone_number", "ssn": "ssn", "account_number": "bban", "_zipcode": "zipcode",
                   "zipcode": "zipcode", "street_address": "street_address", "address": "address", "city": "city"}
@@ -249,23 +286,23 @@ class PiiFiller:
             if kind == "city":
                 pool = np.array(pool, dtype=object)
                 return (lambda rows, attempt: pool[rng.integers(0, size, len(rows))].tolist()), False
-            codes, kinds = _fresh_digits(pool)
+            codes, kinds = fresh_digits(pool)
             cut = spec.max_length if kind in ("address", "street_address") else None
 
             def make_pooled(rows, attempt):
                 picked = rng.integers(0, size, len(rows))
-                values = _strings(_draw(codes[picked], kinds[picked], rng))
+                values = code_strings(draw(codes[picked], kinds[picked], rng))
                 return [v[:cut] for v in values] if cut else values
             return make_pooled, False
         if kind == "date_of_birth":
             return self._birth_dates(spec, rng), False
         if kind == "card_number" and data["cards"] is not None:
-            return _card_maker(data["cards"], rng), False
+            return card_maker(data["cards"], rng), False
         if kind == "iban" and data["iban"] is not None:
-            return _iban_maker(*data["iban"], rng), False
+            return iban_maker(*data["iban"], rng), False
         if kind == "ip_address":
-            return _ip_maker(rng), False
-        if kind not in ("card_number", "iban"):
+            return ip_maker(rng), False
+        if kind not in ("card_number", "iban", "national_id", "identifier"):
             raise ValueError(f"unknown PII kind {kind!r}")
         fake = batch.faker("column", name)  # a locale whose provider does its own thing: row by row
         return (lambda rows, attempt: [self._one(fake, spec, None, None, None, batch.start + i, attempt)
@@ -278,8 +315,8 @@ class PiiFiller:
         youngest = max(0, int(spec.min_age or 18))
         oldest = max(youngest, int(spec.max_age or 90))
         today = date.today()
-        first = _years_before(today, oldest + 1).toordinal() + 1
-        last = _years_before(today, youngest).toordinal()
+        first = years_before(today, oldest + 1).toordinal() + 1
+        last = years_before(today, youngest).toordinal()
         epoch = date(1970, 1, 1).toordinal()
 
         def make(rows, attempt):
@@ -327,6 +364,8 @@ class PiiFiller:
             return fake.iban()
         if kind == "ip_address":
             return fake.ipv4_public()
+        if kind in ("national_id", "identifier"):  # no value to learn a shape from
+            return fake.numerify("##########")
         raise ValueError(f"unknown PII kind {kind!r}")
 
     # --- persistence (no real values) ---------------------------------------------------------------
@@ -346,7 +385,7 @@ class _Batch:
 
     def __init__(self, filler: PiiFiller, frame: pd.DataFrame, seed: int, start: int):
         self.filler, self.seed, self.start, self.n = filler, int(seed), int(start), len(frame)
-        self.data = _locale_data(filler.locale)
+        self.data = locale_data(filler.locale)
         column = filler.state_column
         self.states = frame[column].astype(str).to_numpy(dtype=object) if column in frame else None
         self._people: tuple[np.ndarray, np.ndarray] | None = None
@@ -379,7 +418,13 @@ class _Batch:
                     pairs = [(fake.first_name(), fake.last_name()) for _ in range(count)]
                     return (np.array([a for a, _ in pairs] or [], dtype=object),
                             np.array([b for _, b in pairs] or [], dtype=object))
-                return (_pick(self.data["first_names"], count, rng), _pick(self.data["last_names"], count, rng))
+                if self.data.get("by_sex") is not None:  # a man's first name with a man's last name
+                    first_male, last_male, first_female, last_female = self.data["by_sex"]
+                    female = rng.random(count) < 0.5
+                    first = np.where(female, pick(first_female, count, rng), pick(first_male, count, rng))
+                    last = np.where(female, pick(last_female, count, rng), pick(last_male, count, rng))
+                    return first.astype(object), last.astype(object)
+                return (pick(self.data["first_names"], count, rng), pick(self.data["last_names"], count, rng))
 
             first, last = names(self.n)
             real = self.filler.real_values.get("__full_names__", set())
@@ -388,7 +433,7 @@ class _Batch:
                 if not real or not len(pending):
                     break
                 full = [f"{a} {b}" for a, b in zip(first[pending].tolist(), last[pending].tolist())]
-                pending = pending[_member(full, real)]
+                pending = pending[member(full, real)]
                 if len(pending):
                     first[pending], last[pending] = names(len(pending))
             self._people = first, last
@@ -396,209 +441,3 @@ class _Batch:
 
 
 _THREAD = threading.local()
-
-
-def _member(keys: list, values: set) -> np.ndarray:
-    if not values:
-        return np.zeros(len(keys), dtype=bool)
-    return np.fromiter(map(values.__contains__, keys), dtype=bool, count=len(keys))
-
-
-def _tidy(names: np.ndarray, pattern: str, initial: bool = False) -> np.ndarray:
-    """``re.sub(pattern, "", name.lower())`` of every name (of its first letter with ``initial``),
-    computed once per distinct name."""
-    codes, distinct = pd.factorize(names)
-    compiled = re.compile(pattern)
-    tidied = np.empty(len(distinct), dtype=object)
-    tidied[:] = [compiled.sub("", (str(v)[:1] if initial else str(v)).lower()) for v in distinct]
-    return tidied[codes]
-
-
-def _elements(values) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """A Faker element collection as ``(values, cumulative weights)``: a dict is weighted (as Faker's
-    ``random_element`` draws it), a sequence uniform (weights None)."""
-    if isinstance(values, dict) and values:
-        return (np.array(list(values.keys()), dtype=object),
-                np.cumsum(np.array(list(values.values()), dtype=float)))
-    if isinstance(values, (list, tuple, str)) and len(values):
-        array = np.empty(len(values), dtype=object)
-        array[:] = list(values)
-        return array, None
-    return None
-
-
-def _pick(elements: tuple[np.ndarray, np.ndarray | None], size: int, rng: np.random.Generator) -> np.ndarray:
-    values, cumulative = elements
-    if cumulative is None:
-        return values[rng.integers(0, len(values), size)]
-    chosen = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
-    return values[np.minimum(chosen, len(values) - 1)]
-
-
-def _own(fake: Faker, method: str, base: type, *helpers: str):
-    """The provider behind ``fake.<method>`` if it (and ``helpers``) are Faker's base implementation,
-    whose data can then be drawn with numpy; None where the locale does its own thing."""
-    try:
-        provider = getattr(fake, method).__self__
-    except AttributeError:
-        return None
-    same = all(getattr(type(provider), m, None) is getattr(base, m, object()) for m in (method, *helpers))
-    return provider if same else None
-
-
-@functools.cache
-def _locale_data(locale: str) -> dict:
-    """The lists behind Faker's names, email domains, card numbers, IBANs and US zip codes for
-    ``locale``, where its providers use them the standard way (else None: per-row Faker calls)."""
-    from faker.providers.address.en_US import Provider as UsAddress
-    from faker.providers.bank import Provider as Bank
-    from faker.providers.credit_card import Provider as Cards
-    from faker.providers.internet import Provider as Internet
-    from faker.providers.person import Provider as Person
-
-    fake = Faker(locale)
-    data: dict = {}
-    person = _own(fake, "first_name", Person)
-    data["first_names"] = _elements(person.first_names) if person is not None else None
-    person = _own(fake, "last_name", Person)
-    data["last_names"] = _elements(person.last_names) if person is not None else None
-    internet = _own(fake, "free_email_domain", Internet)
-    data["email_domains"] = _elements(internet.free_email_domains) if internet is not None else None
-    address = _own(fake, "zipcode_in_state", UsAddress, "postcode_in_state")
-    data["postcodes"] = ({s: tuple(r) for s, r in address.states_postcode.items() if s in address.known_usps_abbr}
-                         if address is not None else None)
-    cards = _own(fake, "credit_card_number", Cards, "_credit_card_type", "_generate_number")
-    data["cards"] = None
-    if cards is not None and cards.credit_card_types:
-        types = list(cards.credit_card_types.values())
-        combos = [(str(prefix), card.length, 1 / len(types) / len(card.prefixes))
-                  for card in types for prefix in card.prefixes]
-        if all(set(p) <= set("0123456789#%$") and len(p) < length for p, length, _ in combos):
-            data["cards"] = combos
-    bank = _own(fake, "iban", Bank, "bban")
-    data["iban"] = None
-    if bank is not None and set(bank.bban_format) <= set("?#%$0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") \
-            and re.fullmatch(r"[A-Z]{2}", bank.country_code):
-        data["iban"] = (bank.bban_format, bank.country_code)
-    return data
-
-
-#: Placeholder characters of a template as Faker's numerify reads them: ``#`` any digit, ``%`` 1–9,
-#: ``$`` 2–9; with ``letters``, ``?`` an upper-case letter (Faker's BBAN formats).
-_SLOTS = {"#": 1, "%": 2, "$": 3}
-_SLOT_RANGES = {1: (48, 10), 2: (49, 9), 3: (50, 8), 4: (65, 26)}
-
-
-def _template(template: str, letters: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, kinds)`` of one template (1 × width), to be indexed to as many rows as wanted."""
-    slots = {**_SLOTS, "?": 4} if letters else _SLOTS
-    codes = np.array([[ord(c) for c in template]], dtype=np.uint32)
-    kinds = np.array([[slots.get(c, 0) for c in template]], dtype=np.uint8)
-    return codes, kinds
-
-
-def _fresh_digits(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of ``values`` (NUL-padded) with every ASCII digit marked to be drawn again (the first
-    digit of a number stays non-zero when it was: "725 Long Brook" → "3 Lo…" never "025 …")."""
-    width = max(1, max(len(v) for v in values))
-    codes = np.array(values, dtype=f"<U{width}").view(np.uint32).reshape(len(values), width).copy()
-    digit = (codes >= 48) & (codes <= 57)
-    first = digit & ~np.concatenate([np.zeros((len(values), 1), dtype=bool), digit[:, :-1]], axis=1)
-    kinds = np.where(digit, np.where(first & (codes != 48), 2, 1), 0).astype(np.uint8)
-    return codes, kinds
-
-
-def _draw(codes: np.ndarray, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``codes`` (rows × width) with every placeholder slot replaced by a random character."""
-    out = codes.astype(np.uint32, copy=True)
-    for kind, (low, count) in _SLOT_RANGES.items():
-        slots = kinds == kind
-        total = int(slots.sum())
-        if total:
-            out[slots] = low + rng.integers(0, count, total)
-    return out
-
-
-def _strings(codes: np.ndarray) -> list[str]:
-    if not len(codes):
-        return []
-    return np.ascontiguousarray(codes, dtype=np.uint32).view(f"<U{codes.shape[1]}").ravel().tolist()
-
-
-def _card_maker(combos: list[tuple[str, int, float]], rng: np.random.Generator):
-    """Faker's ``credit_card_number``: a card type, one of its prefixes, random digits and the Luhn check
-    digit, for all rows at once."""
-    weights = np.cumsum([w for _, _, w in combos])
-    plans = [_template(prefix + "#" * (length - len(prefix) - 1)) for prefix, length, _ in combos]
-
-    def make(rows, attempt):
-        chosen = np.minimum(np.searchsorted(weights, rng.random(len(rows)) * weights[-1], side="right"),
-                            len(combos) - 1)
-        out = np.empty(len(rows), dtype=object)
-        for c in np.unique(chosen):
-            where = np.flatnonzero(chosen == c)
-            codes, kinds = plans[c]
-            index = np.zeros(len(where), dtype=np.intp)
-            body = _draw(codes[index], kinds[index], rng)
-            digits = body.astype(np.int64)[:, ::-1] - 48  # from the right, the check digit's neighbour first
-            doubled = digits[:, 0::2] * 2
-            total = np.where(doubled > 9, doubled - 9, doubled).sum(axis=1) + digits[:, 1::2].sum(axis=1)
-            check = (10 - total % 10) % 10
-            out[where] = _strings(np.concatenate([body, (48 + check)[:, None].astype(np.uint32)], axis=1))
-        return out.tolist()
-    return make
-
-
-def _iban_maker(bban_format: str, country: str, rng: np.random.Generator):
-    """Faker's ``iban``: a BBAN of the locale's format and ISO 7064 mod-97 check digits, for all rows."""
-    codes, kinds = _template(bban_format, letters=True)
-    tail = np.array([ord(c) for c in country + "00"], dtype=np.int64)
-
-    def make(rows, attempt):
-        index = np.zeros(len(rows), dtype=np.intp)
-        bban = _draw(codes[index], kinds[index], rng)
-        remainder = np.zeros(len(rows), dtype=np.int64)
-        for column in [*bban.astype(np.int64).T, *(np.full(len(rows), c) for c in tail)]:
-            letter = column >= 65
-            remainder = np.where(letter, remainder * 100 + column - 55, remainder * 10 + column - 48) % 97
-        check = 98 - remainder
-        return [f"{country}{c:02d}{b}" for c, b in zip(check.tolist(), _strings(bban))]
-    return make
-
-
-def _ip_maker(rng: np.random.Generator):
-    """Faker's ``ipv4_public``: a network class a, b or c, then any address of it outside the private and
-    reserved networks (drawn again where it falls in one)."""
-    try:
-        from faker.providers.internet import _IPv4Constants as constants
-        classes = [constants._network_classes[c] for c in "abc"]
-        excluded = constants._private_networks + constants._excluded_networks
-    except (ImportError, AttributeError, KeyError):  # pragma: no cover - Faker's layout as of 40.x
-        classes = [ipaddress.IPv4Network(n) for n in ("0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3")]
-        excluded = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                                                        "0.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-                                                        "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")]
-    base = np.array([int(n.network_address) for n in classes], dtype=np.int64)
-    size = np.array([n.num_addresses for n in classes], dtype=np.int64)
-    nets = np.array([int(n.network_address) for n in excluded], dtype=np.int64)
-    masks = np.array([int(n.netmask) for n in excluded], dtype=np.int64)
-
-    def make(rows, attempt):
-        network = rng.integers(0, 3, len(rows))
-        address = np.zeros(len(rows), dtype=np.int64)
-        pending = np.arange(len(rows))
-        while len(pending):
-            drawn = base[network[pending]] + rng.integers(0, size[network[pending]])
-            address[pending] = drawn
-            pending = pending[((drawn[:, None] & masks) == nets).any(axis=1)]
-        octets = (address[:, None] >> np.array([24, 16, 8, 0])) & 255
-        return [f"{a}.{b}.{c}.{d}" for a, b, c, d in octets.tolist()]
-    return make
-
-
-def _years_before(day: date, years: int) -> date:
-    """``day`` ``years`` earlier; 29 February becomes 1 March in a common year (as Faker's change_year)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28) + timedelta(days=1)

@@ -41,6 +41,7 @@ from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_thresh
 from synthbank.relational import conditions, persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.association import Association
+from synthbank.relational.binary import BinaryShape
 from synthbank.relational.columns import KEY, fk_column, has_column, mass_column, point_mass, split_mass, to_days
 from synthbank.relational.combos import learn_rules
 from synthbank.relational.encoding import category_orders
@@ -50,6 +51,7 @@ from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink, match_by_group, match_rows
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window, plan_tables, plan_windows
+from synthbank.relational.pseudonyms import Pseudonyms
 from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
@@ -94,7 +96,13 @@ class RelationalSynthesizer:
         positions = self._positions(frames)
         self.rare_threshold_ = check_threshold(self.settings.rare_threshold if self.settings.rare_threshold is not None
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
-        self.rare_ = self._protect_rare_values(frames, positions)
+        entities = self._entities(frames, positions)
+        # repeating identifiers (counterparties' account numbers) reach the models as tokens, never as values
+        self.pseudonyms_, tokens = Pseudonyms.learn(schema, frames, entities, self._roots(), self.rare_threshold_)
+        for (name, column), values in tokens.items():
+            frames[name][column] = values
+            self.plans_[name].learned.append(column)
+        self.rare_ = self._protect_rare_values(frames, entities)
         self.combos_ = {name: learn_rules(frames[name], [c for c in plan.learned
                                                          if schema.tables[name].columns[c].sdtype == "categorical"],
                                           self.rare_threshold_) for name, plan in self.plans_.items()}
@@ -108,7 +116,8 @@ class RelationalSynthesizer:
             table = schema.tables[name]
             self.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
                                        for c in self._key_columns(table)}
-            self.pii_[name] = PiiFiller.learn(table, frame, everything)
+            self.pii_[name] = PiiFiller.learn(table, frame, everything, locale=schema.locale,
+                                              skip=self.pseudonyms_.columns(name), k=self.rare_threshold_)
         for name, plan in self.plans_.items():
             table = schema.tables[name]
             self.secondary_[name] = {
@@ -122,6 +131,11 @@ class RelationalSynthesizer:
                                       table.foreign_keys[i].parent == name)
                 for i in plan.deferred_fks
             }
+        # binary columns: random bytes of the real lengths (their content is never learned)
+        self.binary_ = {name: {c: BinaryShape.learn(frames[name][c], self.rare_threshold_)
+                               for c, column in schema.tables[name].columns.items()
+                               if types.base_name(column.type) == "binary" and c in frames[name]}
+                        for name in self.plans_}
         # copied tables never keep their PII columns: Faker refills them when sampling
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
                        if t.is_fixed}
@@ -165,14 +179,16 @@ class RelationalSynthesizer:
         return frames
 
     def _entities(self, frames, positions) -> dict[str, np.ndarray]:
-        """Per row of each learned table, the root row it belongs to (a customer and all their rows)."""
+        """Per row of each learned table, the row of its entity table it belongs to (a customer and all their
+        rows; see :meth:`_roots`)."""
         out: dict[str, np.ndarray] = {}
+        roots = self._roots()
         for name in self.schema_.read_order():
             if name not in self.plans_:
                 continue
             plan, n = self.plans_[name], len(frames[name])
             own = -1 - np.arange(n)  # rows without a parent are entities of their own
-            if plan.primary_fk is None:
+            if roots[name] == name:
                 out[name] = np.arange(n)
                 continue
             parent = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent
@@ -180,9 +196,22 @@ class RelationalSynthesizer:
             out[name] = np.where(pos >= 0, out[parent][np.maximum(pos, 0)], own) if parent in out else own
         return out
 
-    def _protect_rare_values(self, frames, positions) -> dict[str, dict[str, RareGuard]]:
+    def _roots(self) -> dict[str, str]:
+        """Per learned table, the table whose rows are its entities: the root reached by the primary foreign
+        keys, except that a root *lookup* (no personal column: bank branches, districts) is no one's entity,
+        so its children are entities of their own (customers, not the 12 branches they belong to)."""
+        out: dict[str, str] = {}
+        for name in self.schema_.read_order():
+            plan = self.plans_.get(name)
+            if plan is None:
+                continue
+            parent = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
+            lookup = parent is not None and self.plans_[parent].primary_fk is None and not self.schema_.tables[parent].columns_of("pii")
+            out[name] = out.get(parent, name) if parent is not None and not lookup else name
+        return out
+
+    def _protect_rare_values(self, frames, entities) -> dict[str, dict[str, RareGuard]]:
         """Replace, in ``frames``, every categorical value held by fewer than k entities by the marker."""
-        entities = self._entities(frames, positions)
         guards: dict[str, dict[str, RareGuard]] = {}
         for name, plan in self.plans_.items():
             table, guards[name] = self.schema_.tables[name], {}
@@ -296,6 +325,8 @@ class RelationalSynthesizer:
             if column not in table.columns or column not in self.plans_[name].learned:
                 continue
             values = data[name][column].nunique()
+            if table.columns[column].sdtype == "pii":  # identifiers' tokens
+                continue
             flag = table.columns[column].sdtype == "boolean" or values == 2  # a flag, however the database stores it
             if flag or (mode == "categories" and sdtype == "categorical" and values <= CLASS_MAX_VALUES):
                 out.append(column)
@@ -421,7 +452,8 @@ class RelationalSynthesizer:
         mixes = tally.mixes if tally is not None else self.resolve_conditions(rebalance, where)
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start,
-                            point_masses=getattr(self, "point_masses_", {}))
+                            point_masses=getattr(self, "point_masses_", {}), pseudonyms=self.pseudonyms_,
+                            run_seed=seed, entity_roots=self._roots(), binary=getattr(self, "binary_", {}))
         blocks = self.block_count(scale, block_rows)
         report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
         drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks, mixes) for block in range(blocks)])
@@ -593,7 +625,16 @@ class RelationalSynthesizer:
 
     @property
     def unsupported_columns(self) -> dict[str, list[str]]:
-        return {n: t.columns_of("unsupported") for n, t in self.schema_.tables.items() if t.columns_of("unsupported") and not t.is_excluded}
+        """Columns written as NULL or a constant (binary columns of learned tables get random bytes instead)."""
+        binary = getattr(self, "binary_", {})
+        out = {n: [c for c in t.columns_of("unsupported") if c not in binary.get(n, {})]
+               for n, t in self.schema_.tables.items() if not t.is_excluded}
+        return {n: cols for n, cols in out.items() if cols}
+
+    @property
+    def binary_columns(self) -> list[str]:
+        """Binary columns written as random bytes of the real lengths, as ``table.column``."""
+        return [f"{t}.{c}" for t, cols in getattr(self, "binary_", {}).items() for c in cols]
 
     def describe_windows(self) -> list[str]:
         self._check_fitted()
@@ -631,7 +672,9 @@ def _real_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     for frame in tables.values():
         for column in frame.columns:
             if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
-                out.update(frame[column].dropna().astype(str).unique())  # astype first: JSON cells are dicts
+                present = frame[column].dropna()
+                present = present[~present.map(lambda v: isinstance(v, (bytes, bytearray, memoryview)))]  # BLOBs
+                out.update(present.astype(str).unique())  # astype first: JSON cells are dicts
     return out
 
 

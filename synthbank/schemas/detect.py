@@ -8,10 +8,12 @@ person to review: ``synthbank schema URL --out schema.yaml`` writes it to a file
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import pandas as pd
 
-from synthbank.schemas import person_names, types
+from synthbank.schemas import identifiers, person_names, types
+from synthbank.vocabulary import LOCATION_PII_KINDS
 
 # --- PII by column name ---------------------------------------------------------------------------
 # Checked in order; the first pattern that matches the lower-cased, snake-cased column name wins. The
@@ -25,6 +27,8 @@ _NAME_RULES: list[tuple[str, str]] = [
     (r"(^|_)(phone|mobile|cell|telephone|tel|fax)(_?(number|no|num))?" + _END, "phone"),
     (r"(^|_)(dob|date_of_birth|birth_?date|birthday)$", "date_of_birth"),
     (r"(^|_)iban$", "iban"),
+    (r"(^|_)(birth_?number|national_?id|national_?insurance(_?number)?|personal_?(id|number|code)|passport(_?(number|no|num))?|"
+     r"id_?card_?(number|no)|pesel|rodne_?cislo|steuer_?id|nino?|bsn|cnp|nif|dni)$", "national_id"),
     (r"(^|_)(card_?(number|no|num)|credit_card(_?(number|no|num))?|pan)$", "card_number"),
     (r"(^|_)(account_?(number|no|num)|acct_?(number|no|num)|routing_number)$", "account_number"),
     (r"(^|_)(ip|ip_?address|ipv4|ipv6)$", "ip_address"),
@@ -130,49 +134,79 @@ MAX_INTEGER_CATEGORIES = 10
 MAX_CATEGORICAL_UNIQUE_SHARE = 0.5
 
 
+class Detected(NamedTuple):
+    """What detection decided for one column, and why (for a personal one)."""
+
+    sdtype: str
+    pii: str | None = None
+    format: str | None = None
+    reason: str | None = None
+
+
 def detect_column(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> tuple[str, str | None]:
-    """Return ``(sdtype, pii_kind)`` for one column."""
+    """Return ``(sdtype, pii_kind)`` for one column (:func:`detect` tells the format and the reason too)."""
+    found = detect(name, type_string, values, is_key=is_key)
+    return found.sdtype, found.pii
+
+
+def detect(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> Detected:
+    """How to treat one column: sdtype, PII kind, value format and the reason it is personal."""
     base = types.base_name(type_string)
     if is_key:
-        return "id", None
+        return Detected("id")
 
-    kind = pii_from_name(name)
-    if kind is not None and not _fits(kind, name, base, values):
-        kind = None
+    named = pii_from_name(name)
+    kind, reason = (named, f"named '{name}'") if named is not None and _fits(named, name, base, values) else (None, None)
+    dates = base in types.INTEGER_TYPES | types.STRING_TYPES and identifiers.looks_like_yyyymmdd(base, values)
+    if kind is None and dates:
+        return Detected("datetime", format="yyyymmdd")
     if kind is None and base in types.STRING_TYPES:
-        kind = pii_from_values(values) or person_names.name_kind(values)
+        kind = pii_from_values(values)
+        reason = f"most values look like {kind.replace('_', ' ')}s" if kind else None
+    if kind in ("account_number", "national_id", "identifier", "iban", "card_number") or kind is None:
+        # a code by its values, whatever its name; where a name (or a pattern) says account or birth number,
+        # the values may say more precisely what (an IBAN with its check, a birth number)
+        found = identifiers.identifier_kind(name, base, values, named=named)
+        if found is not None and (kind is None or found[0] in ("iban", "card_number", "national_id")):
+            kind, reason = found[0], found[1] + (f"; named '{name}'" if named else "")
+    if kind is None and base in types.STRING_TYPES and (kind := person_names.name_kind(values)) is not None:
+        reason = f"most values are people's {'names' if kind == 'name' else kind.replace('_', ' ') + 's'} (Faker's name lists)"
     if kind is not None:
-        return "pii", kind
+        return Detected("pii", kind, reason=reason)
+    return Detected(_plain_sdtype(name, base, values))
 
+
+def _plain_sdtype(name: str, base: str, values: pd.Series) -> str:
+    """The sdtype of a column that is not personal."""
     if base in types.UNLEARNABLE_TYPES:
-        return "unsupported", None
+        return "unsupported"
     if base == "boolean":
-        return "boolean", None
+        return "boolean"
     if base in types.TEMPORAL_TYPES:
-        return "datetime", None
+        return "datetime"
     non_null = values.dropna()
     if base in types.INTEGER_TYPES and _looks_like_identifier(name, non_null):
-        return "id", None
+        return "id"
     if base in types.NUMERIC_TYPES:
         if base in types.INTEGER_TYPES and 0 < non_null.nunique() <= MAX_INTEGER_CATEGORIES:
-            return "categorical", None
-        return "numerical", None
+            return "categorical"
+        return "numerical"
     if base == "uuid":
-        return "id", None
+        return "id"
     if base == "enum":
-        return "categorical", None
+        return "categorical"
     # strings
     if looks_like_free_text(values):
-        return "text", None
+        return "text"
     if len(non_null) and _parses_as_dates(non_null):
-        return "datetime", None
+        return "datetime"
     if len(non_null) >= 20 and non_null.nunique() / len(non_null) > MAX_CATEGORICAL_UNIQUE_SHARE and not _has_spaces(non_null):
-        return "id", None
-    return "categorical", None
+        return "id"
+    return "categorical"
 
 
 #: PII kinds that are digits and may be stored in a number column (a zip code as an integer).
-_DIGIT_KINDS = {"phone", "ssn", "account_number", "card_number", "zipcode"}
+_DIGIT_KINDS = {"phone", "ssn", "account_number", "card_number", "zipcode", "national_id", "identifier"}
 #: What most values of a column named for a PII kind must look like, or the name was misleading
 #: (a ``phone`` column of "home"/"mobile" labels, a ``name`` column of product names).
 _VALUE_CHECKS = {
@@ -181,6 +215,7 @@ _VALUE_CHECKS = {
     "ssn": lambda s: sum(c.isdigit() for c in s) >= 4,
     "card_number": lambda s: sum(c.isdigit() for c in s) >= 4,
     "account_number": lambda s: sum(c.isdigit() for c in s) >= 4,
+    "national_id": lambda s: sum(c.isdigit() for c in s) >= 4,
     "iban": lambda s: len(re.sub(r"\W", "", s)) >= 15,
     "ip_address": lambda s: bool(re.fullmatch(r"[\d.]{7,15}|[0-9a-fA-F:]{3,39}", s.strip())),
     "zipcode": lambda s: any(c.isdigit() for c in s),
@@ -230,3 +265,35 @@ def _parses_as_dates(values: pd.Series) -> bool:
         return False
     parsed = pd.to_datetime(strings, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().all())
+
+
+# --- across tables --------------------------------------------------------------------------------
+#: Table names that say the rows are people.
+_PEOPLE_TABLES = re.compile(r"(^|_)(customers?|clients?|users?|persons?|people|employees?|members?|patients?|contacts?|"
+                            r"borrowers?|applicants?|owners?|holders?|account_?holders?|students?|tenants?|guarantors?|"
+                            r"addresses|residents?|cardholders?|beneficiar(y|ies)|payees?|staff)$")
+
+
+def places_of_things(tables: dict, samples: dict[str, pd.DataFrame]) -> None:
+    """A city, street, address or zip code is personal only in a table about people: one with other personal
+    columns, named for people (``customers``), or pointing at such a table (a customer's ``addresses``).
+    Elsewhere (bank branches, merchants, airports) it is data: learned, not faked."""
+    def personal(table) -> bool:
+        kinds = {c.pii for c in table.columns.values() if c.sdtype == "pii"}
+        return bool(kinds - LOCATION_PII_KINDS) or bool(_PEOPLE_TABLES.search(table.name.lower()))
+
+    people = {name for name, table in tables.items() if personal(table)}
+    for name, table in tables.items():
+        if name in people or any(fk.parent in people for fk in table.foreign_keys):
+            continue
+        for column in table.columns.values():
+            if column.sdtype == "pii" and column.pii in LOCATION_PII_KINDS:
+                column.sdtype = _plain_sdtype(column.name, types.base_name(column.type), samples[name][column.name])
+                column.pii, column.reason = None, None
+
+
+def name_locale(tables: dict, samples: dict[str, pd.DataFrame]) -> str | None:
+    """The Faker locale whose name lists hold most of the people's names in the data (None: no names)."""
+    values = [samples[name][column.name] for name, table in tables.items() for column in table.columns.values()
+              if column.sdtype == "pii" and column.pii in ("name", "first_name", "last_name") and column.name in samples[name]]
+    return person_names.best_locale(pd.concat(values)) if values else None

@@ -32,6 +32,8 @@ SDTYPES = tuple(SdType)
 TABLE_MODES = tuple(TableMode)
 #: The personal-data kinds synthbank recognises; each has a Faker provider in the relational engine.
 PII_KINDS = tuple(PiiKind)
+#: Value encodings a column may declare (``format:``): a date stored as ``yyyymmdd`` digits.
+COLUMN_FORMATS = (None, "yyyymmdd")
 
 
 @dataclass
@@ -43,8 +45,16 @@ class Column:
     pii: str | None = None
     unique: bool = False
     identity: bool = False  # an auto-increment / serial / identity column
+    #: How a value is encoded in its SQL type: ``yyyymmdd`` for a date stored as an integer (or 8 digits).
+    format: str | None = None
+    #: Why detection judged the column personal (``named 'iban'``, ``95% of values are valid IBANs``), for
+    #: the reviewer; descriptive only.
+    reason: str | None = None
 
     def __post_init__(self):
+        if self.format not in COLUMN_FORMATS:
+            raise SchemaError(f"Column '{self.name}' has format '{self.format}'; use one of "
+                              f"{', '.join(f for f in COLUMN_FORMATS if f)} or leave it out.")
         if self.sdtype not in SDTYPES:
             raise SchemaError(f"Column '{self.name}' has sdtype '{self.sdtype}'; use one of {', '.join(SDTYPES)}.")
         if self.sdtype == "pii" and self.pii not in PII_KINDS:
@@ -129,12 +139,21 @@ class DatabaseSchema:
     #: A categorical value held by fewer than this many entities never reaches a model (see
     #: :mod:`synthbank.protection`); written as ``rare_threshold:`` at the top of a schema file.
     rare_threshold: int = 5
+    #: The Faker locale fake names, streets and cities are drawn from (``locale:`` in a schema file),
+    #: detected from the people's names in the data; None: en_US.
+    locale: str | None = None
 
     def __post_init__(self):
         if not self.tables:
             raise SchemaError("The schema has no tables.")
         if isinstance(self.rare_threshold, bool) or not isinstance(self.rare_threshold, int) or self.rare_threshold < 1:
             raise SchemaError(f"The schema's rare_threshold is {self.rare_threshold!r}; use a whole number of at least 1 (default 5).")
+        if self.locale is not None:
+            from faker.config import AVAILABLE_LOCALES
+
+            if self.locale not in AVAILABLE_LOCALES:
+                raise SchemaError(f"The schema's locale is {self.locale!r}, which Faker does not know; use one such as "
+                                  "en_US, de_DE or cs_CZ.")
         for table in self.tables.values():
             for fk in table.foreign_keys:
                 parent = self.tables.get(fk.parent)
@@ -175,7 +194,7 @@ class DatabaseSchema:
             fks = [fk for fk in table.foreign_keys if fk.parent in names]
             kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
                                [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction)
-        return DatabaseSchema(kept, rare_threshold=self.rare_threshold)
+        return DatabaseSchema(kept, rare_threshold=self.rare_threshold, locale=self.locale)
 
     def topological_order(self) -> list[str]:
         """Tables with parents before children, ignoring self-references. Raises on any cycle."""
@@ -262,7 +281,7 @@ class DatabaseSchema:
             columns = {}
             for column in table.columns.values():
                 spec = {k: v for k, v in asdict(column).items() if k != "name"}
-                spec = {k: v for k, v in spec.items() if not (k == "pii" and v is None)
+                spec = {k: v for k, v in spec.items() if not (k in ("pii", "format", "reason") and v is None)
                         and not (k in ("unique", "identity") and not v) and not (k == "nullable" and v)}
                 columns[column.name] = spec
             entry["columns"] = columns
@@ -275,7 +294,8 @@ class DatabaseSchema:
             if table.row_count is not None:
                 entry["row_count"] = table.row_count
             tables[table.name] = entry
-        return {"rare_threshold": self.rare_threshold, "tables": tables}
+        head = {"rare_threshold": self.rare_threshold, **({"locale": self.locale} if self.locale else {})}
+        return {**head, "tables": tables}
 
     @classmethod
     def from_dict(cls, data: dict) -> DatabaseSchema:
@@ -300,7 +320,7 @@ class DatabaseSchema:
                 for flag in ("nullable", "unique", "identity"):
                     if flag in col_spec and not isinstance(col_spec[flag], bool):
                         raise SchemaError(f"{where} column '{col}' has {flag}: {col_spec[flag]!r}; use true or false.")
-                for text in ("type", "sdtype", "pii"):
+                for text in ("type", "sdtype", "pii", "format", "reason"):
                     if col_spec.get(text) is not None and not isinstance(col_spec[text], str):
                         raise SchemaError(f"{where} column '{col}' has {text}: {col_spec[text]!r}; use a word.")
                 columns[str(col)] = Column(name=str(col), **col_spec)
@@ -329,10 +349,14 @@ class DatabaseSchema:
                 foreign_keys=fks, unique=[_names(u, where, "unique") for u in unique],
                 mode=mode, row_count=row_count, subset_fraction=float(fraction),
             )
-        unknown = sorted(set(data) - {"tables", "rare_threshold"})
+        unknown = sorted(set(data) - {"tables", "rare_threshold", "locale"})
         if unknown:
-            raise SchemaError(f"The schema file has unknown top-level key(s) {', '.join(map(str, unknown))} (known: rare_threshold, tables).")
-        return cls(tables, rare_threshold=data.get("rare_threshold", 5))
+            raise SchemaError(f"The schema file has unknown top-level key(s) {', '.join(map(str, unknown))} "
+                              "(known: rare_threshold, locale, tables).")
+        locale = data.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            raise SchemaError(f"The schema file has locale: {locale!r}; use a Faker locale such as de_DE.")
+        return cls(tables, rare_threshold=data.get("rare_threshold", 5), locale=locale)
 
     def save(self, path: str | Path) -> Path:
         """Write the schema as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
@@ -361,6 +385,8 @@ class DatabaseSchema:
         data = self.to_dict()
         for table in data["tables"].values():
             table.pop("row_count", None)  # the data may grow; the structure is what must match
+            for column in table["columns"].values():
+                column.pop("reason", None)  # a note for the reviewer
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -29,23 +29,52 @@ MIN_DISTINCT_SINGLE = 10
 
 
 @functools.cache
-def dictionaries() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(first names, last names, titles and suffixes), lower-cased."""
+def locale_dictionaries(locale: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(first names, last names, titles and suffixes) of one Faker locale, lower-cased."""
     first, last, affixes = set(), set(), set()
     wanted = {"first_names": first, "first_names_male": first, "first_names_female": first, "last_names": last,
+              "last_names_male": last, "last_names_female": last,
               "prefixes": affixes, "prefixes_male": affixes, "prefixes_female": affixes, "suffixes": affixes,
               "suffixes_male": affixes, "suffixes_female": affixes}
-    for locale in LOCALES:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except (ImportError, AttributeError):
-            continue
-        for klass in provider.__mro__:
-            for attribute, target in wanted.items():
-                values = klass.__dict__.get(attribute)
-                if isinstance(values, (dict, list, tuple)):
-                    target.update(str(v).lower() for v in values)
+    try:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    except (ImportError, AttributeError):
+        return frozenset(), frozenset(), frozenset()
+    for klass in provider.__mro__:
+        for attribute, target in wanted.items():
+            values = klass.__dict__.get(attribute)
+            if isinstance(values, (dict, list, tuple)):
+                target.update(str(v).lower() for v in values)
     return frozenset(first), frozenset(last), frozenset(a.strip(".") for a in affixes)
+
+
+@functools.cache
+def dictionaries() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(first names, last names, titles and suffixes) of every locale in :data:`LOCALES`, lower-cased."""
+    parts = [locale_dictionaries(locale) for locale in LOCALES]
+    return tuple(frozenset().union(*(p[i] for p in parts)) for i in range(3))
+
+
+#: A locale is chosen when at least this share of the names' words are in its lists…
+LOCALE_MIN_SHARE = 0.3
+#: …and it beats en_US (the default) by at least this much.
+LOCALE_MARGIN = 0.05
+
+
+def best_locale(values: pd.Series) -> str | None:
+    """The locale in :data:`LOCALES` whose name lists hold most words of ``values`` (people's names), or
+    None when too few are anyone's; en_US unless another locale clearly holds more."""
+    words = [w for v in values.dropna().astype(str).head(2000) for w in (name_words(v) or [])]
+    if not words:
+        return None
+    shares = {}
+    for locale in LOCALES:
+        first, last, _ = locale_dictionaries(locale)
+        shares[locale] = sum(w in first or w in last for w in words) / len(words)
+    best = max(shares, key=lambda locale: (shares[locale], locale == "en_US"))
+    if shares[best] < LOCALE_MIN_SHARE:
+        return None
+    return best if shares[best] - shares["en_US"] >= LOCALE_MARGIN else "en_US"
 
 
 def name_words(value) -> list[str] | None:

@@ -44,13 +44,15 @@ def _reflect(connection: sa.Connection, wanted: list[str] | None, sample_rows: i
         if missing:
             raise SchemaError(f"The database has no table named {', '.join(repr(m) for m in missing)} (it has: {', '.join(sorted(names))}).")
         names = list(wanted)
-    tables = {name: _reflect_table(connection, inspector, name, sample_rows) for name in names}
+    samples: dict[str, pd.DataFrame] = {}
+    tables = {name: _reflect_table(connection, inspector, name, sample_rows, samples) for name in names}
     for table in tables.values():
         table.foreign_keys = [fk for fk in table.foreign_keys if fk.parent in tables]
-    return DatabaseSchema(tables)
+    detect.places_of_things(tables, samples)
+    return DatabaseSchema(tables, locale=detect.name_locale(tables, samples))
 
 
-def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
+def _reflect_table(connection, inspector, name: str, sample_rows: int, samples: dict) -> Table:
     raw_columns = inspector.get_columns(name)
     primary_key = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
     foreign_keys = [
@@ -67,7 +69,7 @@ def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
     unique = [u for u in unique if u != primary_key]
 
     column_names = [c["name"] for c in raw_columns]
-    sample = _sample(connection, name, column_names, sample_rows)
+    sample = samples[name] = _sample(connection, name, column_names, sample_rows)
     fk_columns = {c for fk in foreign_keys for c in fk.columns}
     key_columns = set(primary_key) | fk_columns
     if len(primary_key) > 1 and set(primary_key) & fk_columns:
@@ -79,11 +81,12 @@ def _reflect_table(connection, inspector, name: str, sample_rows: int) -> Table:
     for raw in raw_columns:
         type_string = types.from_sqlalchemy(raw["type"])
         column_name = raw["name"]
-        sdtype, pii = detect.detect_column(column_name, type_string, sample[column_name], is_key=column_name in key_columns)
+        found = detect.detect(column_name, type_string, sample[column_name], is_key=column_name in key_columns)
         columns[column_name] = Column(
             name=column_name, type=type_string, nullable=bool(raw.get("nullable", True)) and column_name not in primary_key,
-            sdtype=sdtype, pii=pii, unique=column_name in single_unique or primary_key == [column_name],
+            sdtype=found.sdtype, pii=found.pii, unique=column_name in single_unique or primary_key == [column_name],
             identity=raw.get("autoincrement") is True and primary_key == [column_name],
+            format=found.format, reason=found.reason,
         )
     row_count = connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
     log.debug("reflected %s: %d columns, %d rows", name, len(columns), row_count)

@@ -23,7 +23,7 @@ from synthbank.vocabulary import NAME_PII_KINDS
 KIND_PLACEHOLDER = {
     "name": "NAME", "first_name": "NAME", "last_name": "NAME", "username": "NAME",
     "email": "EMAIL", "phone": "PHONE", "ssn": "SSN", "card_number": "CARD",
-    "account_number": "ACCOUNT", "iban": "ACCOUNT", "street_address": "ADDRESS", "address": "ADDRESS",
+    "account_number": "ACCOUNT", "iban": "ACCOUNT", "identifier": "ACCOUNT", "national_id": "SSN", "street_address": "ADDRESS", "address": "ADDRESS",
     "city": "CITY", "zipcode": "ZIP", "date_of_birth": "DATE", "ip_address": "IP",
 }
 PLACEHOLDERS = sorted(set(KIND_PLACEHOLDER.values()) | {"URL"})
