@@ -151,7 +151,10 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
         elif path is not None and not path.parent.is_dir():
             raise DatabaseConnectionError(f"The folder '{path.parent}' for the SQLite database does not exist.")
     elif backend == "postgresql" and read_only:
-        kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+        # beside the URL's own options (``?options=-csearch_path%3Dbank`` reads the schema ``bank``)
+        given = make_url(url).query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        kwargs["connect_args"] = {"options": f"{given} -c default_transaction_read_only=on".strip()}
     try:
         engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:

@@ -49,6 +49,11 @@ def as_strings(values: pd.Series) -> pd.Series:
     return strings[strings != ""]
 
 
+def account_named(name: str) -> bool:
+    """Whether a column's name says it holds account numbers (``account_to``, ``konto``, ``compte_…``)."""
+    return bool(_ACCOUNT_NAME.search(re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()))
+
+
 def iban_valid(value: str) -> bool:
     text = value.replace(" ", "").upper()
     if not _IBAN.match(text):
@@ -145,5 +150,5 @@ def _code_kind(name: str, integer: bool, strings: pd.Series) -> tuple[str, str] 
     numbers = pd.to_numeric(strings.str.replace(r"\D", "", regex=True).str[-18:], errors="coerce").dropna()
     if len(numbers) and numbers.nunique() / max(1.0, float(numbers.max() - numbers.min() + 1)) >= MAX_DENSITY:
         return None  # a running number: a key, regenerated as one
-    kind = "account_number" if _ACCOUNT_NAME.search(snake) else "identifier"
+    kind = "account_number" if account_named(name) else "identifier"
     return kind, f"{distinct} distinct {width}-character codes, mostly digits, drawn from a large range (like account numbers)"

@@ -57,6 +57,9 @@ def from_sqlalchemy(sql_type: sa.types.TypeEngine) -> str:
         sql_type = sql_type.impl_instance
     if isinstance(sql_type, postgresql.ARRAY):
         return f"array({from_sqlalchemy(sql_type.item_type)})"
+    if type(sql_type).__name__.upper() == "SET" and getattr(sql_type, "values", None):
+        # MySQL/MariaDB SET: any comma-joined combination of its values, kept as a string wide enough for all
+        return f"varchar({sum(len(v) + 1 for v in sql_type.values)})"
     if isinstance(sql_type, sa.Enum) and sql_type.enums:
         return "enum(" + "|".join(sql_type.enums) + ")"
     if isinstance(sql_type, sa.JSON) or type(sql_type).__name__.upper() in {"JSON", "JSONB"}:
