@@ -47,6 +47,8 @@ def workdir(tmp_path_factory):
         "list.yaml": "tables:\n  users:\n    columns:\n      user_id: [INTEGER, id]\n",
         "notyaml.yaml": "tables: [users: {\n  - : :\n",
         "brackets.yaml": "tables:\n  users:\n    columns:\n      user_id: {type: INTEGER, sdtype: '[bold]x[/]'}\n",
+        "format.yaml": "tables:\n  users:\n    columns:\n      user_id: {type: INTEGER, format: ddmmyyyy}\n",
+        "locale.yaml": "locale: xx_XX\ntables:\n  users:\n    columns:\n      user_id: {type: INTEGER}\n",
     }
     for name, text in schemas.items():
         (root / name).write_text(text)
@@ -88,6 +90,8 @@ CORPUS = [
     (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/notyaml.yaml", "--no-text"], "not valid YAML"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/missing.yaml", "--no-text"], "does not exist"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/brackets.yaml", "--no-text"], "sdtype '[bold]x[/]'"),
+    (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/format.yaml", "--no-text"], "format 'ddmmyyyy'"),
+    (["clone", "{d}/bank.db", "{d}/out.db", "--schema", "{d}/locale.yaml", "--no-text"], "locale is 'xx_XX'"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--tables", "users,[/bold]", "--no-text"], "'[/bold]'"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--tables", "nope", "--no-text"], "no table named 'nope'"),
     (["clone", "{d}/missing.db", "{d}/out.db", "--no-text"], "does not exist"),

@@ -239,3 +239,38 @@ def test_formats_give_valid_new_values(make, check):
     assert not set(fakes) & set(real)
     # the model stores no value: only characters that at least five values share at each position
     assert all(min(counts) >= 5 or len(chars) in (10, 26) for chars, counts in fmt.positions[len(real[0])])
+
+
+def test_dates_coded_as_digits_are_found_and_written_back_in_their_form():
+    from synthbank.relational.frames import from_coded_date, to_coded_date
+
+    rng = np.random.default_rng(5)
+    days = [dt.date(1993, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 2200, 300)]
+    short = pd.Series([int(d.strftime("%y%m%d")) for d in days])  # PKDD'99: 930101
+    timed = pd.Series([d.strftime("%y%m%d") + " 00:00:00" for d in days])  # PKDD'99 cards: '931107 00:00:00'
+    assert detect("date", "integer", short, is_key=False).format == "yymmdd"
+    assert detect("issued", "varchar(20)", timed, is_key=False).format == "yymmdd hh:mm:ss"
+    stamps = from_coded_date(short, "yymmdd")
+    assert stamps.min() >= pd.Timestamp("1993-01-01") and stamps.notna().all()  # 93 is 1993, not 2093
+    assert to_coded_date(stamps, "yymmdd", integer=True).tolist() == short.tolist()
+    assert to_coded_date(from_coded_date(timed, "yymmdd hh:mm:ss") + pd.Timedelta(hours=5), "yymmdd hh:mm:ss",
+                         integer=False, by_day=True).tolist() == timed.tolist()
+    # a birth number is not a date (its months run to 62), an amount is neither
+    assert detect("amount", "integer", pd.Series(rng.integers(4_000, 600_000, 300)), is_key=False).sdtype == "numerical"
+
+
+def test_a_placeholder_for_no_account_is_kept_and_amounts_are_no_identifiers(tmp_path):
+    real = tmp_path / "payments.db"
+    _payments(real)
+    with sqlite3.connect(real) as connection:
+        connection.execute("UPDATE payments SET counterparty = '0' WHERE payment_id % 10 = 0")  # cash: no account
+        amounts = pd.read_sql("SELECT customer_id, CAST(amount * 100 AS INTEGER) AS amount FROM payments", connection)
+    DatabaseSynthesizer.from_url(str(real), text=False).fit().sample_to_url(str(tmp_path / "synthetic.db"))
+    fake = pd.Series(_column(tmp_path / "synthetic.db", "payments", "counterparty"))
+    assert 0.05 < (fake == "0").mean() < 0.15
+    assert fake[fake != "0"].str.fullmatch(r"\d{8}").all()
+    schema = reflect_schema(f"sqlite:///{real}")
+    schema.tables["payments"].columns["amount"].type = "integer"
+    shifted = amounts.assign(amount=amounts["amount"].sample(frac=1.0, random_state=1).to_numpy())
+    found = scan(schema, {"payments": amounts}, {"payments": shifted})  # real amounts in other rows: no leak
+    assert found["total"] == 0

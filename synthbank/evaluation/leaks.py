@@ -82,7 +82,7 @@ def integer_codes(schema: DatabaseSchema, real: dict[str, pd.DataFrame]) -> set[
         keys = _keys(schema, table)
         for column, col in schema.tables[table].columns.items():
             if column in frame and column not in keys and types.base_name(col.type) in types.INTEGER_TYPES \
-                    and col.sdtype not in ("boolean", "datetime") and identifier_like(frame[column]):
+                    and col.sdtype not in ("boolean", "datetime") and identifier_like(frame[column], integer=True):
                 out.add((table, column))
     return out
 
@@ -94,17 +94,24 @@ def _texts(values: pd.Series) -> pd.Series:
 
 #: What the scan takes for a column of identifiers (its own rule, independent of schema detection).
 ID_MIN_DIGITS, ID_MIN_DISTINCT, ID_SHARE = 5, 50, 0.8
+#: Widths: identifiers have one (numbers may lose two leading zeros); amounts and counts do not.
+ID_MIN_WIDTH, ID_INTEGER_MIN_WIDTH, ID_WIDTH_SHARE = 6, 7, 0.9
 
 
-def identifier_like(values: pd.Series) -> bool:
-    """Mostly single tokens with at least :data:`ID_MIN_DIGITS` digits, many distinct values, and numbers
-    that leave most of their range unused (account, card or birth numbers; not a running reference)."""
+def identifier_like(values: pd.Series, *, integer: bool = False) -> bool:
+    """Mostly single tokens with at least :data:`ID_MIN_DIGITS` digits, of one width (up to two digits
+    narrower), many distinct values, and numbers that leave most of their range unused (account, card or
+    birth numbers; not a running reference, not amounts)."""
     strings = values.dropna().map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).str.strip()
-    strings = strings[strings != ""]
+    strings = strings[(strings != "") & (strings.map(lambda v: len(set(v))) > 1)]  # not 0 or 99999999 ("none")
     if strings.nunique() < ID_MIN_DISTINCT:
         return False
     digits = strings.str.count(r"\d")
     if ((digits >= ID_MIN_DIGITS) & ~strings.str.contains(r"\s")).mean() < ID_SHARE:
+        return False
+    lengths = strings.str.len()
+    width = int(lengths.mode().iloc[0])
+    if width < (ID_INTEGER_MIN_WIDTH if integer else ID_MIN_WIDTH) or lengths.between(width - 2, width).mean() < ID_WIDTH_SHARE:
         return False
     numbers = pd.to_numeric(strings.str.replace(r"\D", "", regex=True).str[-15:], errors="coerce").dropna()
     return bool(len(numbers)) and numbers.nunique() / (numbers.max() - numbers.min() + 1) < 0.5
@@ -143,7 +150,9 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
                 why, kind, chosen = "rare", "category", present[keys.isin(rare_keys).to_numpy()]
             for value in _texts(chosen).unique():
                 key = _words(value)
-                if key and (len(key) > 1 or len(key[0]) >= 2):
+                if why == "pii" and values.get(key, ("",))[0] != "pii":
+                    values.pop(key, None)  # what the schema says of a value comes first
+                if key and (len(key) > 1 or len(key[0]) >= 2) and len(set("".join(key))) > 1:  # not 0000 or 99
                     values.setdefault(key, (why, kind))
     # a value rare in its own column but common elsewhere in the real data (a state rare among complaints
     # but not among users; a category label that many real narratives mention) points at nobody

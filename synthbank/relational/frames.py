@@ -132,7 +132,11 @@ def learn_forms(frame: pd.DataFrame, table: Table) -> dict[str, dict]:
     for name, column in table.columns.items():
         if name not in frame.columns:
             continue
-        if column.format == "yyyymmdd":  # written back as it was read: digits of the SQL type
+        if column.format:  # a date coded as digits, written back as it was read (at the day when it has no time)
+            if column.format.endswith("hh:mm:ss"):
+                stamps = from_coded_date(frame[name].dropna().head(FORM_SAMPLE), column.format).dropna()
+                midnight = bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())
+                forms[name] = {"kind": "coded", "resolution": "day" if midnight else "second"}
             continue
         kind = temporal_kind(column)
         present = frame[name].dropna()
@@ -254,8 +258,8 @@ def normalize_column(values: pd.Series, column: Column) -> pd.Series:
     base = types.base_name(column.type)
     if column.sdtype in ("pii", "text", "unsupported"):
         return values
-    if column.format == "yyyymmdd" and column.sdtype == "datetime":
-        return from_yyyymmdd(values)
+    if column.format and column.sdtype == "datetime":
+        return from_coded_date(values, column.format)
     kind = temporal_kind(column)
     if kind is not None:
         return to_naive_utc(values, kind)
@@ -272,22 +276,31 @@ def normalize_column(values: pd.Series, column: Column) -> pd.Series:
     return values
 
 
-def from_yyyymmdd(values: pd.Series) -> pd.Series:
-    """``20240131`` (an integer or 8 digits) → that day; anything else → NaT."""
-    from synthbank.schemas.identifiers import as_strings
+def from_coded_date(values: pd.Series, form: str) -> pd.Series:
+    """Dates coded as digits (``20240131``, ``240131``, ``240131 00:00:00``) → instants; anything else → NaT."""
+    from synthbank.schemas.identifiers import DATE_FORMATS, as_strings, century_year
 
     stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     strings = as_strings(values)
-    stamps[strings.index] = pd.to_datetime(strings, format="%Y%m%d", errors="coerce")
+    if form.startswith("yymmdd"):  # the century by synthbank's pivot, not Python's (1969)
+        years = pd.to_numeric(strings.str[:2], errors="coerce")
+        strings = years.map(lambda y: str(century_year(int(y)))[:2] if pd.notna(y) else "") + strings
+        form = "yy" + form
+    stamps[strings.index] = pd.to_datetime(strings, format=DATE_FORMATS[form], errors="coerce")
     return stamps
 
 
-def to_yyyymmdd(values: pd.Series, *, integer: bool) -> pd.Series:
-    """Instants → their day as ``yyyymmdd`` (an integer, or 8 digits for a string column)."""
-    days = to_naive_utc(values).dt.strftime("%Y%m%d")
+def to_coded_date(values: pd.Series, form: str, *, integer: bool, by_day: bool = False) -> pd.Series:
+    """Instants → dates coded as ``form`` (an integer, or digits for a string column); ``by_day``: at
+    midnight, as every source value was."""
+    from synthbank.schemas.identifiers import DATE_FORMATS
+
+    stamps = to_naive_utc(values)
+    stamps = stamps.dt.floor("D") if by_day else stamps.dt.floor("s")
+    texts = stamps.dt.strftime(DATE_FORMATS[form])
     if integer:
-        return pd.to_numeric(days, errors="coerce").astype("Int64")
-    return days.astype(object).where(days.notna(), None)
+        return pd.to_numeric(texts, errors="coerce").astype("Int64")
+    return texts.astype(object).where(texts.notna(), None)
 
 
 # --- back to SQL -----------------------------------------------------------------------------------
@@ -310,8 +323,9 @@ def _cast_column(values: pd.Series, column: Column, form: dict | None = None) ->
     base = types.base_name(column.type)
     if values.isna().all() and values.dtype == object:
         return values
-    if column.format == "yyyymmdd" and column.sdtype == "datetime":
-        return to_yyyymmdd(values, integer=base in types.INTEGER_TYPES)
+    if column.format and column.sdtype == "datetime":
+        return to_coded_date(values, column.format, integer=base in types.INTEGER_TYPES,
+                             by_day=bool(form) and form.get("resolution") == "day")
     kind = temporal_kind(column)
     if kind is not None and (form is not None or base in types.TEMPORAL_TYPES):
         return _cast_temporal(values, column, kind, form)

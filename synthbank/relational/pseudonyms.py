@@ -34,7 +34,7 @@ import pandas as pd
 from synthbank import seeding
 from synthbank.protection import RARE_MARKER
 from synthbank.relational.identifier_format import IdentifierFormat
-from synthbank.schemas.identifiers import as_strings
+from synthbank.schemas.identifiers import as_strings, is_placeholder
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.vocabulary import IDENTIFIER_PII_KINDS
 
@@ -67,6 +67,8 @@ class Domain:
     tokens: int
     format: dict
     locals: int = 0  # local tokens kept: an entity's 1st, 2nd… value that few entities share
+    #: values that stand for "none" (``0``, ``99999999``) held by many entities: kept as they are
+    placeholders: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,10 +99,14 @@ class Pseudonyms:
             frame = pd.DataFrame({"value": values.to_numpy(), "entity": holders})
             counts = frame.groupby("value", sort=False).agg(rows=("entity", "size"), entities=("entity", "nunique"))
             kept = counts[counts["entities"] >= k].sort_values("rows", ascending=False, kind="stable")
+            placeholders = [v for v in kept.index if is_placeholder(v)]
+            kept = kept.drop(placeholders)
             frame["token"] = frame["value"].map({value: token(rank) for rank, value in enumerate(kept.index)})
+            frame.loc[frame["value"].isin(placeholders), "token"] = frame["value"]
             locals_kept = _local_tokens(frame, k)
-            model.domains.append(Domain([list(c) for c in group], len(kept), IdentifierFormat.learn(values, k).to_dict(),
-                                        locals_kept))
+            shaped = values[~values.map(is_placeholder)]
+            model.domains.append(Domain([list(c) for c in group], len(kept), IdentifierFormat.learn(shaped, k).to_dict(),
+                                        locals_kept, placeholders))
             model.real_values |= set(values)
             start = 0
             for table, column in group:
@@ -129,6 +135,9 @@ class Pseudonyms:
         out = np.full(len(values), None, dtype=object)
         known = ranks.notna().to_numpy() & (ranks.fillna(-1).to_numpy() < len(fakes))
         out[known] = np.asarray(fakes, dtype=object)[ranks[known].astype(int).to_numpy()]
+        kept = values.isin(domain.placeholders).to_numpy()
+        out[kept] = values[kept].to_numpy()
+        known |= kept
         rng = seeding.rng(block_seed, "pseudonyms", table, column)
         numbers = values.map(lambda v: _number(v, "_L")).to_numpy(dtype=object)
         local = np.flatnonzero(pd.notna(numbers) & ~known)
@@ -165,8 +174,8 @@ class Pseudonyms:
 
     # --- persistence (no value) ------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"domains": [{"columns": d.columns, "tokens": d.tokens, "format": d.format, "locals": d.locals}
-                            for d in self.domains]}
+        return {"domains": [{"columns": d.columns, "tokens": d.tokens, "format": d.format, "locals": d.locals,
+                             "placeholders": d.placeholders} for d in self.domains]}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Pseudonyms:

@@ -369,7 +369,7 @@ class RelationalSynthesizer:
             return []
         table = self.schema_.tables[name]
         return [c for c, t in sdtypes.items() if t in ("categorical", "boolean") and c in table.columns
-                and c in self.plans_[name].learned]
+                and c in self.plans_[name].learned and table.columns[c].sdtype != "pii"]  # not identifiers' tokens
 
     def _fit_window(self, index: int, window: Window):
         sdtypes = self._window_sdtypes(window)

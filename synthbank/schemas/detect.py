@@ -157,9 +157,9 @@ def detect(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> D
 
     named = pii_from_name(name)
     kind, reason = (named, f"named '{name}'") if named is not None and _fits(named, name, base, values) else (None, None)
-    dates = base in types.INTEGER_TYPES | types.STRING_TYPES and identifiers.looks_like_yyyymmdd(base, values)
-    if kind is None and dates:
-        return Detected("datetime", format="yyyymmdd")
+    coded = identifiers.coded_date_format(base, values) if kind is None else None
+    if coded is not None:
+        return Detected("datetime", format=coded)
     if kind is None and base in types.STRING_TYPES:
         kind = pii_from_values(values)
         reason = f"most values look like {kind.replace('_', ' ')}s" if kind else None

@@ -10,12 +10,15 @@ dates as ``yyyymmdd`` integers. This module recognises both from a sample of val
   with a birth date ``YYMMDD`` and at least 5% of them add 50 to the month (the Czech and Slovak birth
   number's mark for women), or the column is named for one (``birth_number``, ``national_id``, ``pesel``…);
 - **other codes** (``account_number`` when the name says account, else ``identifier``): at least 90% of the
-  values have one width of 6 or more characters (9 or more for an integer column whose name says nothing),
+  values have one width of 6 or more characters (9 or more for an integer column whose name says nothing;
+  numbers may have lost up to two leading zeros; placeholders such as ``0`` are left out of the count),
   no spaces, at least half of the characters digits, 50 or more distinct values, and their numbers are
   *sparse* (fewer than half of the numbers between the smallest and the largest are used): account numbers
   are drawn from a large space, while a running reference such as ``TX-00017`` fills its range and is
   treated as a key (regenerated in its format);
-- **yyyymmdd dates**: at least 99% of the values are 8 digits that are a valid date in the years 1800–2199.
+- **dates coded as digits**: at least 99% of the values are ``yyyymmdd`` or ``yymmdd`` digits (strings
+  may add `` hh:mm:ss``) that are a valid date in the years 1800–2199 (a two-digit year is in the last
+  hundred years up to next year).
 
 Each finding comes with a one-line reason, written in the schema file for the reviewer.
 """
@@ -54,6 +57,12 @@ def account_named(name: str) -> bool:
     return bool(_ACCOUNT_NAME.search(re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()))
 
 
+def is_placeholder(value: str) -> bool:
+    """A value that stands for "none" rather than for someone: one repeated character (``0``,
+    ``00000000``, ``99999999``, ``-``) or at most two characters."""
+    return len(value) <= 2 or len(set(value)) == 1
+
+
 def iban_valid(value: str) -> bool:
     text = value.replace(" ", "").upper()
     if not _IBAN.match(text):
@@ -86,10 +95,25 @@ def birth_date_code(value: str) -> tuple[int, int, int, bool] | None:
     return yy, month, day, marked
 
 
-def yyyymmdd_valid(value: str) -> bool:
-    if len(value) != 8 or not value.isdigit():
+#: Dates coded as digits, as ``format:`` names them, and how Python reads them.
+DATE_FORMATS = {"yyyymmdd": "%Y%m%d", "yymmdd": "%y%m%d", "yyyymmdd hh:mm:ss": "%Y%m%d %H:%M:%S",
+                "yymmdd hh:mm:ss": "%y%m%d %H:%M:%S"}
+_CODED_DATE = re.compile(r"^(\d{6}|\d{8})( \d{2}:\d{2}:\d{2})?$")
+
+
+def century_year(yy: int) -> int:
+    """A two-digit year's century: the latest year not after the next one (26 → 2026, 93 → 1993)."""
+    pivot = (dt.date.today().year + 1) % 100
+    return 2000 + yy if yy <= pivot else 1900 + yy
+
+
+def coded_date_valid(value: str) -> bool:
+    match = _CODED_DATE.match(value)
+    if not match:
         return False
-    year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
+    digits = match.group(1)
+    year = int(digits[:4]) if len(digits) == 8 else century_year(int(digits[:2]))
+    month, day = int(digits[-4:-2]), int(digits[-2:])
     if not 1800 <= year <= 2199:
         return False
     try:
@@ -99,14 +123,26 @@ def yyyymmdd_valid(value: str) -> bool:
     return True
 
 
-def looks_like_yyyymmdd(base: str, values: pd.Series) -> bool:
-    """Integers or 8-character strings that are dates written ``yyyymmdd``."""
+def yyyymmdd_valid(value: str) -> bool:
+    return len(value) == 8 and value.isdigit() and coded_date_valid(value)
+
+
+def coded_date_format(base: str, values: pd.Series) -> str | None:
+    """``yyyymmdd``, ``yymmdd`` (each with `` hh:mm:ss`` for strings that carry a time) when at least 99% of
+    the integers or strings are dates written so; else None."""
     if base not in types.INTEGER_TYPES | types.STRING_TYPES:
-        return False
+        return None
     strings = as_strings(values).head(2000)
-    if len(strings) < 5 or strings.nunique() < 2:
-        return False
-    return bool(strings.map(yyyymmdd_valid).mean() >= DATE_SHARE)
+    if len(strings) < 5 or strings.nunique() < 2 or strings.map(coded_date_valid).mean() < DATE_SHARE:
+        return None
+    digits = strings.str.split(" ").str[0].str.len().mode().iloc[0]
+    timed = strings.str.contains(" ").mean() > 0.5
+    return ("yyyymmdd" if digits == 8 else "yymmdd") + (" hh:mm:ss" if timed else "")
+
+
+def looks_like_yyyymmdd(base: str, values: pd.Series) -> bool:
+    """Integers or strings that are dates coded as digits (see :func:`coded_date_format`)."""
+    return coded_date_format(base, values) is not None
 
 
 def identifier_kind(name: str, base: str, values: pd.Series, *, named: str | None = None) -> tuple[str, str] | None:
@@ -134,9 +170,14 @@ def identifier_kind(name: str, base: str, values: pd.Series, *, named: str | Non
 
 
 def _code_kind(name: str, integer: bool, strings: pd.Series) -> tuple[str, str] | None:
+    strings = strings[~strings.map(is_placeholder)]  # a 0 or 99999999 meaning "no account" says nothing
+    if len(strings) < 20:
+        return None
     lengths = strings.str.len()
     width = int(lengths.mode().iloc[0])
-    share = float((lengths == width).mean())
+    # numbers stored without their leading zeros: an 8-digit account may be written with 7 or 6 digits
+    narrower = strings.str.fullmatch(r"\d+") & lengths.between(width - 2, width)
+    share = float(((lengths == width) | narrower).mean())
     snake = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
     hinted = bool(_HINT_NAME.search(snake))
     if share < WIDTH_SHARE or width < (6 if not integer or hinted else 9):

@@ -33,7 +33,7 @@ TABLE_MODES = tuple(TableMode)
 #: The personal-data kinds synthbank recognises; each has a Faker provider in the relational engine.
 PII_KINDS = tuple(PiiKind)
 #: Value encodings a column may declare (``format:``): a date stored as ``yyyymmdd`` digits.
-COLUMN_FORMATS = (None, "yyyymmdd")
+COLUMN_FORMATS = (None, "yyyymmdd", "yymmdd", "yyyymmdd hh:mm:ss", "yymmdd hh:mm:ss")
 
 
 @dataclass
@@ -45,7 +45,8 @@ class Column:
     pii: str | None = None
     unique: bool = False
     identity: bool = False  # an auto-increment / serial / identity column
-    #: How a value is encoded in its SQL type: ``yyyymmdd`` for a date stored as an integer (or 8 digits).
+    #: How a value is encoded in its SQL type: ``yyyymmdd`` or ``yymmdd`` for a date stored as an integer or
+    #: digits (strings may add `` hh:mm:ss``).
     format: str | None = None
     #: Why detection judged the column personal (``named 'iban'``, ``95% of values are valid IBANs``), for
     #: the reviewer; descriptive only.
