@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from core_banking import czech_iban, core_banking
+from core_banking import core_banking, czech_iban
 
 from synthbank.evaluation import evaluate_urls
 from synthbank.evaluation.leaks import scan
