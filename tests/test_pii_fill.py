@@ -206,7 +206,8 @@ def test_saved_form_unchanged_and_without_real_values(demo):
     data = filler.to_dict()
     assert set(data) == {"locale", "state_column", "columns"}
     assert set(data["columns"]["ssn"]) == {"kind", "null_share", "unique", "template", "max_length", "min_age",
-                                           "max_age", "date_type"}
+                                           "max_age", "date_type", "format"}
+    assert data["columns"]["ssn"]["format"] is None  # only identifiers keep a format (tests/test_identifiers.py)
     text = repr(data)
     assert not [v for v in real["users"]["email"] if v in text]
     loaded = PiiFiller.from_dict(data)

@@ -140,6 +140,8 @@ def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_
                 why, kind, chosen = "pii", col.pii or "name", present
             elif (table, column) in codes or identifier_like(present):
                 why, kind, chosen = "identifiers", "identifier", present
+            elif col.sdtype in ("id", "numerical"):
+                continue  # regenerated codes (TX-00017 again) and numbers: not values that point at people
             elif (kind := person_names.name_kind(present)) is not None:
                 why, chosen = "names", present
             else:

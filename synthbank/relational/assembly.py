@@ -73,6 +73,8 @@ class Assembly:
     entity_roots: dict[str, str] = field(default_factory=dict)
     #: per table and binary column, the lengths its random bytes follow
     binary: dict[str, dict[str, BinaryShape]] = field(default_factory=dict)
+    #: the pseudonyms written so far in this run (see ``Pseudonyms.reveal``)
+    pseudonym_state: dict = field(default_factory=dict)
 
     def finish(self, rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray], scale: float, seed: int,
                block: int, mixes: dict | None = None) -> dict[str, pd.DataFrame]:
@@ -116,9 +118,11 @@ class Assembly:
                 frame = apply_rules(frame, rules, seeding.rng(seed, "combos", name, block))
                 for column in self.pseudonyms.columns(name):
                     frame[column] = self.pseudonyms.reveal(name, column, frame[column], entities[name], self.run_seed,
-                                                           seeding.int_seed(seed, "pseudonyms", name, block))
+                                                           seeding.int_seed(seed, "pseudonyms", name, block),
+                                                           self.pseudonym_state)
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
-                                        seen=self.pii_seen.setdefault(name, {}), skip=self._referenced(name))
+                                        seen=self.pii_seen.setdefault(name, {}),
+                                        skip=self._referenced(name) if table.is_synthesized else ())
             for column, shape in self.binary.get(name, {}).items():
                 frame[column] = shape.sample(len(frame), seeding.rng(seed, "binary", name, column, block),
                                              table.columns[column].nullable)
@@ -134,10 +138,11 @@ class Assembly:
         if plan.primary_fk is None or self.entity_roots.get(name, name) == name:
             return (self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name)
         parent = self.schema.tables[name].foreign_keys[plan.primary_fk].parent
+        own = -1 - ((self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name))
         pos, above = mine.get(plan.primary_fk), entities.get(parent)
         if pos is None or above is None or not len(above):
-            return np.full(n, -1, dtype=np.int64)
-        return np.where(pos >= 0, above[np.maximum(pos, 0)], -1)
+            return own  # rows without a parent are entities of their own
+        return np.where(pos >= 0, above[np.maximum(pos, 0)], own)
 
     def _referenced(self, name: str) -> set[str]:
         """PII columns of ``name`` that a foreign key refers to (a natural key such as an IBAN)."""

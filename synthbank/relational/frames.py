@@ -133,10 +133,7 @@ def learn_forms(frame: pd.DataFrame, table: Table) -> dict[str, dict]:
         if name not in frame.columns:
             continue
         if column.format:  # a date coded as digits, written back as it was read (at the day when it has no time)
-            if column.format.endswith("hh:mm:ss"):
-                stamps = from_coded_date(frame[name].dropna().head(FORM_SAMPLE), column.format).dropna()
-                midnight = bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())
-                forms[name] = {"kind": "coded", "resolution": "day" if midnight else "second"}
+            forms[name] = _coded_form(frame[name], column.format)
             continue
         kind = temporal_kind(column)
         present = frame[name].dropna()
@@ -151,6 +148,25 @@ def learn_forms(frame: pd.DataFrame, table: Table) -> dict[str, dict]:
             if scale is not None:
                 forms[name] = {"kind": "decimal", "scale": scale}
     return forms
+
+
+def _coded_form(values: pd.Series, form: str) -> dict:
+    """A coded date column's resolution, and the placeholder that stands for "no date" (``0``,
+    ``99991231``) when at least :data:`SENTINEL_ROWS` rows hold it, with its share of the missing dates."""
+    from synthbank.schemas.identifiers import as_strings
+
+    strings = as_strings(values)
+    stamps = from_coded_date(strings, form)
+    out: dict = {"kind": "coded", "resolution": "second"}
+    present = stamps.dropna()
+    if not form.endswith("hh:mm:ss") or (len(present) and (present == present.dt.normalize()).all()):
+        out["resolution"] = "day"
+    invalid = strings[stamps.isna().to_numpy()]
+    if len(invalid):
+        value, count = Counter(invalid).most_common(1)[0]
+        if count >= SENTINEL_ROWS:
+            out["sentinel"], out["sentinel_share"] = value, count / (len(invalid) + int(values.isna().sum()))
+    return out
 
 
 def _temporal_form(present: pd.Series, kind: str) -> dict:
@@ -282,6 +298,8 @@ def from_coded_date(values: pd.Series, form: str) -> pd.Series:
 
     stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     strings = as_strings(values)
+    digits = strings.str.fullmatch(r"\d+")
+    strings = strings.where(~digits, strings.str.zfill(6 if form.startswith("yymmdd") else 8))  # lost leading zeros
     if form.startswith("yymmdd"):  # the century by synthbank's pivot, not Python's (1969)
         years = pd.to_numeric(strings.str[:2], errors="coerce")
         strings = years.map(lambda y: str(century_year(int(y)))[:2] if pd.notna(y) else "") + strings
@@ -323,9 +341,15 @@ def _cast_column(values: pd.Series, column: Column, form: dict | None = None) ->
     base = types.base_name(column.type)
     if values.isna().all() and values.dtype == object:
         return values
-    if column.format and column.sdtype == "datetime":
-        return to_coded_date(values, column.format, integer=base in types.INTEGER_TYPES,
-                             by_day=bool(form) and form.get("resolution") == "day")
+    if column.format and column.sdtype in ("datetime", "pii"):  # a date coded as digits (a birth date too)
+        integer = base in types.INTEGER_TYPES
+        out = to_coded_date(values, column.format, integer=integer, by_day=bool(form) and form.get("resolution") == "day")
+        if form and form.get("sentinel") is not None and out.isna().any():  # "no date" as the source wrote it
+            draw = np.random.default_rng(zlib.crc32(column.name.encode()) + 2).random(len(out)) < form["sentinel_share"]
+            chosen = out.isna().to_numpy() & (draw | (not column.nullable))
+            out = out.astype(object) if not integer else out
+            out[chosen] = int(form["sentinel"]) if integer else form["sentinel"]
+        return out
     kind = temporal_kind(column)
     if kind is not None and (form is not None or base in types.TEMPORAL_TYPES):
         return _cast_temporal(values, column, kind, form)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthbank.schemas.identifiers import as_strings, birth_date_code, iban_valid, luhn_valid
+from synthbank.schemas.identifiers import as_strings, birth_date_code, century_year, iban_valid, luhn_valid
 
 _CLASSES = {"digit": "0123456789", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "lower": "abcdefghijklmnopqrstuvwxyz"}
 #: Share of real values that must pass a check for generated values to be given it.
@@ -48,12 +48,16 @@ class IdentifierFormat:
 
     @classmethod
     def learn(cls, values: pd.Series, k: int = 5) -> IdentifierFormat:
-        strings = as_strings(values)
+        """The format of ``values``, counted over *distinct* values: a character or a width is kept only
+        when at least ``k`` different identifiers have it (one landlord paid in many rows is one value)."""
+        strings = pd.Series(as_strings(values).unique(), dtype=object)
         fmt = cls()
         if strings.empty:
             return fmt
         counts = strings.str.len().value_counts()
-        kept = counts[counts >= k] if (counts >= k).any() else counts.iloc[:1]
+        kept = counts[counts >= k]
+        if kept.empty:  # too few values for any width to say anything: the commonest, any character of its class
+            kept = counts.iloc[:1]
         fmt.widths = {int(w): float(c / kept.sum()) for w, c in kept.items()}
         for width in fmt.widths:
             same = strings[strings.str.len() == width]
@@ -117,8 +121,7 @@ class IdentifierFormat:
         years = np.array([y for y, _ in self.birth["years"]])
         yy = years[_choose(np.array([c for _, c in self.birth["years"]], dtype=float), n, rng)]
         month = rng.integers(1, 13, n)
-        last_day = np.array([calendar.monthrange(1900 + int(y) if y > 25 else 2000 + int(y), int(m))[1]
-                             for y, m in zip(yy, month)])
+        last_day = np.array([calendar.monthrange(century_year(int(y)), int(m))[1] for y, m in zip(yy, month)])
         day = 1 + (rng.random(n) * last_day).astype(int)
         month = month + np.where(rng.random(n) < self.birth["marked"], 50, 0)
         digits = np.stack([yy // 10, yy % 10, month // 10, month % 10, day // 10, day % 10], axis=1)
@@ -176,8 +179,15 @@ def _mod11_digit(digits: np.ndarray) -> np.ndarray:
 
 
 def _iban_check(codes: np.ndarray) -> np.ndarray:
-    """IBANs with their two check digits (positions 3–4) computed from the rest (ISO 7064 mod-97)."""
-    rearranged = np.concatenate([codes[:, 4:], codes[:, :2], np.full((len(codes), 2), 48, dtype=np.uint32)], axis=1)
+    """IBANs with their two check digits computed from the rest (ISO 7064 mod-97), over the letters and
+    digits only: a printed IBAN's spaces (``DE84 1411 …``) stay where they are."""
+    upper = np.where((codes >= 97) & (codes <= 122), codes - 32, codes)
+    alnum = ((upper >= 48) & (upper <= 57)) | ((upper >= 65) & (upper <= 90))
+    columns = np.flatnonzero(alnum.all(axis=0))
+    if len(columns) < 5:
+        return codes
+    body = upper[:, columns]
+    rearranged = np.concatenate([body[:, 4:], body[:, :2], np.full((len(codes), 2), 48, dtype=np.uint32)], axis=1)
     remainder = np.zeros(len(codes), dtype=np.int64)
     for column in rearranged.T.astype(np.int64):
         letter = column >= 65
@@ -185,7 +195,7 @@ def _iban_check(codes: np.ndarray) -> np.ndarray:
         remainder = np.where(letter, remainder * 100 + value, remainder * 10 + value) % 97
     check = 98 - remainder
     out = codes.copy()
-    out[:, 2], out[:, 3] = 48 + check // 10, 48 + check % 10
+    out[:, columns[2]], out[:, columns[3]] = 48 + check // 10, 48 + check % 10
     return out
 
 

@@ -44,6 +44,7 @@ from synthbank.relational.fake_draws import (
     tidy,
     years_before,
 )
+from synthbank.relational.frames import from_coded_date
 from synthbank.relational.identifier_format import IdentifierFormat
 from synthbank.schemas.identifiers import as_strings
 from synthbank.schemas.model import Table
@@ -116,7 +117,8 @@ class PiiFiller:
             if column.pii in IDENTIFIER_PII_KINDS and len(present) >= k:
                 spec.format = IdentifierFormat.learn(present, k).to_dict()
             if column.pii == "date_of_birth" and len(present):
-                dates = pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed").dropna().dt.tz_localize(None)
+                dates = (from_coded_date(present, column.format).dropna() if column.format else
+                         pd.to_datetime(present.astype(str), errors="coerce", utc=True, format="mixed").dropna().dt.tz_localize(None))
                 ages = (pd.Timestamp.today() - dates).dt.days / 365.25
                 bounds = robust_bounds(ages, DEFAULT_RARE_THRESHOLD)  # not the oldest customer's exact age
                 if bounds is not None:

@@ -72,7 +72,10 @@ def plan_tables(schema: DatabaseSchema, frames: dict[str, pd.DataFrame]) -> dict
                     )
                 plan.excluded_fks.append(i)
             elif parent_mode in FIXED_MODES:
-                (plan.categorical_fks if not fk.is_composite else plan.secondary_fks).append(i)
+                # a key into a lookup is learned as a category, unless it is composite or personal (an IBAN
+                # Faker refills in the copy): then the row points at any kept row, whose value it copies
+                personal = any(schema.tables[fk.parent].columns[c].sdtype == "pii" for c in fk.parent_columns)
+                (plan.secondary_fks if fk.is_composite or personal else plan.categorical_fks).append(i)
             else:
                 candidates.append(i)
         frame = frames[table.name]

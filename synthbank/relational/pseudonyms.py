@@ -76,10 +76,6 @@ class Pseudonyms:
     domains: list[Domain] = field(default_factory=list)
     #: real values of every domain, while fitting and sampling in one process; never saved
     real_values: set = field(default_factory=set, repr=False)
-    #: per (domain, seed): the fake of each token; per domain: fakes already written
-    _fakes: dict = field(default_factory=dict, repr=False)
-    _used: dict = field(default_factory=dict, repr=False)
-    _locals: dict = field(default_factory=dict, repr=False)
 
     # --- learning --------------------------------------------------------------------------------------
     @classmethod
@@ -122,15 +118,18 @@ class Pseudonyms:
 
     # --- sampling --------------------------------------------------------------------------------------
     def reveal(self, table: str, column: str, values: pd.Series, entities: np.ndarray, run_seed: int,
-               block_seed: int) -> pd.Series:
+               block_seed: int, state: dict) -> pd.Series:
         """Sampled tokens → their fakes for ``run_seed``; local tokens → one fake per synthetic entity and
         number (``entities``: the entity of each row, numbered across the run); rare-value markers → fresh
-        identifiers."""
+        identifiers. ``state`` is one sampling run's memory (an empty dict at its start): the fakes already
+        written, so that blocks sampled one after another never repeat one."""
         index = next(i for i, d in enumerate(self.domains) if [table, column] in d.columns)
         domain = self.domains[index]
         fmt = IdentifierFormat.from_dict(domain.format)
-        fakes = self._token_fakes(index, fmt, run_seed)
-        used = self._used.setdefault((index, run_seed), set(fakes))
+        fakes = state.get(("fakes", index))
+        if fakes is None:
+            fakes = state[("fakes", index)] = self._distinct(fmt, domain.tokens, seeding.rng(run_seed, "pseudonyms", index), set())
+        used = state.setdefault(("used", index), set(fakes))
         ranks = values.map(token_rank)
         out = np.full(len(values), None, dtype=object)
         known = ranks.notna().to_numpy() & (ranks.fillna(-1).to_numpy() < len(fakes))
@@ -142,7 +141,7 @@ class Pseudonyms:
         numbers = values.map(lambda v: _number(v, "_L")).to_numpy(dtype=object)
         local = np.flatnonzero(pd.notna(numbers) & ~known)
         if len(local):
-            seen = self._locals.setdefault((index, run_seed), {})
+            seen = state.setdefault(("locals", index), {})
             pairs = list(zip(np.asarray(entities)[local].tolist(), numbers[local].tolist()))
             new = list(dict.fromkeys(p for p in pairs if p not in seen))
             seen.update(zip(new, self._distinct(fmt, len(new), rng, used)))
@@ -151,13 +150,6 @@ class Pseudonyms:
         if len(fresh):
             out[fresh] = self._distinct(fmt, len(fresh), rng, used)
         return pd.Series(out, index=values.index, dtype=object)
-
-    def _token_fakes(self, index: int, fmt: IdentifierFormat, run_seed: int) -> list[str]:
-        key = (index, run_seed)
-        if key not in self._fakes:
-            rng = seeding.rng(run_seed, "pseudonyms", index)
-            self._fakes[key] = self._distinct(fmt, self.domains[index].tokens, rng, set())
-        return self._fakes[key]
 
     def _distinct(self, fmt: IdentifierFormat, n: int, rng: np.random.Generator, used: set) -> list[str]:
         """``n`` values of the format, none in ``used`` (which takes them) nor a real value; past a few

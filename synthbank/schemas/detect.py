@@ -157,6 +157,8 @@ def detect(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> D
 
     named = pii_from_name(name)
     kind, reason = (named, f"named '{name}'") if named is not None and _fits(named, name, base, values) else (None, None)
+    if named == "date_of_birth" and kind is None and (coded := identifiers.coded_date_format(base, values)):
+        return Detected("pii", "date_of_birth", format=coded, reason=f"named '{name}'; dates written {coded}")
     coded = identifiers.coded_date_format(base, values) if kind is None else None
     if coded is not None:
         return Detected("datetime", format=coded)

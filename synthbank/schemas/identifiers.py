@@ -133,6 +133,8 @@ def coded_date_format(base: str, values: pd.Series) -> str | None:
     if base not in types.INTEGER_TYPES | types.STRING_TYPES:
         return None
     strings = as_strings(values).head(2000)
+    if base in types.INTEGER_TYPES and len(strings):  # 50131 is 050131: an integer loses its leading zero
+        strings = strings.str.zfill(6 if strings.str.len().max() <= 6 else 8)
     if len(strings) < 5 or strings.nunique() < 2 or strings.map(coded_date_valid).mean() < DATE_SHARE:
         return None
     digits = strings.str.split(" ").str[0].str.len().mode().iloc[0]
