@@ -37,8 +37,9 @@ def _column(path: Path, table: str, column: str) -> list:
         return [r[0] for r in connection.execute(f'SELECT "{column}" FROM "{table}"')]
 
 
-def _as_token(value: str) -> bytes:
-    return rb"(?<![0-9A-Za-z])" + re.escape(value.encode()) + rb"(?![0-9A-Za-z])"
+def _tokens(data: bytes) -> set[str]:
+    """Every run of letters and digits in ``data``: a real identifier stored anywhere in it is one of them."""
+    return {t.decode() for t in re.findall(rb"[0-9A-Za-z]+", data)}
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +57,16 @@ def bank(tmp_path_factory):
 
 
 def test_no_real_identifier_in_output_model_or_report(bank):
-    model_bytes = b"".join(p.read_bytes() for p in (bank / "model").rglob("*") if p.is_file())
-    report = (bank / "report" / "report.json").read_bytes() + (bank / "report" / "report.html").read_bytes()
+    model = _tokens(b"".join(p.read_bytes() for p in (bank / "model").rglob("*") if p.is_file()))
+    report = _tokens((bank / "report" / "report.json").read_bytes() + (bank / "report" / "report.html").read_bytes())
     for table, columns in IDENTIFIER_COLUMNS.items():
         for column in columns:
             real = {str(v) for v in _column(bank / "core.db", table, column) if v is not None}
             fake = {str(v) for v in _column(bank / "synthetic.db", table, column) if v is not None}
             assert real and fake
             assert not real & fake, f"{table}.{column}: {len(real & fake)} real values written"
-            for value in real:
-                assert not re.search(_as_token(value), model_bytes), f"{table}.{column}: a real value in the model"
-                assert not re.search(_as_token(value), report), f"{table}.{column}: a real value in report.json"
+            assert not real & model, f"{table}.{column}: real values in the model directory"
+            assert not real & report, f"{table}.{column}: real values in the report"
 
 
 def test_fakes_keep_width_characters_and_check_digits(bank):
@@ -198,8 +198,7 @@ def test_counterparty_account_numbers_never_copied_and_repeat_as_often(tmp_path)
     fake_values = _column(tmp_path / "synthetic.db", "payments", "counterparty")
     assert not set(real_values) & set(fake_values)
     assert all(re.fullmatch(r"[1-9]\d{7}", v) for v in fake_values)
-    model_bytes = b"".join(p.read_bytes() for p in (tmp_path / "model").rglob("*") if p.is_file())
-    assert not any(re.search(_as_token(v), model_bytes) for v in set(real_values))
+    assert not set(real_values) & _tokens(b"".join(p.read_bytes() for p in (tmp_path / "model").rglob("*") if p.is_file()))
     repeat_real = len(real_values) / len(set(real_values))
     repeat_fake = len(fake_values) / len(set(fake_values))
     assert abs(repeat_fake - repeat_real) < 0.25 * repeat_real, (repeat_real, repeat_fake)
