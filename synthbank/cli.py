@@ -165,6 +165,8 @@ def print_write_report(report, target: str, synthesizer) -> None:
         console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {', '.join(described['unsupported_columns'])}.")
     if described.get("binary_columns"):
         console.print(f"Binary columns written as random bytes of the real lengths: {', '.join(described['binary_columns'])}.")
+    for note in described.get("notes") or []:
+        console.print(f"Note: {note}", markup=False, highlight=False)
 
 
 _STOPPED = {"steps": "all planned steps", "time": "time budget spent", "early": "validation loss stopped improving",

@@ -199,7 +199,8 @@ class DatabaseSynthesizer:
                 "empty_text_columns": [f"{t}.{c}" for t, cols in self.text_columns.items() for c in cols
                                        if f"{t}.{c}" not in generated],
                 "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols],
-                "binary_columns": self.relational_.binary_columns}
+                "binary_columns": self.relational_.binary_columns,
+                "notes": list(getattr(self.relational_, "notes_", []))}
 
     @property
     def text_columns(self) -> dict[str, list[str]]:

@@ -37,7 +37,7 @@ from synthbank.errors import SchemaError, SynthbankError
 from synthbank.executors import Executor, InProcess
 from synthbank.key_values import key_tuples
 from synthbank.progress import Progress, report
-from synthbank.protection import DEFAULT_RARE_THRESHOLD, RareGuard, check_threshold, tame_tails
+from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
 from synthbank.relational import conditions, persistence, sdv_adapter
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.association import Association
@@ -212,6 +212,7 @@ class RelationalSynthesizer:
 
     def _protect_rare_values(self, frames, entities) -> dict[str, dict[str, RareGuard]]:
         """Replace, in ``frames``, every categorical value held by fewer than k entities by the marker."""
+        rare_everywhere: dict[str, list[str]] = {}
         guards: dict[str, dict[str, RareGuard]] = {}
         for name, plan in self.plans_.items():
             table, guards[name] = self.schema_.tables[name], {}
@@ -224,6 +225,12 @@ class RelationalSynthesizer:
                 if guard.replaced:
                     log.info("%s.%s: %d rows held a value fewer than %d entities share; replaced before fitting",
                              name, column, guard.replaced, self.rare_threshold_)
+                if guard.replaced and not guard.kept:
+                    rare_everywhere.setdefault(name, []).append(column)
+        for name, columns in rare_everywhere.items():
+            self.notes_.append(f"Every value of {', '.join(f'{name}.{c}' for c in columns)} is held by fewer than "
+                               f"{self.rare_threshold_} entities, so none is learned (written as {RARE_MARKER} or NULL); if "
+                               f"'{name}' is public reference data (branches, districts), set its mode to copy in the schema file.")
         return guards
 
     def _key_columns(self, table: Table) -> list[str]:
