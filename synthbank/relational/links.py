@@ -29,8 +29,13 @@ MATCH_BLOCK = 100
 DEGREE_POINTS = 200
 
 
+#: A category with more labels than this is matched on how common its label is, not one-hot.
+MAX_ONE_HOT = 50
+
+
 def _features(frame: pd.DataFrame, columns: list[str], reference: pd.DataFrame) -> np.ndarray:
-    """Numeric features scaled by the reference's spread; categories one-hot (weight 1)."""
+    """Numeric features scaled by the reference's spread; categories one-hot (weight 1), or by their labels'
+    share where there are more than :data:`MAX_ONE_HOT` labels."""
     parts = []
     for name in columns:
         ref, values = reference[name], frame[name]
@@ -44,6 +49,12 @@ def _features(frame: pd.DataFrame, columns: list[str], reference: pd.DataFrame) 
             center = np.nanmean(ref_f.to_numpy()) if ref_f.notna().any() else 0.0
             parts.append(((values.astype(float) - center) / spread).fillna(0).to_numpy()[:, None])
         else:
+            shares = ref.astype(str).value_counts(normalize=True)
+            if len(shares) > MAX_ONE_HOT:  # many labels (identifiers' tokens): how common the row's label is
+                feature = values.astype(str).map(shares).fillna(0.0).to_numpy(dtype=float)
+                spread = float(shares.reindex(ref.astype(str)).std()) or 1.0
+                parts.append((feature / spread)[:, None])
+                continue
             levels = pd.Index(ref.astype(str).unique())
             codes = levels.get_indexer(values.astype(str))
             onehot = np.zeros((len(values), len(levels)))
