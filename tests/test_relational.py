@@ -192,7 +192,9 @@ def test_table_modes_and_schema_errors():
     schema.tables["audit_log"].mode = "synthesize"
     fitted = RelationalSynthesizer(schema).fit(empty)  # an empty table is written empty, with a note
     assert len(fitted.sample(seed=1)["audit_log"]) == 0 and schema.tables["audit_log"].mode == "synthesize"
-    assert fitted.notes_ == ["Table 'audit_log' is empty in the source; it is written empty."]
+    assert fitted.notes_[0] == "Table 'audit_log' is empty in the source; it is written empty."
+    # and the lookup whose every region is one branch's: none learned, with the advice to copy it
+    assert [n for n in fitted.notes_[1:] if not n.startswith("Every value of branches.")] == []
 
     with pytest.raises(SchemaError, match="lacks the column"):
         RelationalSynthesizer(demo_schema()).fit({**generate_demo_bank(10), "users": generate_demo_bank(10)["users"].drop(columns="email")})
