@@ -48,11 +48,16 @@ def postgres_url(tmp_path):
 
 
 @pytest.fixture
+def second_postgres_url(tmp_path):
+    yield from _fresh_database("postgresql", tmp_path)
+
+
+@pytest.fixture
 def mariadb_url(tmp_path):
     yield from _fresh_database("mariadb", tmp_path)
 
 
-def test_postgres_schema_with_uuid_jsonb_arrays_enum_and_a_natural_key(postgres_url, tmp_path):
+def test_postgres_schema_with_uuid_jsonb_arrays_enum_and_a_natural_key(postgres_url, second_postgres_url, tmp_path):
     rng, fake = random.Random(0), Faker("de_DE")
     fake.seed_instance(0)
     engine = sa.create_engine(postgres_url)
@@ -92,6 +97,15 @@ def test_postgres_schema_with_uuid_jsonb_arrays_enum_and_a_natural_key(postgres_
     assert not ibans & {iban for _, iban in accounts}
     keys = [r[0] for r in _rows(target, "SELECT id FROM customers")]
     assert all(uuid.UUID(str(k)) for k in keys)
+    # into a schema of another PostgreSQL database, named the same way
+    engine = sa.create_engine(second_postgres_url)
+    with engine.begin() as c:
+        c.execute(sa.text("CREATE SCHEMA synth"))
+    engine.dispose()
+    _clone(source, second_postgres_url + "?options=-csearch_path%3Dsynth")
+    tables = _rows(second_postgres_url, "SELECT table_schema, table_name FROM information_schema.tables "
+                                        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")
+    assert sorted(tables) == [("synth", "accounts"), ("synth", "customers"), ("synth", "payments")]
 
 
 def test_mariadb_enum_set_blob_and_yyyymmdd(mariadb_url, tmp_path):
