@@ -24,6 +24,7 @@ import datetime as dt
 import numpy as np
 import sqlalchemy as sa
 from faker import Faker
+from sample_databases import _create
 
 CORE_BANKING_TABLES = ["branches", "customers", "accounts", "cards", "standing_orders", "transactions",
                        "transfers", "documents"]
@@ -169,13 +170,4 @@ def core_banking(url: str, seed: int = 0, customers: int = 300) -> None:
                                           "to_iban": str(rng.choice(external_ibans)),
                                           "amount": round(float(rng.lognormal(8.0, 0.8)), 2),
                                           "executed": opened + dt.timedelta(days=int(rng.integers(1, 600)))})
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            m.drop_all(connection)
-            m.create_all(connection)
-            for table in m.sorted_tables:
-                if rows[table.name]:
-                    connection.execute(table.insert(), rows[table.name])
-    finally:
-        engine.dispose()
+    _create(url, m, rows)

@@ -102,7 +102,7 @@ def identifier_like(values: pd.Series, *, integer: bool = False) -> bool:
     """Mostly single tokens with at least :data:`ID_MIN_DIGITS` digits, of one width (up to two digits
     narrower), many distinct values, and numbers that leave most of their range unused (account, card or
     birth numbers; not a running reference, not amounts)."""
-    strings = values.dropna().map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).str.strip()
+    strings = _texts(values).str.strip()
     strings = strings[(strings != "") & (strings.map(lambda v: len(set(v))) > 1)]  # not 0 or 99999999 ("none")
     if strings.nunique() < ID_MIN_DISTINCT:
         return False
@@ -122,10 +122,12 @@ def _coarse(kind: str, key: tuple[str, ...]) -> bool:
     return kind in COARSE_PII_KINDS or (kind == "national_id" and len(key) == 1 and len(key[0]) <= 6)
 
 
-def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_threshold: int = 5) -> dict:
-    """``{words: (why, kind)}`` of every real value the scan looks for (``why``: pii, names or rare)."""
+def searched_values(schema: DatabaseSchema, real: dict[str, pd.DataFrame], rare_threshold: int = 5,
+                    codes: set | None = None) -> dict:
+    """``{words: (why, kind)}`` of every real value the scan looks for (``why``: pii, identifiers, names or
+    rare). ``codes``: :func:`integer_codes` of ``real``, when the caller has them already."""
     values: dict[tuple[str, ...], tuple[str, str]] = {}
-    codes = integer_codes(schema, real)
+    codes = integer_codes(schema, real) if codes is None else codes
     for table, spec in schema.tables.items():
         frame = real.get(table)
         if frame is None or frame.empty:
@@ -183,8 +185,8 @@ def _occurrences(schema: DatabaseSchema, frames: dict[str, pd.DataFrame], wanted
 def scan(schema: DatabaseSchema, real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],
          rare_threshold: int = 5) -> dict:
     """Counts of real values found in synthetic cells and strings, with masked examples."""
-    wanted = searched_values(schema, real, rare_threshold)
     codes = integer_codes(schema, real)
+    wanted = searched_values(schema, real, rare_threshold, codes)
     lengths = sorted({len(k) for k in wanted})
     singles = {k for k in wanted if len(k) == 1 and len(k[0]) >= 6 and any(c.isdigit() for c in k[0])}
     counts: dict[str, int] = defaultdict(int)

@@ -20,6 +20,7 @@ per table, fake values already used — so blocks sampled one after another neve
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class Assembly:
                                                            self.pseudonym_state)
             frame = self.pii[name].fill(frame, seed=seeding.int_seed(seed, "pii", name, block), start=start,
                                         seen=self.pii_seen.setdefault(name, {}),
-                                        skip=self._referenced(name) if table.is_synthesized else ())
+                                        skip=self.referenced_pii.get(name, set()) if table.is_synthesized else ())
             for column, shape in self.binary.get(name, {}).items():
                 frame[column] = shape.sample(len(frame), seeding.rng(seed, "binary", name, column, block),
                                              table.columns[column].nullable)
@@ -133,21 +134,26 @@ class Assembly:
         return finished
 
     def _entities(self, name: str, n: int, mine: dict[int, np.ndarray], entities: dict[str, np.ndarray]) -> np.ndarray:
-        """Per synthetic row, its entity (the root row above it) as a number unique in the run (-1: none)."""
+        """Per synthetic row, its entity (the root row above it) as a number unique in the run; a row of an
+        entity table, or one without a parent, is an entity of its own (negative where it has no parent)."""
         plan, tables = self.plans[name], sorted(self.schema.tables)
+        own = (self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name)
         if plan.primary_fk is None or self.entity_roots.get(name, name) == name:
-            return (self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name)
+            return own
         parent = self.schema.tables[name].foreign_keys[plan.primary_fk].parent
-        own = -1 - ((self.offsets.get(name, 0) + np.arange(n, dtype=np.int64)) * len(tables) + tables.index(name))
         pos, above = mine.get(plan.primary_fk), entities.get(parent)
         if pos is None or above is None or not len(above):
-            return own  # rows without a parent are entities of their own
-        return np.where(pos >= 0, above[np.maximum(pos, 0)], own)
+            return -1 - own
+        return np.where(pos >= 0, above[np.maximum(pos, 0)], -1 - own)
 
-    def _referenced(self, name: str) -> set[str]:
-        """PII columns of ``name`` that a foreign key refers to (a natural key such as an IBAN)."""
-        pii = set(self.schema.tables[name].columns_of("pii"))
-        return {c for _, fk in self.schema.relationships() if fk.parent == name for c in fk.parent_columns if c in pii}
+    @functools.cached_property
+    def referenced_pii(self) -> dict[str, set[str]]:
+        """Per table, its PII columns that a foreign key refers to (a natural key such as an IBAN)."""
+        out: dict[str, set[str]] = {}
+        for _, fk in self.schema.relationships():
+            pii = set(self.schema.tables[fk.parent].columns_of("pii"))
+            out.setdefault(fk.parent, set()).update(c for c in fk.parent_columns if c in pii)
+        return out
 
     def _table(self, name, frame, parent_of, positions, out, rng, key_seed):
         table, plan = self.schema.tables[name], self.plans[name]
@@ -175,7 +181,7 @@ class Assembly:
         start = self.key_start + self.offsets.get(name, 0)
         for column, key_format in self.key_formats[name].items():
             result[column] = key_format.generate(n, rng, start=start).to_numpy()
-        referenced = self._referenced(name)
+        referenced = self.referenced_pii.get(name)
         if referenced:  # written now, in the source's format, so that the children can copy them
             filled = self.pii[name].fill(result, seed=key_seed, start=self.offsets.get(name, 0),
                                          seen=self.pii_seen.setdefault(name, {}), only=referenced)

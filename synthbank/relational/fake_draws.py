@@ -146,6 +146,25 @@ def code_strings(codes: np.ndarray) -> list[str]:
     return np.ascontiguousarray(codes, dtype=np.uint32).view(f"<U{codes.shape[1]}").ravel().tolist()
 
 
+def luhn_check(digits: np.ndarray) -> np.ndarray:
+    """The Luhn check digit of each row of ``digits`` (integers 0–9, rows × the number without its check)."""
+    reverse = digits.astype(np.int64)[:, ::-1]  # from the right, the check digit's neighbour first
+    doubled = reverse[:, 0::2] * 2
+    total = np.where(doubled > 9, doubled - 9, doubled).sum(axis=1) + reverse[:, 1::2].sum(axis=1)
+    return (10 - total % 10) % 10
+
+
+def mod97(columns) -> np.ndarray:
+    """ISO 7064 mod-97 remainder per row of code points given column by column (digits, and upper-case
+    letters as 10–35), as an IBAN's check is computed."""
+    remainder = np.int64(0)
+    for column in columns:
+        column = np.asarray(column, dtype=np.int64)
+        letter = column >= 65
+        remainder = np.where(letter, remainder * 100 + column - 55, remainder * 10 + column - 48) % 97
+    return remainder
+
+
 def card_maker(combos: list[tuple[str, int, float]], rng: np.random.Generator):
     """Faker's ``credit_card_number``: a card type, one of its prefixes, random digits and the Luhn check
     digit, for all rows at once."""
@@ -161,10 +180,7 @@ def card_maker(combos: list[tuple[str, int, float]], rng: np.random.Generator):
             codes, kinds = plans[c]
             index = np.zeros(len(where), dtype=np.intp)
             body = draw(codes[index], kinds[index], rng)
-            digits = body.astype(np.int64)[:, ::-1] - 48  # from the right, the check digit's neighbour first
-            doubled = digits[:, 0::2] * 2
-            total = np.where(doubled > 9, doubled - 9, doubled).sum(axis=1) + digits[:, 1::2].sum(axis=1)
-            check = (10 - total % 10) % 10
+            check = luhn_check(body.astype(np.int64) - 48)
             out[where] = code_strings(np.concatenate([body, (48 + check)[:, None].astype(np.uint32)], axis=1))
         return out.tolist()
     return make
@@ -178,11 +194,7 @@ def iban_maker(bban_format: str, country: str, rng: np.random.Generator):
     def make(rows, attempt):
         index = np.zeros(len(rows), dtype=np.intp)
         bban = draw(codes[index], kinds[index], rng)
-        remainder = np.zeros(len(rows), dtype=np.int64)
-        for column in [*bban.astype(np.int64).T, *(np.full(len(rows), c) for c in tail)]:
-            letter = column >= 65
-            remainder = np.where(letter, remainder * 100 + column - 55, remainder * 10 + column - 48) % 97
-        check = 98 - remainder
+        check = 98 - mod97([*bban.astype(np.int64).T, *(np.full(len(rows), c) for c in tail)])
         return [f"{country}{c:02d}{b}" for c, b in zip(check.tolist(), code_strings(bban))]
     return make
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from synthbank.relational.fake_draws import code_strings, luhn_check, mod97
 from synthbank.schemas.identifiers import as_strings, birth_date_code, century_year, iban_valid, luhn_valid
 
 _CLASSES = {"digit": "0123456789", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "lower": "abcdefghijklmnopqrstuvwxyz"}
@@ -100,7 +101,7 @@ class IdentifierFormat:
         if self.checksum == "iban" and width >= 5:
             codes = _iban_check(codes)
         elif self.checksum == "luhn" and _all_digits(codes):
-            codes[:, -1] = 48 + _luhn_digit(codes[:, :-1] - 48)
+            codes[:, -1] = 48 + luhn_check(codes[:, :-1].astype(np.int64) - 48).astype(np.uint32)
         elif self.checksum == "mod11" and _all_digits(codes):
             pending = np.arange(n)
             for _ in range(50):  # no last digit works for a tenth of the numbers: their other digits are drawn again
@@ -115,7 +116,7 @@ class IdentifierFormat:
                     if p >= start:
                         alphabet = np.array([ord(c) for c in chars], dtype=np.uint32)
                         codes[pending, p] = alphabet[_choose(np.asarray(counts, dtype=float), len(pending), rng)]
-        return _strings(codes)
+        return code_strings(codes)
 
     def _birth_digits(self, n: int, rng: np.random.Generator) -> np.ndarray:
         years = np.array([y for y, _ in self.birth["years"]])
@@ -162,14 +163,6 @@ def _all_digits(codes: np.ndarray) -> bool:
     return bool(((codes >= 48) & (codes <= 57)).all())
 
 
-def _luhn_digit(digits: np.ndarray) -> np.ndarray:
-    """The Luhn check digit for each row of ``digits`` (the number without its check digit)."""
-    reverse = digits[:, ::-1].astype(np.int64)
-    doubled = reverse[:, 0::2] * 2
-    total = np.where(doubled > 9, doubled - 9, doubled).sum(axis=1) + reverse[:, 1::2].sum(axis=1)
-    return ((10 - total % 10) % 10).astype(np.uint32)
-
-
 def _mod11_digit(digits: np.ndarray) -> np.ndarray:
     """The last digit that makes each row's number divisible by 11 (10: none does)."""
     remainder = np.zeros(len(digits), dtype=np.int64)
@@ -188,21 +181,10 @@ def _iban_check(codes: np.ndarray) -> np.ndarray:
         return codes
     body = upper[:, columns]
     rearranged = np.concatenate([body[:, 4:], body[:, :2], np.full((len(codes), 2), 48, dtype=np.uint32)], axis=1)
-    remainder = np.zeros(len(codes), dtype=np.int64)
-    for column in rearranged.T.astype(np.int64):
-        letter = column >= 65
-        value = np.where(letter, column - 55, column - 48)
-        remainder = np.where(letter, remainder * 100 + value, remainder * 10 + value) % 97
-    check = 98 - remainder
+    check = 98 - mod97(rearranged.T)
     out = codes.copy()
     out[:, columns[2]], out[:, columns[3]] = 48 + check // 10, 48 + check % 10
     return out
-
-
-def _strings(codes: np.ndarray) -> list[str]:
-    if not len(codes):
-        return []
-    return np.ascontiguousarray(codes, dtype=np.uint32).view(f"<U{codes.shape[1]}").ravel().tolist()
 
 
 def valid(fmt: IdentifierFormat, value: str) -> bool:

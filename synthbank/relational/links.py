@@ -49,13 +49,14 @@ def _features(frame: pd.DataFrame, columns: list[str], reference: pd.DataFrame) 
             center = np.nanmean(ref_f.to_numpy()) if ref_f.notna().any() else 0.0
             parts.append(((values.astype(float) - center) / spread).fillna(0).to_numpy()[:, None])
         else:
-            shares = ref.astype(str).value_counts(normalize=True)
+            labels = ref.astype(str)
+            shares = labels.value_counts(normalize=True)
             if len(shares) > MAX_ONE_HOT:  # many labels (identifiers' tokens): how common the row's label is
                 feature = values.astype(str).map(shares).fillna(0.0).to_numpy(dtype=float)
-                spread = float(shares.reindex(ref.astype(str)).std()) or 1.0
+                spread = float(labels.map(shares).std()) or 1.0
                 parts.append((feature / spread)[:, None])
                 continue
-            levels = pd.Index(ref.astype(str).unique())
+            levels = pd.Index(labels.unique())
             codes = levels.get_indexer(values.astype(str))
             onehot = np.zeros((len(values), len(levels)))
             onehot[np.arange(len(values))[codes >= 0], codes[codes >= 0]] = 1.0

@@ -96,9 +96,10 @@ class RelationalSynthesizer:
         positions = self._positions(frames)
         self.rare_threshold_ = check_threshold(self.settings.rare_threshold if self.settings.rare_threshold is not None
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
-        entities = self._entities(frames, positions)
+        roots = self._roots()
+        entities = self._entities(frames, positions, roots)
         # repeating identifiers (counterparties' account numbers) reach the models as tokens, never as values
-        self.pseudonyms_, tokens = Pseudonyms.learn(schema, frames, entities, self._roots(), self.rare_threshold_)
+        self.pseudonyms_, tokens = Pseudonyms.learn(schema, frames, entities, roots, self.rare_threshold_)
         for (name, column), values in tokens.items():
             frames[name][column] = values
             self.plans_[name].learned.append(column)
@@ -178,11 +179,10 @@ class RelationalSynthesizer:
                 log.warning("table %s is empty in the source; it is written empty", name)
         return frames
 
-    def _entities(self, frames, positions) -> dict[str, np.ndarray]:
+    def _entities(self, frames, positions, roots: dict[str, str]) -> dict[str, np.ndarray]:
         """Per row of each learned table, the row of its entity table it belongs to (a customer and all their
-        rows; see :meth:`_roots`)."""
+        rows; ``roots``: see :meth:`_roots`)."""
         out: dict[str, np.ndarray] = {}
-        roots = self._roots()
         for name in self.schema_.read_order():
             if name not in self.plans_:
                 continue
@@ -331,9 +331,9 @@ class RelationalSynthesizer:
         for column, sdtype in sdtypes.items():
             if column not in table.columns or column not in self.plans_[name].learned:
                 continue
-            values = data[name][column].nunique()
             if table.columns[column].sdtype == "pii":  # identifiers' tokens
                 continue
+            values = data[name][column].nunique()
             flag = table.columns[column].sdtype == "boolean" or values == 2  # a flag, however the database stores it
             if flag or (mode == "categories" and sdtype == "categorical" and values <= CLASS_MAX_VALUES):
                 out.append(column)

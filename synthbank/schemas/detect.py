@@ -56,26 +56,11 @@ _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 _SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _PHONE = re.compile(r"^(\+?\d{1,3}[\s.-]?)?(\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$")
 _IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
-_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 _DIGITS = re.compile(r"^[\d -]{13,23}$")
 _STREET = re.compile(r"^\d{1,6}\s+\w+(\s+\w+)*\s+(St|Street|Ave|Avenue|Rd|Road|Blvd|Lane|Ln|Dr|Drive|Court|Ct|Way|Pl|Place)\b", re.IGNORECASE)
 
 #: Share of sampled non-null values that must match a value pattern.
 PATTERN_SHARE = 0.9
-
-
-def _luhn_ok(number: str) -> bool:
-    digits = [int(d) for d in number if d.isdigit()]
-    if not 13 <= len(digits) <= 19:
-        return False
-    checksum = 0
-    for i, digit in enumerate(reversed(digits)):
-        if i % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        checksum += digit
-    return checksum % 10 == 0
 
 
 def pii_from_name(column_name: str) -> str | None:
@@ -100,8 +85,8 @@ def pii_from_values(values: pd.Series) -> str | None:
     checks = [
         ("email", lambda s: bool(_EMAIL.match(s))),
         ("ssn", lambda s: bool(_SSN.match(s))),
-        ("iban", lambda s: bool(_IBAN.match(s.replace(" ", "")))),
-        ("card_number", lambda s: bool(_DIGITS.match(s)) and _luhn_ok(s)),
+        ("iban", lambda s: bool(identifiers.IBAN_SHAPE.match(s.replace(" ", "")))),
+        ("card_number", lambda s: bool(_DIGITS.match(s)) and identifiers.luhn_valid(s)),
         ("ip_address", lambda s: bool(_IPV4.match(s)) and all(int(p) < 256 for p in s.split("."))),
         ("phone", lambda s: bool(_PHONE.match(s))),
         ("street_address", lambda s: bool(_STREET.match(s))),

@@ -40,7 +40,8 @@ MIN_DISTINCT = 50
 MAX_DENSITY = 0.5
 _ACCOUNT_NAME = re.compile(r"(^|_)(account|acct|konto|ucet|compte|cuenta|conto|rekening)(_|$)|(^|_)(account|acct)_?(to|from|no|nr)?$")
 _HINT_NAME = re.compile(r"(^|_)(account|acct|number|no|num|nr|code|iban|card|birth|ref|reference|konto|ucet)(_|$)")
-_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
+#: An IBAN as written without spaces: country, check digits, 11–30 letters and digits.
+IBAN_SHAPE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 _CARD = re.compile(r"^\d(?:[ -]?\d){12,18}$")
 _NATIONAL = re.compile(r"^(\d{2})(\d{2})(\d{2})/?(\d{3,4})?$")
 
@@ -65,7 +66,7 @@ def is_placeholder(value: str) -> bool:
 
 def iban_valid(value: str) -> bool:
     text = value.replace(" ", "").upper()
-    if not _IBAN.match(text):
+    if not IBAN_SHAPE.match(text):
         return False
     moved = text[4:] + text[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
@@ -123,10 +124,6 @@ def coded_date_valid(value: str) -> bool:
     return True
 
 
-def yyyymmdd_valid(value: str) -> bool:
-    return len(value) == 8 and value.isdigit() and coded_date_valid(value)
-
-
 def coded_date_format(base: str, values: pd.Series) -> str | None:
     """``yyyymmdd``, ``yymmdd`` (each with `` hh:mm:ss`` for strings that carry a time) when at least 99% of
     the integers or strings are dates written so; else None."""
@@ -140,11 +137,6 @@ def coded_date_format(base: str, values: pd.Series) -> str | None:
     digits = strings.str.split(" ").str[0].str.len().mode().iloc[0]
     timed = strings.str.contains(" ").mean() > 0.5
     return ("yyyymmdd" if digits == 8 else "yymmdd") + (" hh:mm:ss" if timed else "")
-
-
-def looks_like_yyyymmdd(base: str, values: pd.Series) -> bool:
-    """Integers or strings that are dates coded as digits (see :func:`coded_date_format`)."""
-    return coded_date_format(base, values) is not None
 
 
 def identifier_kind(name: str, base: str, values: pd.Series, *, named: str | None = None) -> tuple[str, str] | None:
