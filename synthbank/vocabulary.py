@@ -77,3 +77,15 @@ LOCATION_PII_KINDS = frozenset({PiiKind.ADDRESS, PiiKind.STREET_ADDRESS, PiiKind
 NAME_PII_KINDS = frozenset({PiiKind.NAME, PiiKind.FIRST_NAME, PiiKind.LAST_NAME})
 #: The sdtypes a column keeps in SDV's metadata (keys as ``id``, learned columns as themselves).
 SDV_SDTYPES = LEARNED_SDTYPES | {SdType.ID}
+
+
+class RuleKind(StrEnum):
+    """Rules every real row obeys (``rules:`` in a schema file; the evaluation's own rule check uses the same
+    words). ``columns`` are of the rule's table unless a kind says otherwise."""
+
+    DECIDES = "decides"  # columns[0] decides columns[1]: each value of the first goes with one value of the second
+    ORDER = "order"  # columns[0] <= columns[1] in every row where both are set
+    AFTER_PARENT = "after_parent"  # columns[0] >= the ``parent_column`` of the row reached through ``path``
+    NULL_TOGETHER = "null_together"  # the columns are NULL in the same rows
+    PRECISION = "precision"  # columns[0] has ``decimals`` decimal places and heaps on the round ``steps``
+    SUM = "sum"  # columns[0] = the sum of the other columns, within rounding

@@ -33,12 +33,13 @@ from synthbank.protection import RARE_MARKER, RareGuard
 from synthbank.relational.binary import BinaryShape
 from synthbank.relational.columns import from_days, has_column, join_mass, mass_column
 from synthbank.relational.combos import ComboRule, apply_rules
-from synthbank.relational.frames import cast_to_schema
+from synthbank.relational.frames import cast_to_schema, grid_days
 from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan
 from synthbank.relational.pseudonyms import Pseudonyms
+from synthbank.relational.rule_keeping import RuleKeeper
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
 from synthbank.vocabulary import FIXED_MODES, TableMode
@@ -76,6 +77,8 @@ class Assembly:
     binary: dict[str, dict[str, BinaryShape]] = field(default_factory=dict)
     #: the pseudonyms written so far in this run (see ``Pseudonyms.reveal``)
     pseudonym_state: dict = field(default_factory=dict)
+    #: the schema's rules, put back into the sampled values (see ``relational.rule_keeping``)
+    rules: RuleKeeper = field(default_factory=RuleKeeper)
 
     def finish(self, rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray], scale: float, seed: int,
                block: int, mixes: dict | None = None) -> dict[str, pd.DataFrame]:
@@ -87,6 +90,7 @@ class Assembly:
         out: dict[str, pd.DataFrame] = {}
         positions: dict[str, dict[int, np.ndarray]] = {}
         entities: dict[str, np.ndarray] = {}
+        spaces: dict[str, dict[str, np.ndarray]] = {}  # learned values as the models hold them (days), for the rules
         for name in schema.read_order():
             table = schema.tables[name]
             if table.is_excluded:
@@ -98,7 +102,7 @@ class Assembly:
                 out[name] = self.fixed_out[name]
                 continue
             out[name], positions[name] = self._table(name, rows[name], parent_of.get(name), positions, out, rng,
-                                                     seeding.int_seed(seed, "pii-keys", name, block))
+                                                     seeding.int_seed(seed, "pii-keys", name, block), spaces)
             entities[name] = self._entities(name, len(out[name]), positions[name], entities)
         for name, links in self.deferred.items():
             for i, link in links.items():
@@ -117,6 +121,8 @@ class Assembly:
                 frame = self._restore_rare(name, frame, seeding.rng(seed, "rare", name, block), mix)
                 rules = [r for r in self.combos.get(name, []) if mix is None or r.column != mix.column]
                 frame = apply_rules(frame, rules, seeding.rng(seed, "combos", name, block))
+                frame = self.rules.decide(name, frame, seeding.rng(seed, "decides", name, block),
+                                          fixed=mix.column if mix is not None else None)
                 for column in self.pseudonyms.columns(name):
                     frame[column] = self.pseudonyms.reveal(name, column, frame[column], entities[name], self.run_seed,
                                                            seeding.int_seed(seed, "pseudonyms", name, block),
@@ -155,16 +161,17 @@ class Assembly:
             out.setdefault(fk.parent, set()).update(c for c in fk.parent_columns if c in pii)
         return out
 
-    def _table(self, name, frame, parent_of, positions, out, rng, key_seed):
+    def _table(self, name, frame, parent_of, positions, out, rng, key_seed, spaces):
         table, plan = self.schema.tables[name], self.plans[name]
         n = len(frame)
         result = pd.DataFrame(index=range(n))
         masses = self.point_masses.get(name, {})
+        space = {}
         for column in plan.learned:
             values = frame[column]
             if column in masses and mass_column(column) in frame:
                 values = join_mass(values, frame[mass_column(column)], masses[column])
-            result[column] = (from_days(values) if table.columns[column].sdtype == "datetime" else values).to_numpy()
+            space[column] = values.to_numpy()
         mine: dict[int, np.ndarray] = {}
         positions[name] = mine
         if plan.primary_fk is not None:
@@ -173,6 +180,14 @@ class Assembly:
             result[table.foreign_keys[i].columns[0]] = self._fixed_keys(name, i, frame, out, rng)
         for i in plan.secondary_fks:
             mine[i] = self._assign_secondary(name, i, frame, positions, out, rng)
+        grids = {c: grid_days(self.forms.get(name, {}).get(c)) for c in plan.learned
+                 if table.columns[c].sdtype == "datetime"}
+        self.rules.restore(name, space, positions, spaces, np.random.default_rng(rng.integers(2**63)),
+                           {c: g for c, g in grids.items() if g is not None})
+        spaces[name] = space
+        for column in plan.learned:
+            values = pd.Series(space[column])
+            result[column] = (from_days(values) if table.columns[column].sdtype == "datetime" else values).to_numpy()
         for i in plan.excluded_fks:
             for column in table.foreign_keys[i].columns:
                 result[column] = None

@@ -39,6 +39,15 @@ _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\
 _RESOLUTIONS = (("day", _DAY_SECONDS), ("hour", 3_600), ("minute", 60), ("second", 1))
 
 
+def grid_days(form: dict | None) -> tuple[float, float] | None:
+    """The step an instant column is written on and its offset, in days (as :func:`cast_to_schema` rounds
+    it), or None when it keeps fractions of a second."""
+    if not form or form.get("resolution", "second") == "fraction" or form.get("kind") == "time":
+        return None
+    step = dict(_RESOLUTIONS).get(form.get("resolution", "second"), 1)
+    return step / _DAY_SECONDS, form.get("offset_minutes", 0) / 1440
+
+
 def temporal_kind(column: Column) -> str | None:
     """``"date"``, ``"time"`` or ``"datetime"`` for a column learned as a datetime, else ``None``."""
     base = types.base_name(column.type)

@@ -25,6 +25,7 @@ from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window
 from synthbank.relational.pseudonyms import Pseudonyms
+from synthbank.relational.rule_keeping import RuleKeeper
 from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas.model import DatabaseSchema
 
@@ -60,6 +61,7 @@ def save_model(model, directory: str | Path) -> Path:
         "associations": {t: {c: a.to_dict() for c, a in cols.items()} for t, cols in getattr(model, "associations_", {}).items()},
         "point_masses": getattr(model, "point_masses_", {}),
         "pseudonyms": model.pseudonyms_.to_dict(),
+        "rules": model.rules_.to_dict(),
         "binary": {t: {c: shape.to_dict() for c, shape in cols.items()} for t, cols in getattr(model, "binary_", {}).items()},
     }
     (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
@@ -92,6 +94,7 @@ def load_model(cls, directory: str | Path):
     model.combos_ = {t: [ComboRule(**rule) for rule in rules] for t, rules in state["combos"].items()}
     model.point_masses_ = state.get("point_masses", {})
     model.pseudonyms_ = Pseudonyms.from_dict(state.get("pseudonyms"))
+    model.rules_ = RuleKeeper.from_dict(state.get("rules"))
     model.binary_ = {t: {c: BinaryShape(**d) for c, d in cols.items()} for t, cols in state.get("binary", {}).items()}
     model.associations_ = {t: {c: Association.from_dict(a) for c, a in cols.items()}
                            for t, cols in state.get("associations", {}).items()}

@@ -42,6 +42,10 @@ class RelationalSettings(Settings):
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
                                                "numbers keep K rows beyond their bounds (default: the schema "
                                                "file's, else 5)", ge=1, cli=True, metavar="K")
+    rules: Literal["discover", "schema", "none"] = setting(
+        "discover", "discover: find the rules every real row obeys (when the schema lists none: no rules: key) and "
+                    "keep them in every synthetic row; schema: keep only the schema file's rules; none: keep no rule",
+        cli=True)
     verbose: bool = setting(False, "let SDV log what it does")
 
 

@@ -52,9 +52,11 @@ from synthbank.relational.links import DeferredLink, SecondaryLink, match_by_gro
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import TablePlan, Window, plan_tables, plan_windows
 from synthbank.relational.pseudonyms import Pseudonyms
+from synthbank.relational.rule_keeping import RuleKeeper
 from synthbank.relational.settings import RelationalSettings
 from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
+from synthbank.schemas.rule_discovery import discover_rules
 from synthbank.vocabulary import TableMode
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class RelationalSynthesizer:
         positions = self._positions(frames)
         self.rare_threshold_ = check_threshold(self.settings.rare_threshold if self.settings.rare_threshold is not None
                                                else getattr(schema, "rare_threshold", DEFAULT_RARE_THRESHOLD))
+        self._settle_rules(frames)
         roots = self._roots()
         entities = self._entities(frames, positions, roots)
         # repeating identifiers (counterparties' account numbers) reach the models as tokens, never as values
@@ -104,6 +107,8 @@ class RelationalSynthesizer:
             frames[name][column] = values
             self.plans_[name].learned.append(column)
         self.rare_ = self._protect_rare_values(frames, entities)
+        self.rules_ = RuleKeeper.learn(self.schema_, self.schema_.rules, frames, positions, self.plans_)
+        self.notes_.extend(self.rules_.notes)
         self.combos_ = {name: learn_rules(frames[name], [c for c in plan.learned
                                                          if schema.tables[name].columns[c].sdtype == "categorical"],
                                           self.rare_threshold_) for name, plan in self.plans_.items()}
@@ -141,7 +146,7 @@ class RelationalSynthesizer:
         self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
                        if t.is_fixed}
         self.point_masses_: dict[str, dict[str, float]] = {}
-        self.model_frames_ = {name: self._model_frame(name, frames[name], positions[name]) for name in self.plans_}
+        self.model_frames_ = {name: self._model_frame(name, frames, positions) for name in self.plans_}
         self.associations_ = self._learn_associations()
         # the windows are independent: an executor fits them in worker processes or as Ray tasks
         self.hmas_ = []
@@ -178,6 +183,18 @@ class RelationalSynthesizer:
                 self.notes_.append(f"Table '{name}' is empty in the source; it is written empty.")
                 log.warning("table %s is empty in the source; it is written empty", name)
         return frames
+
+    def _settle_rules(self, frames: dict[str, pd.DataFrame]) -> None:
+        """The rules this model keeps (``schema_.rules``): the schema's, or discovered on the real rows when
+        it lists none and the settings allow (see :mod:`synthbank.schemas.rule_discovery`)."""
+        mode = getattr(self.settings, "rules", "discover")
+        rules = self.schema_.rules
+        if mode == "none":
+            rules = []
+        elif rules is None:
+            rules = discover_rules(self.schema_, frames, self.rare_threshold_) if mode == "discover" else []
+        self.schema_ = copy.copy(self.schema_)  # the caller's schema keeps its own rules
+        self.schema_.rules = rules
 
     def _entities(self, frames, positions, roots: dict[str, str]) -> dict[str, np.ndarray]:
         """Per row of each learned table, the row of its entity table it belongs to (a customer and all their
@@ -281,14 +298,17 @@ class RelationalSynthesizer:
         agree = np.mean(mine[linked] == theirs[positions[name][index][linked]])
         return ancestor if agree >= DIAMOND_CONSISTENCY else None
 
-    def _model_frame(self, name: str, frame: pd.DataFrame, positions: dict[int, np.ndarray]) -> pd.DataFrame:
-        plan, table = self.plans_[name], self.schema_.tables[name]
+    def _model_frame(self, name: str, frames: dict[str, pd.DataFrame], all_positions) -> pd.DataFrame:
+        plan, table, frame, positions = self.plans_[name], self.schema_.tables[name], frames[name], all_positions[name]
         data = {KEY: np.arange(len(frame))}
         if plan.primary_fk is not None:
             data[fk_column(plan.primary_fk)] = positions[plan.primary_fk]
         for column in plan.learned:
+            data[column] = to_days(frame[column]) if table.columns[column].sdtype == "datetime" else frame[column]
+        # a column the rules tie to others reaches the model as the part they leave free (a gap, a share)
+        self.rules_.to_model(name, data, frames, all_positions, self.schema_)
+        for column in plan.learned:
             sdtype = table.columns[column].sdtype
-            data[column] = to_days(frame[column]) if sdtype == "datetime" else frame[column]
             if sdtype in ("numerical", "datetime"):  # no real extreme reaches a model
                 data[column] = tame_tails(data[column], self.rare_threshold_, seeding.rng(0, "tails", name, column),
                                           drawn_extremes=True)
@@ -460,7 +480,8 @@ class RelationalSynthesizer:
         assembly = Assembly(self.schema_, self.plans_, self.key_formats_, self.pii_, self.secondary_, self.deferred_,
                             self.rare_, self.combos_, self.forms_, self.fixed_, key_start=key_start,
                             point_masses=getattr(self, "point_masses_", {}), pseudonyms=self.pseudonyms_,
-                            run_seed=seed, entity_roots=self._roots(), binary=getattr(self, "binary_", {}))
+                            run_seed=seed, entity_roots=self._roots(), binary=getattr(self, "binary_", {}),
+                            rules=getattr(self, "rules_", RuleKeeper()))
         blocks = self.block_count(scale, block_rows)
         report(progress, "sampling", f"block 1 of {blocks}", 0, blocks)
         drawn = (executor or InProcess()).map(_sample_block, self, [(scale, seed, block, blocks, mixes) for block in range(blocks)])

@@ -25,6 +25,7 @@ import yaml
 
 from synthbank.errors import SchemaError
 from synthbank.schemas import types
+from synthbank.schemas.rules import Rule, check_rules, rules_from_list
 from synthbank.vocabulary import FIXED_MODES, PiiKind, SdType, TableMode
 
 SDTYPES = tuple(SdType)
@@ -143,6 +144,9 @@ class DatabaseSchema:
     #: The Faker locale fake names, streets and cities are drawn from (``locale:`` in a schema file),
     #: detected from the people's names in the data; None: en_US.
     locale: str | None = None
+    #: Rules every real row obeys (:mod:`synthbank.schemas.rules`), kept by every synthetic row; None: not
+    #: discovered yet (fitting discovers them), ``[]``: none.
+    rules: list[Rule] | None = None
 
     def __post_init__(self):
         if not self.tables:
@@ -162,6 +166,8 @@ class DatabaseSchema:
                     raise SchemaError(f"Table '{table.name}' has a foreign key to '{fk.parent}', which the schema does not contain.")
                 for column in fk.parent_columns:
                     parent.column(column)
+        if self.rules is not None:
+            check_rules(self.rules, self.tables)
 
     # --- navigation -------------------------------------------------------------------------------
     def table(self, name: str) -> Table:
@@ -195,7 +201,8 @@ class DatabaseSchema:
             fks = [fk for fk in table.foreign_keys if fk.parent in names]
             kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
                                [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction)
-        return DatabaseSchema(kept, rare_threshold=self.rare_threshold, locale=self.locale)
+        rules = None if self.rules is None else [r for r in self.rules if _rule_within(r, kept)]
+        return DatabaseSchema(kept, rare_threshold=self.rare_threshold, locale=self.locale, rules=rules)
 
     def topological_order(self) -> list[str]:
         """Tables with parents before children, ignoring self-references. Raises on any cycle."""
@@ -296,7 +303,8 @@ class DatabaseSchema:
                 entry["row_count"] = table.row_count
             tables[table.name] = entry
         head = {"rare_threshold": self.rare_threshold, **({"locale": self.locale} if self.locale else {})}
-        return {**head, "tables": tables}
+        tail = {"rules": [rule.to_dict() for rule in self.rules]} if self.rules is not None else {}
+        return {**head, "tables": tables, **tail}
 
     @classmethod
     def from_dict(cls, data: dict) -> DatabaseSchema:
@@ -350,14 +358,14 @@ class DatabaseSchema:
                 foreign_keys=fks, unique=[_names(u, where, "unique") for u in unique],
                 mode=mode, row_count=row_count, subset_fraction=float(fraction),
             )
-        unknown = sorted(set(data) - {"tables", "rare_threshold", "locale"})
+        unknown = sorted(set(data) - {"tables", "rare_threshold", "locale", "rules"})
         if unknown:
             raise SchemaError(f"The schema file has unknown top-level key(s) {', '.join(map(str, unknown))} "
-                              "(known: rare_threshold, locale, tables).")
+                              "(known: rare_threshold, locale, tables, rules).")
         locale = data.get("locale")
         if locale is not None and not isinstance(locale, str):
             raise SchemaError(f"The schema file has locale: {locale!r}; use a Faker locale such as de_DE.")
-        return cls(tables, rare_threshold=data.get("rare_threshold", 5), locale=locale)
+        return cls(tables, rare_threshold=data.get("rare_threshold", 5), locale=locale, rules=rules_from_list(data.get("rules")))
 
     def save(self, path: str | Path) -> Path:
         """Write the schema as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
@@ -388,8 +396,21 @@ class DatabaseSchema:
             table.pop("row_count", None)  # the data may grow; the structure is what must match
             for column in table["columns"].values():
                 column.pop("reason", None)  # a note for the reviewer
+        for rule in data.get("rules", []):
+            rule.pop("support", None)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _rule_within(rule: Rule, tables: dict[str, Table]) -> bool:
+    """Whether a rule's tables and foreign keys are all among ``tables`` (for :meth:`DatabaseSchema.subset`)."""
+    if rule.table not in tables:
+        return False
+    try:
+        rule.check(tables)
+    except SchemaError:
+        return False
+    return True
 
 
 def _names(value, where: str, what: str) -> list[str]:

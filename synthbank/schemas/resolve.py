@@ -45,4 +45,5 @@ def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path
                 raise SchemaError(f"strict=True: the schema file does not classify table '{name}'.")
             log.warning("table %s is not in the schema file; using the detected schema", name)
             tables[name] = table
-    return DatabaseSchema(tables, rare_threshold=schema.rare_threshold, locale=schema.locale or reflected.locale)
+    return DatabaseSchema(tables, rare_threshold=schema.rare_threshold, locale=schema.locale or reflected.locale,
+                          rules=schema.rules)

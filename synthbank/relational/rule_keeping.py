@@ -1,0 +1,463 @@
+"""The schema's rules (:mod:`synthbank.schemas.rules`), kept by every synthetic row by construction.
+
+A model never sees a column a rule ties to others as it is, but as the part the rule leaves free, and
+sampling puts the rule back (:class:`RuleKeeper`):
+
+- a column with lower bounds (a later date of the row, a child's date after its parent's through a foreign
+  key) is modelled as its *gap* above the highest bound, and sampled as that bound plus a gap of at least 0;
+- a non-negative number with upper bounds (an outstanding balance below the loan's amount) as its *share*
+  of the lowest one, in [0, 1]; a date with upper bounds as its gap below; both kinds of bounds: its place
+  between them;
+- a total (``sum``) is computed from its parts; NULL-together columns follow the first one's NULLs (a value
+  another row of the block drew fills a cell that must be set); a decided category is set from its
+  determinant (or, where a condition fixes the decided column, the determinant is redrawn among the values
+  that decide it, by their real shares);
+- numbers are written with their real decimal places, and on the round steps they heap on (incomes in
+  thousands) in the real shares of each quarter of their range, never across a bound.
+
+Of two numbers in order the larger is drawn first and the smaller as its share; of two dates the earlier
+first and the later as a gap. Rows whose bound is NULL (no parent) take the median bound instead, at fit
+and sample time alike. A rule that cannot be kept this way (its foreign key is not modelled, its columns
+not learned, or it closes a loop) is left out with a note. State: plain JSON, aggregates only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from synthbank.protection import RARE_MARKER
+from synthbank.relational.columns import to_days
+from synthbank.schemas.rules import Rule
+from synthbank.vocabulary import RuleKind, SdType
+
+
+@dataclass
+class Bound:
+    """A bound of a column: another column of the row, or the ``column`` of the row ``hops`` foreign keys up."""
+
+    column: str
+    hops: list[int] = field(default_factory=list)  # foreign key indexes, from the table up
+    via: list[str] = field(default_factory=list)  # the table each hop reaches (the last holds ``column``)
+
+
+@dataclass
+class ColumnRules:
+    lower: list[Bound] = field(default_factory=list)
+    upper: list[Bound] = field(default_factory=list)
+    share: bool = False  # modelled as a share of its upper bound (a non-negative number)
+    fallback_lower: float | None = None  # the median bounds, for rows without one
+    fallback_upper: float | None = None
+    parts: list[str] = field(default_factory=list)  # a total: the sum of these
+    floor: float | None = None  # a part of a sum: never below this (0)
+    decimals: int | None = None
+    steps: list[float] = field(default_factory=list)
+    edges: list[float] = field(default_factory=list)  # quarters of the values, for the step shares
+    step_shares: list[list[float]] = field(default_factory=list)  # per quarter: [no step, *steps] shares
+
+
+@dataclass
+class Decided:
+    determinant: str
+    column: str
+    pairs: list[list] = field(default_factory=list)  # [determinant value, decided value, rows]
+
+
+@dataclass
+class TableRules:
+    columns: dict[str, ColumnRules] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # the columns in the order they are computed
+    nulls: list[list[str]] = field(default_factory=list)
+    decided: list[Decided] = field(default_factory=list)
+
+
+class RuleKeeper:
+    def __init__(self, tables: dict[str, TableRules] | None = None, notes: list[str] | None = None):
+        self.tables = tables or {}
+        self.notes = notes or []
+
+    # --- fitting ---------------------------------------------------------------------------------------
+    @classmethod
+    def learn(cls, schema, rules: list[Rule], frames: dict[str, pd.DataFrame], positions, plans) -> RuleKeeper:
+        """Compile the rules that can be kept (``frames``: normalized real tables, rare values protected)."""
+        keeper, space = cls(), _Space(schema, frames)
+        for rule in rules:
+            reason = keeper._why_not(schema, rule, plans)
+            if reason:
+                keeper.notes.append(f"The rule '{rule}' is not kept: {reason}.")
+                continue
+            keeper._add(schema, rule, frames)
+        for name, table_rules in keeper.tables.items():
+            keeper._settle_order(name, table_rules, schema)
+            for column, spec in table_rules.columns.items():
+                if spec.lower or spec.upper:
+                    lower = _bounds(spec.lower, name, space, positions, np.maximum)
+                    upper = _bounds(spec.upper, name, space, positions, np.minimum)
+                    spec.fallback_lower = _median(lower)
+                    spec.fallback_upper = _median(upper)
+                    spec.share = bool(spec.upper) and not spec.lower and schema.tables[name].columns[column].sdtype == SdType.NUMERICAL \
+                        and bool(np.nanmin(space.values(name, column), initial=0) >= 0)
+                if spec.steps:
+                    _learn_steps(spec, space.values(name, column))
+        return keeper
+
+    def _why_not(self, schema, rule: Rule, plans) -> str | None:
+        plan = plans.get(rule.table)
+        if plan is None:
+            return f"table '{rule.table}' is not synthesized"
+        missing = [c for c in rule.columns if c not in plan.learned]
+        if missing:
+            return f"{', '.join(missing)} is not learned"
+        if rule.kind == RuleKind.AFTER_PARENT:
+            name = rule.table
+            for fk in rule.hops(schema.tables):
+                index = schema.tables[name].foreign_keys.index(fk)
+                if plans.get(name) is None or index not in [plans[name].primary_fk, *plans[name].secondary_fks]:
+                    return f"the foreign key {name}({', '.join(fk.columns)}) is not modelled"
+                name = fk.parent
+            if name not in plans or rule.parent_column not in plans[name].learned:
+                return f"{rule.parent}.{rule.parent_column} is not learned"
+        return None
+
+    def _add(self, schema, rule: Rule, frames) -> None:
+        table = self.tables.setdefault(rule.table, TableRules())
+        spec = lambda c: table.columns.setdefault(c, ColumnRules())  # noqa: E731
+        a = rule.columns[0]
+        if rule.kind == RuleKind.DECIDES:
+            table.decided.append(_learn_decided(frames[rule.table], a, rule.columns[1]))
+        elif rule.kind == RuleKind.ORDER:
+            b = rule.columns[1]
+            if schema.tables[rule.table].columns[a].sdtype == SdType.DATETIME:
+                spec(b).lower.append(Bound(a))  # the earlier date first, the later as a gap
+                spec(a)
+            else:
+                spec(a).upper.append(Bound(b))  # the larger number first, the smaller as its share
+                spec(b)
+        elif rule.kind == RuleKind.AFTER_PARENT:
+            name, hops, via = rule.table, [], []
+            for fk in rule.hops(schema.tables):
+                hops.append(schema.tables[name].foreign_keys.index(fk))
+                name = fk.parent
+                via.append(name)
+            spec(a).lower.append(Bound(rule.parent_column, hops, via))
+        elif rule.kind == RuleKind.NULL_TOGETHER:
+            table.nulls.append(list(rule.columns))
+        elif rule.kind == RuleKind.PRECISION:
+            spec(a).decimals = rule.decimals
+            spec(a).steps = sorted(rule.steps or [], reverse=True)
+        elif rule.kind == RuleKind.SUM:
+            spec(a).parts = list(rule.columns[1:])
+            for part in rule.columns[1:]:
+                spec(part).floor = 0.0
+
+    def _settle_order(self, name: str, table: TableRules, schema) -> None:
+        """The columns in an order where every bound and part comes first; order rules between a total and
+        its parts are implied by the sum and dropped, and a rule that closes a loop is left out."""
+        for column, spec in table.columns.items():
+            if spec.parts:  # a total is computed; its parts are not bounded by it
+                spec.lower = [b for b in spec.lower if b.hops or b.column not in spec.parts]
+                for part in spec.parts:
+                    table.columns[part].upper = [b for b in table.columns[part].upper if b.hops or b.column != column]
+        done: list[str] = []
+        pending = list(table.columns)
+        while pending:
+            ready = [c for c in pending if all(d in done or d not in table.columns for d in _needs(table.columns[c]))]
+            if not ready:  # a loop: drop the bounds of the first pending column that close it
+                column = pending[0]
+                self.notes.append(f"The rules on {name}.{column} form a loop with others; its order rules are not kept.")
+                table.columns[column].lower = [b for b in table.columns[column].lower if b.hops]
+                table.columns[column].upper = [b for b in table.columns[column].upper if b.hops]
+                continue
+            done.extend(ready)
+            pending = [c for c in pending if c not in ready]
+        table.order = done
+
+    def to_model(self, name: str, data: dict, frames, positions, schema) -> None:
+        """Replace, in ``data`` (a table's model columns, datetimes as days), each bounded column by its gap
+        or share (see the module's doc)."""
+        table = self.tables.get(name)
+        if table is None:
+            return
+        space = _Space(schema, frames)
+        for column in table.order:
+            spec = table.columns[column]
+            if not (spec.lower or spec.upper) or spec.parts:
+                continue
+            lower = _fill(_bounds(spec.lower, name, space, positions, np.maximum), spec.fallback_lower)
+            upper = _fill(_bounds(spec.upper, name, space, positions, np.minimum), spec.fallback_upper)
+            x = np.asarray(pd.to_numeric(pd.Series(data[column]), errors="coerce"), dtype=float)
+            data[column] = pd.Series(_to_free(spec, x, lower, upper))
+
+    # --- sampling --------------------------------------------------------------------------------------
+    def restore(self, name: str, space: dict[str, np.ndarray], positions: dict, spaces: dict, rng,
+                grids: dict[str, tuple[float, float]] | None = None) -> None:
+        """Put the rules back into one table's sampled model-space columns (``space``: column → values,
+        datetimes as days; ``spaces``: the finished tables above it; ``positions``: per table, per foreign
+        key, the parent row of each row; ``grids``: per instant column, the step (and offset) in days it is
+        written on — every instant is put on it here, a bounded one on the bound's side, so that writing
+        it cannot cross a bound)."""
+        grids = grids or {}
+        for column, grid in grids.items():
+            if column in space:
+                space[column] = _on_grid(np.asarray(space[column], dtype=float), grid, np.round)
+        table = self.tables.get(name)
+        if table is None:
+            return
+        n = len(next(iter(space.values()))) if space else 0
+        for group in table.nulls:
+            _null_together(space, group, rng)
+        values = _Sampled(name, space, spaces)
+        for column in table.order:
+            spec = table.columns[column]
+            x = np.asarray(pd.to_numeric(pd.Series(space[column]), errors="coerce"), dtype=float)
+            lower = _fill(_bounds(spec.lower, name, values, positions, np.maximum, n), spec.fallback_lower)
+            upper = _fill(_bounds(spec.upper, name, values, positions, np.minimum, n), spec.fallback_upper)
+            if spec.parts:
+                x = np.sum([np.asarray(space[p], dtype=float) for p in spec.parts], axis=0)
+            elif spec.lower or spec.upper:
+                x = _from_free(spec, x, lower, upper)
+            if spec.floor is not None:
+                x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
+            if spec.decimals is not None and not spec.parts:
+                x = _round(spec, x, lower, upper, rng)
+            if column in grids and (spec.lower or spec.upper):
+                x = _on_grid(x, grids[column], np.ceil if spec.lower else np.floor)
+            space[column] = x
+
+    def decide(self, name: str, frame: pd.DataFrame, rng, fixed: str | None = None) -> pd.DataFrame:
+        """Set each decided category from its determinant (in place). ``fixed``: a column a condition holds
+        to its values; where it is the decided one, the determinant is redrawn instead."""
+        table = self.tables.get(name)
+        for rule in table.decided if table else []:
+            if rule.determinant not in frame or rule.column not in frame:
+                continue
+            mapping = {str(a): b for a, b, _ in rule.pairs}
+            held = frame[rule.determinant].astype(object)
+            wanted = held.map(lambda v: mapping.get(str(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
+            known = np.array([w is not RARE_MARKER and not (isinstance(w, str) and w == RARE_MARKER) for w in wanted])
+            current = frame[rule.column].astype(object).to_numpy()
+            wrong = known & ~np.array([_same(w, c) for w, c in zip(wanted, current)], dtype=bool)
+            if not wrong.any():
+                continue
+            if fixed == rule.column:
+                frame[rule.determinant] = _redraw_determinant(rule, held, current, wrong, rng)
+            else:
+                out = current.copy()
+                out[wrong] = wanted[wrong]
+                frame[rule.column] = pd.Series(out, index=frame.index).astype(frame[rule.column].dtype, errors="ignore")
+        return frame
+
+    # --- persistence -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"tables": {n: asdict(t) for n, t in self.tables.items()}, "notes": self.notes}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> RuleKeeper:
+        if not data:
+            return cls()
+        tables = {}
+        for name, t in data["tables"].items():
+            columns = {c: ColumnRules(**{**s, "lower": [Bound(**b) for b in s["lower"]],
+                                         "upper": [Bound(**b) for b in s["upper"]]}) for c, s in t["columns"].items()}
+            tables[name] = TableRules(columns, t["order"], t["nulls"], [Decided(**d) for d in t["decided"]])
+        return cls(tables, data.get("notes", []))
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+class _Space:
+    """Real values in model space (datetimes as days), read from the normalized frames."""
+
+    def __init__(self, schema, frames):
+        self.schema, self.frames, self.cache = schema, frames, {}
+
+    def values(self, table: str, column: str) -> np.ndarray:
+        if (table, column) not in self.cache:
+            raw = self.frames[table][column]
+            days = to_days(raw) if self.schema.tables[table].columns[column].sdtype == SdType.DATETIME else raw
+            self.cache[(table, column)] = pd.to_numeric(pd.Series(days), errors="coerce").to_numpy(dtype=float)
+        return self.cache[(table, column)]
+
+    def rows(self, table: str) -> int:
+        return len(self.frames[table])
+
+
+class _Sampled:
+    """Sampled values in model space: this table's (as restored so far) and the finished tables above."""
+
+    def __init__(self, name: str, space: dict, spaces: dict):
+        self.name, self.space, self.spaces = name, space, spaces
+
+    def values(self, table: str, column: str) -> np.ndarray:
+        source = self.space if table == self.name else self.spaces[table]
+        return np.asarray(pd.to_numeric(pd.Series(source[column]), errors="coerce"), dtype=float)
+
+    def rows(self, table: str) -> int:
+        source = self.space if table == self.name else self.spaces[table]
+        return len(next(iter(source.values()))) if len(source) else 0
+
+
+def _bounds(bounds: list[Bound], name: str, source, positions: dict, combine, n: int | None = None) -> np.ndarray | None:
+    """The highest (``np.maximum``) or lowest (``np.minimum``) bound of each row; NaN where none is set."""
+    n = source.rows(name) if n is None else n
+    out = None
+    for bound in bounds:
+        if not bound.hops:
+            values = source.values(name, bound.column)
+        else:
+            rows, table = np.arange(n), name
+            for index, parent in zip(bound.hops, bound.via):
+                pos = np.asarray(positions[table][index])
+                rows = np.where(rows >= 0, pos[np.maximum(rows, 0)] if len(pos) else -1, -1)
+                table = parent
+            top = source.values(table, bound.column)
+            values = np.where(rows >= 0, top[np.maximum(rows, 0)] if len(top) else np.nan, np.nan)
+        out = values if out is None else np.where(np.isnan(out), values, np.where(np.isnan(values), out, combine(out, values)))
+    return out
+
+
+def _fill(bound: np.ndarray | None, fallback: float | None) -> np.ndarray | None:
+    if bound is None:
+        return None
+    return np.where(np.isnan(bound), np.nan if fallback is None else fallback, bound)
+
+
+def _median(values: np.ndarray | None) -> float | None:
+    if values is None or not np.isfinite(values).any():
+        return None
+    return float(np.nanmedian(values))
+
+
+def _to_free(spec: ColumnRules, x, lower, upper) -> np.ndarray:
+    if lower is not None and upper is not None:
+        width = upper - lower
+        return np.where(width > 0, (x - lower) / np.where(width > 0, width, 1), 0.0)
+    if lower is not None:
+        return x - lower
+    if spec.share:
+        return np.where(upper > 0, x / np.where(upper > 0, upper, 1), 0.0)
+    return upper - x
+
+
+def _from_free(spec: ColumnRules, free, lower, upper) -> np.ndarray:
+    if lower is not None and upper is not None:
+        return lower + np.maximum(upper - lower, 0) * np.clip(free, 0, 1)
+    if lower is not None:
+        return lower + np.maximum(free, 0)
+    if spec.share:
+        return upper * np.clip(free, 0, 1)
+    return upper - np.maximum(free, 0)
+
+
+def _learn_steps(spec: ColumnRules, values: np.ndarray) -> None:
+    """Per quarter of the values, the shares of values on each step (the largest that divides them) and off."""
+    known = values[np.isfinite(values)]
+    if not len(known):
+        return
+    spec.edges = [float(f"{q:.2g}") for q in np.quantile(known, [0.25, 0.5, 0.75])]
+    level = _levels(known, spec.steps)
+    quarter = np.searchsorted(spec.edges, known, side="right")
+    spec.step_shares = []
+    for q in range(len(spec.edges) + 1):
+        counts = np.bincount(level[quarter == q], minlength=len(spec.steps) + 1).astype(float)
+        spec.step_shares.append([round(float(c), 6) for c in counts / max(counts.sum(), 1)])
+
+
+def _levels(values: np.ndarray, steps: list[float]) -> np.ndarray:
+    """0: on no step; i: on ``steps[i-1]`` (the largest first)."""
+    level = np.zeros(len(values), dtype=int)
+    for i, step in reversed(list(enumerate(steps, start=1))):
+        level[np.isclose(values / step, np.round(values / step), rtol=0, atol=1e-6)] = i
+    return level
+
+
+def _round(spec: ColumnRules, x, lower, upper, rng) -> np.ndarray:
+    """Values on their decimals and, in the learned shares, on round steps, never across a bound."""
+    out = np.round(x, spec.decimals)
+    if spec.steps and spec.step_shares:
+        quarter = np.searchsorted(spec.edges, np.nan_to_num(x), side="right")
+        level = np.zeros(len(x), dtype=int)
+        for q, shares in enumerate(spec.step_shares):
+            rows = np.flatnonzero(quarter == q)
+            if len(rows) and sum(shares) > 0:
+                level[rows] = rng.choice(len(shares), size=len(rows), p=np.asarray(shares) / sum(shares))
+        for i, step in enumerate(spec.steps, start=1):
+            rows = (level == i) & np.isfinite(x)
+            out[rows] = np.round(np.round(x[rows] / step) * step, spec.decimals)
+    if lower is not None:  # a rounded value below its bound goes up by one step of its decimals
+        low = np.round(np.ceil(np.round(lower * 10**spec.decimals, 6)) / 10**spec.decimals, spec.decimals)
+        out = np.where(np.isfinite(low) & (out < low), low, out)
+    if upper is not None:
+        high = np.round(np.floor(np.round(upper * 10**spec.decimals, 6)) / 10**spec.decimals, spec.decimals)
+        out = np.where(np.isfinite(high) & (out > high), high, out)
+    return out
+
+
+def _on_grid(days: np.ndarray, grid: tuple[float, float], snap) -> np.ndarray:
+    step, offset = grid
+    return snap(np.round((days + offset) / step, 6)) * step - offset
+
+
+def _needs(spec: ColumnRules) -> list[str]:
+    return [b.column for b in spec.lower + spec.upper if not b.hops] + list(spec.parts)
+
+
+def _null_together(space: dict, group: list[str], rng) -> None:
+    """Every column of ``group`` NULL where the first is; a set cell a NULL one must become takes a value
+    another row of the block drew for that column (else the row's group is NULL)."""
+    present = [c for c in group if c in space]
+    if len(present) < 2:
+        return
+    lead = pd.isna(pd.Series(space[present[0]])).to_numpy()
+    for column in present[1:]:
+        values = pd.Series(space[column]).astype(object)
+        missing = values.isna().to_numpy()
+        donors = np.flatnonzero(~missing & ~lead)
+        fill = ~lead & missing
+        out = values.to_numpy(dtype=object).copy()
+        out[lead] = None
+        if fill.any():
+            if len(donors):
+                out[fill] = out[rng.choice(donors, int(fill.sum()))]
+            else:
+                lead = lead | fill
+        space[column] = pd.Series(out).infer_objects().to_numpy()
+    for column in present:  # rows made NULL by a column without donors
+        out = pd.Series(space[column]).astype(object).to_numpy()
+        out[lead] = None
+        space[column] = pd.Series(out).infer_objects().to_numpy()
+
+
+def _learn_decided(frame: pd.DataFrame, a: str, b: str) -> Decided:
+    rows = frame[[a, b]][frame[a].notna()].astype(object)
+    rows = rows[(rows[a] != RARE_MARKER) & (rows[b] != RARE_MARKER)]
+    pairs = []
+    for (va, vb), count in rows.groupby([a, b], dropna=False, sort=True).size().items():
+        pairs.append([_plain(va), None if pd.isna(vb) else _plain(vb), int(count)])
+    firsts: dict[str, list] = {}
+    for pair in pairs:  # a determinant with two decided values (a rule added by hand): its most common
+        if str(pair[0]) not in firsts or pair[2] > firsts[str(pair[0])][2]:
+            firsts[str(pair[0])] = pair
+    return Decided(a, b, list(firsts.values()))
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _same(a, b) -> bool:
+    if a is None or (not isinstance(a, str) and pd.isna(a)):
+        return b is None or (not isinstance(b, str) and pd.isna(b))
+    return str(a) == str(b) if not isinstance(a, bool) else (b is not None and not (not isinstance(b, str) and pd.isna(b)) and bool(b) == a)
+
+
+def _redraw_determinant(rule: Decided, held: pd.Series, decided: np.ndarray, wrong: np.ndarray, rng) -> pd.Series:
+    out = held.to_numpy(dtype=object).copy()
+    for value in {str(v) for v in decided[wrong]}:
+        options = [(a, n) for a, b, n in rule.pairs if str(b) == value]
+        rows = np.flatnonzero(wrong & np.array([str(v) == value for v in decided]))
+        if options:
+            shares = np.asarray([n for _, n in options], dtype=float)
+            out[rows] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(rows), p=shares / shares.sum())]
+    return pd.Series(out, index=held.index).astype(held.dtype, errors="ignore")
