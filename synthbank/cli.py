@@ -83,6 +83,11 @@ def cmd_schema(args) -> None:
     tables = args.tables.split(",") if args.tables else None
     with err_console.status("Reflecting the schema…"):
         schema = reflect_schema(args.url, tables, sample_rows=args.sample_rows)
+    if not args.no_rules:
+        from synthbank.synthesizer import discover_schema_rules
+
+        with err_console.status("Finding the rules every row obeys…"):
+            schema = discover_schema_rules(args.url, schema, sample_rows=args.rule_rows)
     print_schema(schema, details=args.columns)
     if args.out:
         path = schema.save(args.out)
@@ -450,6 +455,14 @@ def print_schema(schema, *, details: bool = False) -> None:
         console.print(f"Columns synthbank cannot learn (written as NULL): {', '.join(unsupported)}.")
     if binary:
         console.print(f"Binary columns (never learned; written as random bytes of the real lengths): {', '.join(binary)}.")
+    if schema.rules:
+        rules = RichTable(title="Rules every row obeys (kept by every synthetic row; edit `rules:` in the schema file)",
+                          title_justify="left")
+        for header in ("kind", "rule", "rows"):
+            rules.add_column(header, overflow="fold")
+        for rule in schema.rules:
+            rules.add_row(rule.kind, str(rule), f"{rule.support:,}" if rule.support is not None else "")
+        console.print(rules)
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -489,6 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--columns", action="store_true", help="also list every column with its type and sdtype")
     p.add_argument("--sample-rows", type=_positive_int, default=1000, help="rows per table read for detection")
+    p.add_argument("--rule-rows", type=_positive_int, default=50_000,
+                   help="root rows read (children followed) to find the rules every row obeys (default 50000)")
+    p.add_argument("--no-rules", action="store_true", help="do not look for rules (the schema file gets none: fitting "
+                                                           "finds them unless --rules schema)")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("clone", help="learn a database and write a synthetic copy with the same DDL")

@@ -49,6 +49,26 @@ class SyntheticDatabase(dict):
                             on_rows=RowCounter(progress, "writing").add if progress else None, source_url=self.source_url)
 
 
+#: Root rows (children followed by foreign key) read to find the rules :func:`discover_schema_rules` shows.
+RULE_SAMPLE_ROWS = 50_000
+
+
+def discover_schema_rules(url: str, schema: DatabaseSchema, *, sample_rows: int | None = RULE_SAMPLE_ROWS) -> DatabaseSchema:
+    """``schema`` (a copy) with the rules the rows of ``url`` obey (:mod:`synthbank.schemas.rule_discovery`),
+    found on at most ``sample_rows`` rows of each root table and their children (None: every row). The
+    database is opened read-only. Fitting keeps the rules a schema holds and checks none of them again."""
+    import copy
+
+    from synthbank.relational.frames import normalize
+    from synthbank.schemas.rule_discovery import discover_rules
+
+    tables = read_tables(url, schema, sample_rows=sample_rows)
+    frames = {name: normalize(tables[name][list(t.columns)], t) for name, t in schema.tables.items() if name in tables}
+    found = copy.copy(schema)
+    found.rules = discover_rules(schema, frames)
+    return found
+
+
 class DatabaseSynthesizer:
     """Learn a whole database and sample synthetic copies of it.
 

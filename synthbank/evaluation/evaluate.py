@@ -16,14 +16,14 @@ import pandas as pd
 
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import conditions as conditioned
-from synthbank.evaluation import fidelity, integrity, leaks, privacy, text_metrics, utility
+from synthbank.evaluation import fidelity, integrity, leaks, privacy, rules, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
 from synthbank.progress import Progress, report
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
-STEPS = ["integrity", "quality", "conditions", "k-hop trends", "detection", "text", "privacy", "utility"]
+STEPS = ["integrity", "rules", "quality", "conditions", "k-hop trends", "detection", "text", "privacy", "utility"]
 
 
 def check_tables(schema: DatabaseSchema, real: dict, synthetic: dict) -> list[str]:
@@ -129,7 +129,11 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["integrity"] = integrity.integrity(schema, real, synthetic)
     done("integrity")
 
-    step(1, "quality")
+    step(1, "rules")
+    data["rules"] = _guarded(notes, "The rule check", lambda: rules.rule_check(schema, real, synthetic), rules.empty_section())
+    done("rules")
+
+    step(2, "quality")
     no_report = {"score": None, "properties": {}, "per_table": {}}
     data["quality"] = _guarded(notes, "SDMetrics' reports", lambda: fidelity.sdmetrics_reports(schema, real, synthetic),
                                {"quality": dict(no_report), "diagnostic": dict(no_report)})
@@ -139,7 +143,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["quality"]["quality"]["real_reference_properties"] = reference["quality"]["properties"]
     done("quality")
 
-    step(2, "conditions")
+    step(3, "conditions")
     data["conditions"] = _guarded(notes, "Within-condition scores",
                                   lambda: conditioned.evaluate_conditions(schema, real, synthetic, half_a, half_b, asked), [])
     if asked:
@@ -148,14 +152,14 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
                      "the within-condition scores compare like with like.")
     done("conditions")
 
-    step(3, "k-hop trends")
+    step(4, "k-hop trends")
     no_trends = {"avg_2way": None, "per_hop": {}, "paths": []}
     data["k_hop"] = _guarded(notes, "k-hop trends", lambda: fidelity.k_hop_trends(schema, real, synthetic), no_trends)
     data["k_hop"]["real_reference"] = _guarded(notes, "k-hop trends on the real halves",
                                                lambda: fidelity.k_hop_trends(schema, half_a, half_b), no_trends)["avg_2way"]
     done("k-hop trends")
 
-    step(4, "detection")
+    step(5, "detection")
     c2st = _guarded(notes, "Detection (C2ST)", lambda: fidelity.c2st_agg(schema, real, synthetic, seed), {})
     c2st_reference = _guarded(notes, "Detection (C2ST) on the real halves", lambda: fidelity.c2st_agg(schema, half_a, half_b, seed), {})
     for name, entry in c2st.items():
@@ -163,7 +167,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     data["detection"] = c2st
     done("detection")
 
-    step(5, "text")
+    step(6, "text")
     data["text"] = {}
     for name, table in schema.tables.items():
         for column in table.columns_of("text"):
@@ -176,7 +180,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             data["text"][f"{name}.{column}"] = result
     done("text")
 
-    step(6, "privacy")
+    step(7, "privacy")
     data["privacy"] = {"tables": {}, "pii_leaks": leaks.scan(schema, real, synthetic, schema.rare_threshold), "text_copying": {}}
     for name in schema.tables:
         entry = privacy.dcr(schema, name, real[name], synthetic[name], holdout[name] if holdout else None, seed)
@@ -197,7 +201,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             data["privacy"]["text_copying"][f"{name}.{column}"] = copying
     done("privacy")
 
-    step(7, "utility")
+    step(8, "utility")
     data["utility"] = []
     for target in targets:
         skipped = {"target": target, "note": "could not be computed (see notes)"}

@@ -195,6 +195,59 @@ def _dcr_plots(report) -> str:
     return _histograms(rows, ("real holdout → real", "synthetic → real"))
 
 
+# --- rules ---------------------------------------------------------------------------------------------
+MAX_RULE_ROWS = 40
+
+
+def _rule_text(rule: dict) -> str:
+    """One rule of report.json in words."""
+    columns, kind = rule["columns"], rule["kind"]
+    if kind == "decides":
+        return f"{columns[0]} decides {columns[1]} ({rule['values']} values)"
+    if kind == "order":
+        return f"{columns[0]} ≤ {columns[1]}"
+    if kind == "after_parent":
+        route = f"via {' → '.join(rule['via'])}" if rule.get("via") else f"key {', '.join(rule['path'][0])}"
+        return f"{columns[0]} ≥ {rule['parent']}.{rule['parent_column']} ({route})"
+    if kind == "null_together":
+        return f"{', '.join(columns)} NULL together"
+    if kind == "precision":
+        return f"{columns[0]} has at most {rule['decimals']} decimals"
+    return f"{columns[0]} = {' + '.join(columns[1:])}"
+
+
+def _rules_section(d: dict) -> str:
+    """The rules every real row obeys, the worst kept by the synthetic rows first, and the round values."""
+    section = d.get("rules") or {}
+    rules, share = section.get("rules") or [], section.get("synthetic_rows_breaking")
+    parts = ["<h2>Rules every real row obeys</h2>",
+             "<p class='note'>Found on the real tables by the evaluation itself (not read from the schema): a category "
+             "that decides another, an order between two columns, a child never before its parent, columns NULL together, "
+             "the decimals of a number, a column that is the sum of others.</p>",
+             "<div class='cards'>" + _card("Synthetic rows breaking a rule", share,
+                                           f"real rows: {_fmt(section.get('real_rows_breaking'))}; {len(rules)} rules",
+                                           None if share is None else share <= 0.005) + "</div>"]
+    if section.get("tables"):
+        parts.append(_table(["table", "rules", "synthetic rows breaking one", "real rows breaking one"],
+                            [[n, t["rules"], t["synthetic_rows_breaking"], t["real_rows_breaking"]] for n, t in section["tables"].items()]))
+    if section.get("per_kind"):
+        parts.append(_table(["rule kind", "synthetic rows breaking one (tables with such rules)"], list(map(list, section["per_kind"].items()))))
+    ranked = sorted(rules, key=lambda r: (r["synthetic_share"] is None, r["synthetic_share"] if r["synthetic_share"] is not None else 0))
+    if ranked:
+        parts.append(_table(["kind", "table", "rule", "real rows obeying", "synthetic rows obeying", "real rows", "synthetic rows"],
+                            [[r["kind"], r["table"], _rule_text(r), r["real_share"], r["synthetic_share"], r["rows"], r["synthetic_rows"]]
+                             for r in ranked[:MAX_RULE_ROWS]]))
+    if len(ranked) > MAX_RULE_ROWS:
+        parts.append(f"<p class='note'>{len(ranked) - MAX_RULE_ROWS} more rules, each kept by more synthetic rows (see report.json).</p>")
+    if section.get("capped"):
+        parts.append("<p class='note'>More rules were found than are listed; the list stops at the first of them.</p>")
+    if section.get("round_values"):
+        parts.append("<h3>Round values</h3>")
+        parts.append(_table(["table", "column", "multiple of", "real share", "synthetic share"],
+                            [[r["table"], r["column"], r["step"], r["real_share"], r["synthetic_share"]] for r in section["round_values"]]))
+    return "".join(parts)
+
+
 # --- the page ---------------------------------------------------------------------------------------------
 def render_html(report) -> str:
     import matplotlib
@@ -241,6 +294,7 @@ def render_html(report) -> str:
                           r.get("children_per_parent", {}).get("synthetic_mean", r.get("synthetic_coverage")),
                           r.get("children_per_parent", {}).get("ks_statistic")] for r in d["integrity"]["relationships"]]))
     parts.append(_cardinality_plots(report))
+    parts.append(_rules_section(d))
 
     parts.append("<h2>Column and relational fidelity</h2>")
     quality = d["quality"]["quality"]

@@ -43,7 +43,11 @@ class Report:
         self.data = {"schema_version": SCHEMA_VERSION, "summary": self._summary(), **self.data}
 
     def _summary(self) -> dict:
+        """The headline numbers. ``rule_break_share``: the share of all synthetic rows (every table) that
+        break a rule every real row obeys; ``rule_break_per_kind``: per rule kind, the share of the synthetic
+        rows of the tables with rules of that kind that break one of them (see ``rules.rule_check``)."""
         d = self.data
+        rules = d.get("rules") or {}
         quality = d["quality"]["quality"]
         detection = [e["accuracy"] for e in d["detection"].values()]
         detection_ref = [e["real_reference_accuracy"] for e in d["detection"].values() if e.get("real_reference_accuracy") is not None]
@@ -58,6 +62,8 @@ class Report:
             "k_hop_avg_2way": d["k_hop"]["avg_2way"], "k_hop_real_reference": d["k_hop"]["real_reference"],
             "detection_accuracy": float(np.mean(detection)) if detection else None,
             "detection_real_reference": float(np.mean(detection_ref)) if detection_ref else None,
+            "rule_break_share": rules.get("synthetic_rows_breaking"),
+            "rule_break_per_kind": rules.get("per_kind") or {},
             "pii_leaks": d["privacy"]["pii_leaks"]["total"],
             "exact_copy_share": copies["exact_copy_share"] if copies else None,
             # in a table of few distinct rows (a year, a rating, a flag) most rows equal some real row: one real

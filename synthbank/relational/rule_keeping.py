@@ -222,6 +222,8 @@ class RuleKeeper:
                 x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
             if spec.decimals is not None and not spec.parts:
                 x = _round(spec, x, lower, upper, rng)
+                if spec.floor is not None:
+                    x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
             if column in grids and (spec.lower or spec.upper):
                 x = _on_grid(x, grids[column], np.ceil if spec.lower else np.floor)
             space[column] = x
@@ -382,9 +384,15 @@ def _round(spec: ColumnRules, x, lower, upper, rng) -> np.ndarray:
             rows = np.flatnonzero(quarter == q)
             if len(rows) and sum(shares) > 0:
                 level[rows] = rng.choice(len(shares), size=len(rows), p=np.asarray(shares) / sum(shares))
-        for i, step in enumerate(spec.steps, start=1):
+        unit = 10.0 ** -spec.decimals
+        for i, step in enumerate([unit, *spec.steps]):
             rows = (level == i) & np.isfinite(x)
-            out[rows] = np.round(np.round(x[rows] / step) * step, spec.decimals)
+            if i:
+                out[rows] = np.round(np.round(x[rows] / step) * step, spec.decimals)
+            larger = [s for s in spec.steps if s > step] if i else list(spec.steps)
+            # a value off the larger steps stays off them (the model's own round values would inflate their shares)
+            on = rows & (out != 0) & np.any([_on(out, s) for s in larger], axis=0) if larger else np.zeros(len(x), dtype=bool)
+            out[on] = np.round(out[on] + step * rng.choice([-1, 1], int(on.sum())), spec.decimals)
     if lower is not None:  # a rounded value below its bound goes up by one step of its decimals
         low = np.round(np.ceil(np.round(lower * 10**spec.decimals, 6)) / 10**spec.decimals, spec.decimals)
         out = np.where(np.isfinite(low) & (out < low), low, out)
@@ -397,6 +405,11 @@ def _round(spec: ColumnRules, x, lower, upper, rng) -> np.ndarray:
 def _on_grid(days: np.ndarray, grid: tuple[float, float], snap) -> np.ndarray:
     step, offset = grid
     return snap(np.round((days + offset) / step, 6)) * step - offset
+
+
+def _on(values: np.ndarray, step: float) -> np.ndarray:
+    ratio = values / step
+    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(np.nan_to_num(values)))
 
 
 def _needs(spec: ColumnRules) -> list[str]:

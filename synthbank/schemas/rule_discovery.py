@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthbank.schemas import types
 from synthbank.schemas.model import DatabaseSchema, Table
 from synthbank.schemas.rules import Rule
 from synthbank.vocabulary import RuleKind, SdType
@@ -39,6 +40,8 @@ SEARCH_ROWS = 20_000
 #: Round steps a number may heap on, and the least share of values on a step (and times chance) to count.
 STEPS = (0.05, 0.1, 0.25, 0.5, 1, 5, 10, 25, 50, 100, 500, 1000, 5000, 10_000, 100_000)
 HEAP_SHARE, HEAP_LIFT = 0.1, 3.0
+#: A step at least this share of values are on is the column's grain (loan amounts in multiples of 25).
+GRAIN_SHARE = 0.999
 #: Most decimal places a precision rule keeps (more: a continuous number, no rule).
 MAX_DECIMALS = 4
 #: Categories with more values than this are not searched for decides rules.
@@ -59,7 +62,7 @@ def discover_rules(schema: DatabaseSchema, frames: dict[str, pd.DataFrame], k: i
         rules += _decides(name, frame, search, categories, k)
         rules += _orders(name, frame, search, numbers, chance=True) + _orders(name, frame, search, instants, chance=False)
         rules += _null_together(name, frame, numbers + instants + categories)
-        rules += _precision(name, frame, numbers)
+        rules += _precision(name, table, frame, numbers)
         rules += _sums(name, frame, search, numbers)
     rules += _after_parents(schema, frames)
     return rules
@@ -256,10 +259,21 @@ def decimals_of(values: np.ndarray) -> int | None:
 
 def on_step(values: np.ndarray, step: float) -> np.ndarray:
     """Whether each value is a whole multiple of ``step``."""
-    return np.isclose(values / step, np.round(values / step), rtol=0, atol=1e-6)
+    ratio = values / step
+    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(values))
 
 
-def _precision(name: str, frame: pd.DataFrame, columns: list[str]) -> list[Rule]:
+def _type_scale(sql_type: str) -> int | None:
+    """The decimals a SQL type fixes: 0 for integers, s for NUMERIC(p,s); None for floats and others."""
+    base = types.base_name(sql_type)
+    if base in types.INTEGER_TYPES:
+        return 0
+    if base == "numeric" and "," in sql_type:
+        return int(sql_type[sql_type.find(",") + 1:sql_type.find(")")].strip() or 0)
+    return None
+
+
+def _precision(name: str, table: Table, frame: pd.DataFrame, columns: list[str]) -> list[Rule]:
     out = []
     for column in columns:
         values = as_numbers(frame[column])
@@ -269,15 +283,20 @@ def _precision(name: str, frame: pd.DataFrame, columns: list[str]) -> list[Rule]
         places = decimals_of(values)
         if places is None:
             continue
-        steps, above = [], 0.0  # from the largest step down, each kept step holds HEAP_SHARE more values
-        for step in sorted(STEPS, reverse=True):
+        steps, above = [], 0.0  # from the largest step down, each kept step holds HEAP_SHARE more values;
+        for step in sorted(STEPS, reverse=True):  # one that (nearly) every value is on is the column's grain
             if step <= 10.0 ** -places or step >= np.median(np.abs(values)) * 2:
                 continue
             share = on_step(values, step).mean()
             chance = min(1.0, 10.0 ** -places / step)
-            if share - above >= HEAP_SHARE and share >= HEAP_LIFT * chance:
+            grain = share >= GRAIN_SHARE and share > above
+            if grain or (share - above >= HEAP_SHARE and share >= HEAP_LIFT * chance):
                 steps.append(step)
                 above = share
+            if grain:
+                break
+        if not steps and places == _type_scale(table.columns[column].type):
+            continue  # the SQL type already writes the number so (an INTEGER, a NUMERIC(10,2) of cents)
         out.append(Rule(RuleKind.PRECISION.value, name, [column], support=len(values), decimals=places,
                         steps=[float(s) if s != int(s) else int(s) for s in sorted(steps)] or None))
     return out
