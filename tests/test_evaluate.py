@@ -16,7 +16,7 @@ from synthbank.demo_bank import demo_schema, generate_demo_bank, write_demo_bank
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import evaluate
 
-TOP_LEVEL_KEYS = {"schema_version", "summary", "tables", "holdout", "integrity", "quality", "conditions", "k_hop", "detection",
+TOP_LEVEL_KEYS = {"schema_version", "summary", "tables", "holdout", "integrity", "rules", "quality", "conditions", "k_hop", "detection",
                   "notes", "text", "privacy", "utility", "seconds"}
 
 

@@ -35,7 +35,7 @@ SAMPLE_ROWS = 200  # rows a candidate is first tested on, before all rows confir
 CHANCE_BREAKS = 0.01  # an order between independent numbers would break on this share of pairs at least
 TOP_SHARE = 0.99  # the most frequent value of a decided column covers fewer rows than this
 RELATIVE = 1e-9  # tolerance of float comparisons
-SUM_ROW_SETS, SUM_SET_ROWS, MAX_SUM_CANDIDATES = 48, 12, 20_000
+MAX_SUM_ROW_SETS, SUM_SET_ROWS, MAX_SUM_CANDIDATES = 250, 12, 20_000
 ORDERED_KINDS = tuple(RuleKind)  # the order rules are listed (and capped) in
 
 
@@ -187,25 +187,27 @@ def _le_candidates(low: np.ndarray, high: np.ndarray, dates: bool) -> np.ndarray
     return np.array([~below(low[:, [i]], high, dates).any(axis=0) for i in range(low.shape[1])]).reshape(low.shape[1], high.shape[1])
 
 
-def _chance_breaks(low: np.ndarray, high: np.ndarray) -> float:
-    """Share of pairs (every low value with every high value, as if independent) with low > high."""
-    low, high = np.sort(low[~np.isnan(low)]), np.sort(high[~np.isnan(high)])
+def _ranked(values: np.ndarray) -> np.ndarray:
+    return np.sort(values[~np.isnan(values)])
+
+
+def _by_chance(low: np.ndarray, high: np.ndarray) -> bool:
+    """Whether low <= high would hold on all but 1% of pairs of independent values (``low``, ``high``:
+    sorted values of two number columns): then an order between them tells nothing."""
     if not len(low) or not len(high):
-        return 0.0
+        return True
     low = low[np.linspace(0, len(low) - 1, min(len(low), 1_000)).astype(int)]  # quantiles are enough
     higher_values_below = np.searchsorted(high, low - RELATIVE * np.abs(low), side="left")
-    return float(higher_values_below.mean() / len(high))
+    return higher_values_below.mean() / len(high) < CHANCE_BREAKS
 
 
 def _order_holds(low: np.ndarray, high: np.ndarray, dates: bool, strict: bool) -> bool:
     """low <= high in at least :data:`MIN_ROWS` rows where both are set and in every such row (and
-    low < high in one, if ``strict``); numbers only when independent columns would break it."""
+    low < high in one, if ``strict``)."""
     both = ~np.isnan(low) & ~np.isnan(high)
     if both.sum() < MIN_ROWS or below(low[both], high[both], dates).any():
         return False
-    if strict and not (low[both] < high[both]).any():
-        return False
-    return dates or _chance_breaks(low[both], high[both]) >= CHANCE_BREAKS
+    return not strict or bool((low[both] < high[both]).any())
 
 
 def _reduce(pairs: set[tuple]) -> set[tuple]:
@@ -217,14 +219,23 @@ def _reduce(pairs: set[tuple]) -> set[tuple]:
 
 
 # --- the finders --------------------------------------------------------------------------------------
-def _decides(name: str, v: TableValues) -> list[Rule]:
+def _pure_groups(a: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by ``a``: where each group of equal ``a`` starts, the largest code of each column per group
+    (-1: all NULL), and whether each column holds one value (NULLs aside) in every group."""
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    high = np.maximum.reduceat(block, starts, axis=0)
+    low = np.minimum.reduceat(np.where(block < 0, np.iinfo(block.dtype).max, block), starts, axis=0)
+    return starts, high, ((high < 0) | (high == low)).all(axis=0)
+
+
+def _decides(name: str, v: TableValues, rng) -> list[Rule]:
     """Category A decides category B: every A value held by >= 5 rows goes with one B value (rows with B
     set). A is not near-unique (distinct values <= 10% of rows) and B's top value covers < 99% of those
     rows: with groups of 5 rows or more, B's values then fall in pure groups by chance hardly ever."""
     columns = [c for c in v.codes if len(v.labels[c]) >= 2]
     if len(columns) < 2:
         return []
-    codes = np.column_stack([v.codes[c] for c in columns])
+    codes = np.column_stack([v.codes[c] for c in columns]).astype(np.int32)
     rules = []
     for i, a_name in enumerate(columns):
         a = codes[:, i]
@@ -234,13 +245,17 @@ def _decides(name: str, v: TableValues) -> list[Rule]:
             continue
         rows = np.flatnonzero((a >= 0) & kept[np.maximum(a, 0)])
         rows = rows[np.argsort(a[rows], kind="stable")]
-        starts = np.flatnonzero(np.r_[True, a[rows][1:] != a[rows][:-1]])
-        block = codes[rows]
-        high = np.maximum.reduceat(block, starts, axis=0)  # -1 where every B is NULL
-        low = np.minimum.reduceat(np.where(block < 0, np.iinfo(block.dtype).max, block), starts, axis=0)
-        for j in np.flatnonzero(((high < 0) | (high == low)).all(axis=0)):
-            if j != i and _decides_is_no_accident(block[:, j]):
-                pairs = tuple((int(a[rows][s]), int(b)) for s, b in zip(starts, high[:, j]) if b >= 0)
+        probe = rows[np.sort(rng.choice(len(rows), min(len(rows), 4 * SAMPLE_ROWS), replace=False))]  # still sorted by A
+        maybe = _pure_groups(a[probe], codes[probe])[2]
+        maybe[i] = False
+        candidates = np.flatnonzero(maybe)
+        if not len(candidates):
+            continue
+        starts, high, pure = _pure_groups(a[rows], codes[rows][:, candidates])
+        for k in np.flatnonzero(pure):
+            j = candidates[k]
+            if _decides_is_no_accident(codes[rows, j]):
+                pairs = tuple((int(a[rows][s]), int(b)) for s, b in zip(starts, high[:, k]) if b >= 0)
                 rules.append(Rule(RuleKind.DECIDES, name, (a_name, columns[j]), mapping=pairs))
     return rules
 
@@ -252,7 +267,8 @@ def _decides_is_no_accident(b: np.ndarray) -> bool:
 
 
 def _orders(name: str, v: TableValues, rng) -> list[Rule]:
-    """a <= b for two numbers (or two datetimes) of one row; reduced transitively."""
+    """a <= b for two numbers (or two datetimes) of one row, with a < b in one row at least; numbers only
+    where independent columns would break it (:func:`_by_chance`); reduced transitively."""
     rules = []
     for dates in (False, True):
         columns = [c for c, x in v.numbers.items() if (c in v.dates) == dates and _usable(x)]
@@ -262,14 +278,16 @@ def _orders(name: str, v: TableValues, rng) -> list[Rule]:
         sample = matrix[_sample(v.rows, matrix, rng)]
         candidates = _le_candidates(sample, sample, dates)
         np.fill_diagonal(candidates, False)
+        ranked = [_ranked(matrix[:, i]) for i in range(len(columns))]
         pairs = {(columns[i], columns[j]) for i, j in zip(*np.nonzero(candidates))
-                 if _order_holds(matrix[:, i], matrix[:, j], dates, strict=True)}
+                 if (dates or not _by_chance(ranked[i], ranked[j])) and _order_holds(matrix[:, i], matrix[:, j], dates, strict=True)}
         rules += [Rule(RuleKind.ORDER, name, pair, dates=dates) for pair in sorted(_reduce(pairs))]
     return rules
 
 
 def _parent_pairs(child: TableValues, parent: TableValues, positions: np.ndarray, rng) -> set[tuple[str, str, bool]]:
-    """(child column, parent column, dates) with child >= parent in every linked row where both are set."""
+    """(child column, parent column, dates) with child >= parent in every linked row where both are set
+    (numbers only where independent columns would break it)."""
     linked = np.flatnonzero(positions >= 0)
     if len(linked) < MIN_ROWS:
         return set()
@@ -283,7 +301,9 @@ def _parent_pairs(child: TableValues, parent: TableValues, positions: np.ndarray
         high = np.column_stack([child.numbers[c] for c in upper])[linked]
         sample = rng.choice(len(linked), min(len(linked), SAMPLE_ROWS), replace=False)
         for i, j in zip(*np.nonzero(_le_candidates(low[sample], high[sample], dates))):
-            if _usable(low[:, i]) and _order_holds(low[:, i], high[:, j], dates, strict=False):
+            if not _usable(low[:, i]) or (not dates and _by_chance(_ranked(low[:, i]), _ranked(high[:, j]))):
+                continue
+            if _order_holds(low[:, i], high[:, j], dates, strict=False):
                 found.add((upper[j], lower[i], dates))
     return found
 
@@ -384,12 +404,12 @@ def _sum_candidates(rows: np.ndarray, slack_step: float, rng) -> np.ndarray:
 
 
 def _sum_row_sets(matrix: np.ndarray, rng) -> list[np.ndarray]:
-    """A few rows at a time to find candidates on: for the columns most often NULL or zero first, rows
-    where that column is set and not zero (so that its sums can show), then random rows; among those,
-    rows with few NULLs (a column NULL in any row of a set takes no part in it)."""
+    """A few rows at a time to find candidates on: for each column (the most often NULL or zero first), rows
+    where it is set and not zero (so that its sums can show), then random rows; among those, rows with
+    few NULLs (a column NULL in any row of a set takes no part in it)."""
     nonzero = ~np.isnan(matrix) & (matrix != 0)
     nulls = np.isnan(matrix).sum(axis=1)
-    seeds = list(np.argsort(nonzero.sum(axis=0), kind="stable")[:SUM_ROW_SETS - 4]) + [None] * 4
+    seeds = list(np.argsort(nonzero.sum(axis=0), kind="stable")[:MAX_SUM_ROW_SETS]) + [None] * 4
     sets = []
     for seed in seeds:
         eligible = np.flatnonzero(nonzero[:, seed]) if seed is not None else np.arange(len(matrix))
@@ -451,7 +471,7 @@ def find_rules(schema: DatabaseSchema, values: dict[str, TableValues], links_: d
         if v.rows < MIN_ROWS:
             continue
         decimals = {c: decimals_of(x) for c, x in v.numbers.items() if c not in v.dates}
-        found += _decides(name, v) + _orders(name, v, rng) + _null_together(name, v) + _precision(name, v, decimals)
+        found += _decides(name, v, rng) + _orders(name, v, rng) + _null_together(name, v) + _precision(name, v, decimals)
         found += _sums(name, v, decimals, rng)
     found += _after_parent(schema, values, links_, rng)
     found.sort(key=lambda r: ORDERED_KINDS.index(r.kind))
