@@ -4,7 +4,8 @@
         [--max-training-minutes 2] [--workspace DIR]
 
 DIR as for run_sdv.py (``<table>.parquet`` + ``tables.json``). Each foreign key is a context foreign key
-(users → loans → transactions: every child table is a sequence in its parent's context); the column
+(users → loans → transactions: every child table is a sequence in its parent's context; a table's further
+foreign keys, such as complaints → loans beside complaints → users, are plain links); the column
 encodings follow the sdtypes (categorical and boolean → TABULAR_CATEGORICAL, numerical →
 TABULAR_NUMERIC_AUTO, datetime → TABULAR_DATETIME); each table trains for at most
 --max-training-minutes; the model and data reports are switched off (they are evaluation, not
@@ -97,11 +98,13 @@ def main() -> None:
     shutil.rmtree(workspace, ignore_errors=True)
     spec = json.loads((data_dir / "tables.json").read_text())
     tables = {name: pd.read_parquet(data_dir / f"{name}.parquet") for name in spec["tables"]}
-    parents = {r["child"]: r for r in spec["relationships"]}
+    parents: dict[str, list] = {}  # per child, its foreign keys: the first is its context, the others plain links
+    for r in spec["relationships"]:
+        parents.setdefault(r["child"], []).append(r)
 
     config_tables = []
     for name, table in spec["tables"].items():
-        keys = {table["primary_key"]} | ({parents[name]["child_key"]} if name in parents else set())
+        keys = {table["primary_key"]} | {r["child_key"] for r in parents.get(name, [])}
         entry = {
             "name": name,
             "data": tables[name],
@@ -111,8 +114,8 @@ def main() -> None:
             "tabular_model_configuration": {"max_training_time": args.max_training_minutes, "enable_model_report": False},
         }
         if name in parents:
-            entry["foreign_keys"] = [{"column": parents[name]["child_key"], "referenced_table": parents[name]["parent"],
-                                      "is_context": True}]
+            entry["foreign_keys"] = [{"column": r["child_key"], "referenced_table": r["parent"], "is_context": i == 0}
+                                     for i, r in enumerate(parents[name])]
         config_tables.append(entry)
 
     memory = TreeMemory().start()

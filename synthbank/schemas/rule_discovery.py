@@ -35,8 +35,9 @@ from synthbank.vocabulary import RuleKind, SdType
 MIN_ROWS = 20
 #: For an order between numbers: the least share of independent row pairs that would break it.
 CHANCE_BREAKS = 0.01
-#: Rows searched for candidates (every candidate is confirmed on all rows).
+#: Rows searched for candidates (every candidate is confirmed on all rows); order rules are sought on fewer.
 SEARCH_ROWS = 20_000
+ORDER_SEARCH_ROWS = 5_000
 #: Round steps a number may heap on, and the least share of values on a step (and times chance) to count.
 STEPS = (0.05, 0.1, 0.25, 0.5, 1, 5, 10, 25, 50, 100, 500, 1000, 5000, 10_000, 100_000)
 HEAP_SHARE, HEAP_LIFT = 0.1, 3.0
@@ -140,12 +141,15 @@ def _orders(name: str, frame: pd.DataFrame, search: pd.DataFrame, columns: list[
     if len(columns) < 2:
         return []
     found = []
-    values = np.column_stack([as_numbers(search[c]) for c in columns])
+    values = np.column_stack([as_numbers(search[c]) for c in columns])[:ORDER_SEARCH_ROWS]  # candidates; all rows confirm
+    present = ~np.isnan(values)
+    ceiling = np.where(present, values + _tolerance(values), np.inf)  # NaN compares as no break
+    floor = np.where(present, values, -np.inf)
     for i, a in enumerate(columns):
-        both = ~np.isnan(values[:, [i]]) & ~np.isnan(values)
-        below = (values[:, [i]] <= values + _tolerance(values)) | ~both
-        strictly = (values[:, [i]] < values) & both
-        for j in np.flatnonzero(below.all(axis=0) & (both.sum(axis=0) >= MIN_ROWS) & strictly.any(axis=0)):
+        both = present[:, [i]] & present
+        below = (floor[:, [i]] <= ceiling).all(axis=0)
+        strictly = ((values[:, [i]] < values) & both).any(axis=0)
+        for j in np.flatnonzero(below & (both.sum(axis=0) >= MIN_ROWS) & strictly):
             if j != i:
                 found.append((a, columns[j]))
     confirmed = []
@@ -163,7 +167,7 @@ def _orders(name: str, frame: pd.DataFrame, search: pd.DataFrame, columns: list[
 
 
 def _tolerance(values: np.ndarray) -> np.ndarray:
-    return 1e-9 * np.abs(np.nan_to_num(values))
+    return 1e-9 * np.abs(np.where(np.isnan(values), 0, values))
 
 
 def _chance_breaks(low: np.ndarray, high: np.ndarray, most: int = 5000) -> float:
@@ -351,9 +355,14 @@ def _parts(t: int, hashes: np.ndarray, where: dict, size: int, cents: np.ndarray
                 if j > i and j != t and cents[:, j].any():
                     return [i, j]
         return None
-    for a, i in enumerate(nonzero):
-        for j in nonzero[a + 1:]:
-            for m in where.get(int(hashes[t] - hashes[i] - hashes[j]), []):
+    idx = np.asarray(nonzero)
+    if len(idx) < 3:
+        return None
+    rest = hashes[t] - hashes[idx][:, None] - hashes[idx][None, :]  # what a third part would have to hash to
+    for a, b in zip(*np.nonzero(np.isin(rest, hashes[idx]))):
+        i, j = int(idx[a]), int(idx[b])
+        if i < j:
+            for m in where.get(int(rest[a, b]), []):
                 if m > j and m != t and cents[:, m].any():
                     return [i, j, m]
     return None
