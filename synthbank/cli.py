@@ -10,6 +10,7 @@ import argparse
 import logging
 import re
 import sys
+from collections import Counter
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -170,6 +171,11 @@ def print_write_report(report, target: str, synthesizer) -> None:
         console.print(f"Columns synthbank cannot learn (written as NULL or a constant): {', '.join(described['unsupported_columns'])}.")
     if described.get("binary_columns"):
         console.print(f"Binary columns written as random bytes of the real lengths: {', '.join(described['binary_columns'])}.")
+    if described.get("rules"):
+        kinds = Counter(rule.kind for rule in synthesizer.relational_.schema_.rules)
+        console.print(f"Kept in every synthetic row: {len(described['rules'])} rules every real row obeys "
+                      f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}; `synthbank schema SOURCE` lists them).",
+                      markup=False, highlight=False)
     for note in described.get("notes") or []:
         console.print(f"Note: {note}", markup=False, highlight=False)
 

@@ -220,6 +220,7 @@ class DatabaseSynthesizer:
                                        if f"{t}.{c}" not in generated],
                 "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols],
                 "binary_columns": self.relational_.binary_columns,
+                "rules": [str(rule) for rule in self.relational_.schema_.rules or []],
                 "notes": list(getattr(self.relational_, "notes_", []))}
 
     @property
