@@ -17,6 +17,7 @@ from synthbank.errors import SynthbankError
 from synthbank.evaluation import evaluate
 
 TOP_LEVEL_KEYS = {"schema_version", "summary", "tables", "holdout", "integrity", "rules", "quality", "conditions", "k_hop", "detection",
+                  "detection_per_table",
                   "notes", "text", "privacy", "utility", "seconds"}
 
 
@@ -107,6 +108,10 @@ def test_broken_fake_scores_worse_and_reports_orphans(copy_report, fake_report):
     pair_trends = fake_report.data["quality"]["quality"]["properties"]["Column Pair Trends"]
     assert pair_trends < copy_report.data["quality"]["quality"]["properties"]["Column Pair Trends"] - 0.1
     assert s["utility"]["loans.is_default"] < 0.8  # shuffled labels teach nothing (fraud: too few cases at this size)
+    # per table, on its own columns: shuffled loans (status apart from is_default) are told apart, copies are not
+    assert set(s["detection_per_table"]) == {"users", "loans", "transactions", "complaints"}
+    assert max(good["detection_per_table"].values()) < 0.6 < min(s["detection_per_table"]["loans"],
+                                                                 s["detection_per_table"]["transactions"])
 
 
 def test_texts_cut_short_show_in_length_ks_and_ended_share(real):

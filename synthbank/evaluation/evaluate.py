@@ -165,6 +165,12 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     for name, entry in c2st.items():
         entry["real_reference_accuracy"] = c2st_reference.get(name, {}).get("accuracy")
     data["detection"] = c2st
+    flat = _guarded(notes, "Detection per table (flat C2ST)", lambda: fidelity.c2st_flat(schema, real, synthetic, seed), {})
+    flat_reference = _guarded(notes, "Detection per table on the real halves",
+                              lambda: fidelity.c2st_flat(schema, half_a, half_b, seed), {})
+    for name, entry in flat.items():
+        entry["real_reference_accuracy"] = flat_reference.get(name, {}).get("accuracy")
+    data["detection_per_table"] = flat
     done("detection")
 
     step(6, "text")

@@ -265,6 +265,28 @@ def classifier_test(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) 
             "p_value": float(binomtest(correct, len(labels), 0.5, alternative="greater").pvalue)}
 
 
+def own_features(schema: DatabaseSchema, tables: dict, name: str) -> pd.DataFrame:
+    """A table's own learned columns (numbers and instants as numbers, the rest as text), no keys, no children."""
+    spec, frame = schema.tables[name], tables[name]
+    features = pd.DataFrame(index=frame.index)
+    for column in learned_columns(schema, name):
+        numbers = as_numbers(frame[column], spec.columns[column].sdtype)
+        features[column] = numbers if numbers is not None else frame[column].astype(str)
+    return features
+
+
+def c2st_flat(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0) -> dict:
+    """Per table with learned columns: :func:`classifier_test` on its own columns alone (the "flat" C2ST)."""
+    out = {}
+    for name in schema.tables:
+        if not learned_columns(schema, name):
+            continue
+        result = classifier_test(own_features(schema, real, name), own_features(schema, synthetic, name), seed)
+        if result is not None:
+            out[name] = result
+    return out
+
+
 def c2st_agg(schema: DatabaseSchema, real: dict, synthetic: dict, seed: int = 0) -> dict:
     """Per table with children: :func:`classifier_test` on the table's columns and its children's aggregates."""
     out = {}

@@ -309,6 +309,9 @@ def render_html(report) -> str:
     parts.append(_table(["detection (C2ST-Agg)", "accuracy", "real vs real", "p-value", "rows per side", "features"],
                         [[t, e["accuracy"], e.get("real_reference_accuracy"), e["p_value"], e["rows_per_side"], e["features"]]
                          for t, e in d["detection"].items()]))
+    parts.append(_table(["detection per table (own columns)", "accuracy", "real vs real", "p-value", "rows per side", "features"],
+                        [[t, e["accuracy"], e.get("real_reference_accuracy"), e["p_value"], e["rows_per_side"], e["features"]]
+                         for t, e in d.get("detection_per_table", {}).items()]))
     if d.get("conditions"):
         parts.append("<h3>Conditions (rebalancing)</h3>")
         parts.append(_table(["column", "value", "condition", "requested share", "synthetic share", "real share"],

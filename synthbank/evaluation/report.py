@@ -64,6 +64,9 @@ class Report:
             "detection_real_reference": float(np.mean(detection_ref)) if detection_ref else None,
             "rule_break_share": rules.get("synthetic_rows_breaking"),
             "rule_break_per_kind": rules.get("per_kind") or {},
+            "detection_per_table": {name: e["accuracy"] for name, e in d.get("detection_per_table", {}).items()},
+            "detection_per_table_real_reference": {name: e.get("real_reference_accuracy")
+                                                   for name, e in d.get("detection_per_table", {}).items()},
             "pii_leaks": d["privacy"]["pii_leaks"]["total"],
             "exact_copy_share": copies["exact_copy_share"] if copies else None,
             # in a table of few distinct rows (a year, a rating, a flag) most rows equal some real row: one real
