@@ -16,7 +16,9 @@ sampling puts the rule back (:class:`RuleKeeper`):
   thousands) in the real shares of each quarter of their range, never across a bound.
 
 Of two numbers in order the larger is drawn first and the smaller as its share; of two dates the earlier
-first and the later as a gap. Rows whose bound is NULL (no parent) take the median bound instead, at fit
+first and the later as a gap. A bound the marginals keep anyway — independent values would cross it in fewer
+than 1% of pairs (a birth date before a 2023 update) — is not modelled: the column keeps its own values and
+the few that cross are moved onto the bound (a gap would blur a marginal the copula holds well). Rows whose bound is NULL (no parent) take the median bound instead, at fit
 and sample time alike. A rule that cannot be kept this way (its foreign key is not modelled, its columns
 not learned, or it closes a loop) is left out with a note. State: plain JSON, aggregates only.
 """
@@ -30,6 +32,7 @@ import pandas as pd
 
 from synthbank.protection import RARE_MARKER
 from synthbank.relational.columns import to_days
+from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks
 from synthbank.schemas.rules import Rule
 from synthbank.vocabulary import RuleKind, SdType
 
@@ -41,6 +44,9 @@ class Bound:
     column: str
     hops: list[int] = field(default_factory=list)  # foreign key indexes, from the table up
     via: list[str] = field(default_factory=list)  # the table each hop reaches (the last holds ``column``)
+    #: a bound the marginals keep anyway (independent values would cross it in < 1% of pairs: a birth date
+    #: before an update in 2023): the column keeps its own values and only the few that cross are moved to it
+    clip: bool = False
 
 
 @dataclass
@@ -92,13 +98,17 @@ class RuleKeeper:
         for name, table_rules in keeper.tables.items():
             keeper._settle_order(name, table_rules, schema)
             for column, spec in table_rules.columns.items():
-                if spec.lower or spec.upper:
-                    lower = _bounds(spec.lower, name, space, positions, np.maximum)
-                    upper = _bounds(spec.upper, name, space, positions, np.minimum)
-                    spec.fallback_lower = _median(lower)
-                    spec.fallback_upper = _median(upper)
-                    spec.share = bool(spec.upper) and not spec.lower and schema.tables[name].columns[column].sdtype == SdType.NUMERICAL \
-                        and bool(np.nanmin(space.values(name, column), initial=0) >= 0)
+                x = space.values(name, column)
+                for bound in spec.lower:
+                    bound.clip = _crossings(_bounds([bound], name, space, positions, np.maximum), x) < CHANCE_BREAKS
+                for bound in spec.upper:
+                    bound.clip = _crossings(x, _bounds([bound], name, space, positions, np.minimum)) < CHANCE_BREAKS
+                low, high = _modelled(spec.lower), _modelled(spec.upper)
+                if low or high:
+                    spec.fallback_lower = _median(_bounds(low, name, space, positions, np.maximum))
+                    spec.fallback_upper = _median(_bounds(high, name, space, positions, np.minimum))
+                    spec.share = bool(high) and not low and schema.tables[name].columns[column].sdtype == SdType.NUMERICAL \
+                        and bool(np.nanmin(x, initial=0) >= 0)
                 if spec.steps:
                     _learn_steps(spec, space.values(name, column))
         return keeper
@@ -183,10 +193,11 @@ class RuleKeeper:
         space = _Space(schema, frames)
         for column in table.order:
             spec = table.columns[column]
-            if not (spec.lower or spec.upper) or spec.parts:
+            low, high = _modelled(spec.lower), _modelled(spec.upper)
+            if not (low or high) or spec.parts:
                 continue
-            lower = _fill(_bounds(spec.lower, name, space, positions, np.maximum), spec.fallback_lower)
-            upper = _fill(_bounds(spec.upper, name, space, positions, np.minimum), spec.fallback_upper)
+            lower = _fill(_bounds(low, name, space, positions, np.maximum), spec.fallback_lower)
+            upper = _fill(_bounds(high, name, space, positions, np.minimum), spec.fallback_upper)
             x = np.asarray(pd.to_numeric(pd.Series(data[column]), errors="coerce"), dtype=float)
             data[column] = pd.Series(_to_free(spec, x, lower, upper))
 
@@ -212,12 +223,19 @@ class RuleKeeper:
         for column in table.order:
             spec = table.columns[column]
             x = np.asarray(pd.to_numeric(pd.Series(space[column]), errors="coerce"), dtype=float)
-            lower = _fill(_bounds(spec.lower, name, values, positions, np.maximum, n), spec.fallback_lower)
-            upper = _fill(_bounds(spec.upper, name, values, positions, np.minimum, n), spec.fallback_upper)
+            low, high = _modelled(spec.lower), _modelled(spec.upper)
+            lower = _bounds(spec.lower, name, values, positions, np.maximum, n)  # every bound; NaN: none
+            upper = _bounds(spec.upper, name, values, positions, np.minimum, n)
             if spec.parts:
                 x = np.sum([np.asarray(space[p], dtype=float) for p in spec.parts], axis=0)
-            elif spec.lower or spec.upper:
-                x = _from_free(spec, x, lower, upper)
+            else:
+                if low or high:
+                    x = _from_free(spec, x, _fill(_bounds(low, name, values, positions, np.maximum, n), spec.fallback_lower),
+                                   _fill(_bounds(high, name, values, positions, np.minimum, n), spec.fallback_upper))
+                if upper is not None:  # bounds the marginals keep anyway: the few values that cross are moved
+                    x = np.where(np.isfinite(upper) & (x > upper), upper, x)
+                if lower is not None:
+                    x = np.where(np.isfinite(lower) & (x < lower), lower, x)
             if spec.floor is not None:
                 x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
             if spec.decimals is not None and not spec.parts:
@@ -354,7 +372,7 @@ def _from_free(spec: ColumnRules, free, lower, upper) -> np.ndarray:
 
 def _learn_steps(spec: ColumnRules, values: np.ndarray) -> None:
     """Per quarter of the values, the shares of values on each step (the largest that divides them) and off."""
-    known = values[np.isfinite(values)]
+    known = values[np.isfinite(values) & (values != 0)]  # 0 is on every step, and stays 0
     if not len(known):
         return
     spec.edges = [float(f"{q:.2g}") for q in np.quantile(known, [0.25, 0.5, 0.75])]
@@ -410,6 +428,18 @@ def _on_grid(days: np.ndarray, grid: tuple[float, float], snap) -> np.ndarray:
 def _on(values: np.ndarray, step: float) -> np.ndarray:
     ratio = values / step
     return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(np.nan_to_num(values)))
+
+
+def _modelled(bounds: list[Bound]) -> list[Bound]:
+    return [b for b in bounds if not b.clip]
+
+
+def _crossings(low: np.ndarray | None, high: np.ndarray | None) -> float:
+    """The share of independent (low, high) pairs in which low > high (1 where there is nothing to compare)."""
+    if low is None or high is None:
+        return 1.0
+    low, high = low[np.isfinite(low)], high[np.isfinite(high)]
+    return chance_breaks(low, high) if len(low) and len(high) else 1.0
 
 
 def _needs(spec: ColumnRules) -> list[str]:

@@ -40,7 +40,7 @@ SEARCH_ROWS = 20_000
 ORDER_SEARCH_ROWS = 5_000
 #: Round steps a number may heap on, and the least share of values on a step (and times chance) to count.
 STEPS = (0.05, 0.1, 0.25, 0.5, 1, 5, 10, 25, 50, 100, 500, 1000, 5000, 10_000, 100_000)
-HEAP_SHARE, HEAP_LIFT = 0.1, 3.0
+HEAP_SHARE, HEAP_LIFT = 0.05, 3.0
 #: A step at least this share of values are on is the column's grain (loan amounts in multiples of 25).
 GRAIN_SHARE = 0.999
 #: Most decimal places a precision rule keeps (more: a continuous number, no rule).
@@ -158,7 +158,7 @@ def _orders(name: str, frame: pd.DataFrame, search: pd.DataFrame, columns: list[
         both = ~np.isnan(low) & ~np.isnan(high)
         if not (low[both] <= high[both] + _tolerance(high[both])).all():
             continue
-        if chance and _chance_breaks(low[both], high[both]) < CHANCE_BREAKS:
+        if chance and chance_breaks(low[both], high[both]) < CHANCE_BREAKS:
             continue
         confirmed.append((a, b, int(both.sum())))
     support = {(a, b): n for a, b, n in confirmed}
@@ -170,7 +170,7 @@ def _tolerance(values: np.ndarray) -> np.ndarray:
     return 1e-9 * np.abs(np.where(np.isnan(values), 0, values))
 
 
-def _chance_breaks(low: np.ndarray, high: np.ndarray, most: int = 5000) -> float:
+def chance_breaks(low: np.ndarray, high: np.ndarray, most: int = 5000) -> float:
     """The share of (low, high) pairs drawn independently in which low > high."""
     rng = np.random.default_rng(0)
     low = rng.choice(low, most, replace=False) if len(low) > most else low
@@ -235,7 +235,7 @@ def _after_parent(schema: DatabaseSchema, frames: dict[str, pd.DataFrame], name:
                     continue
                 if not (theirs[both] < mine[both]).any():
                     continue
-                if sdtype == SdType.NUMERICAL and _chance_breaks(theirs[both], mine[both]) < CHANCE_BREAKS:
+                if sdtype == SdType.NUMERICAL and chance_breaks(theirs[both], mine[both]) < CHANCE_BREAKS:
                     continue
                 out.append(Rule(RuleKind.AFTER_PARENT.value, name, [x], support=int(both.sum()), parent=current,
                                 parent_column=y, path=[",".join(fk.columns) for fk in hops]))
@@ -287,11 +287,12 @@ def _precision(name: str, table: Table, frame: pd.DataFrame, columns: list[str])
         places = decimals_of(values)
         if places is None:
             continue
+        nonzero = values[values != 0]  # 0 is on every step: heaping is judged on the other values
         steps, above = [], 0.0  # from the largest step down, each kept step holds HEAP_SHARE more values;
         for step in sorted(STEPS, reverse=True):  # one that (nearly) every value is on is the column's grain
             if step <= 10.0 ** -places or step >= np.median(np.abs(values)) * 2:
                 continue
-            share = on_step(values, step).mean()
+            share = on_step(nonzero, step).mean() if len(nonzero) else 0.0
             chance = min(1.0, 10.0 ** -places / step)
             grain = share >= GRAIN_SHARE and share > above
             if grain or (share - above >= HEAP_SHARE and share >= HEAP_LIFT * chance):
