@@ -137,6 +137,7 @@ def score(real: Path, synthetic: Path, out: Path) -> dict:
         "quality": s.get("quality_score"), "quality_ref": s.get("quality_real_reference"),
         "k_hop": s.get("k_hop_avg_2way"), "detection_mean": s.get("detection_accuracy"),
         "detection_ref": s.get("detection_real_reference"), "detection": detection,
+        "flat": s.get("detection_per_table") or {}, "flat_ref": s.get("detection_per_table_real_reference") or {},
         "tstr_ratio": {t: v for t, v in (s.get("utility") or {}).items()},
         "recall_1pct": {t: v.get("recall_at_1pct_fpr_synthetic") for t, v in utility.items()},
         "recall_1pct_real": {t: v.get("recall_at_1pct_fpr_real") for t, v in utility.items()},
@@ -151,18 +152,26 @@ def _fmt(value, digits: int = 3) -> str:
 
 def show(dataset: str, results: dict) -> None:
     print(f"\n== {dataset}")
-    print(f"{'contender':10} {'seconds':>8} {'breaking':>9} {'quality':>8} {'k-hop':>6} {'C2ST':>6} {'worst':>6} "
-          f"{'TSTR':>6} {'rec@1%':>7} {'DCR':>6} {'copies':>7} {'leaks':>6}")
+    print(f"{'contender':10} {'seconds':>8} {'breaking':>9} {'quality':>8} {'k-hop':>6} {'C2ST':>6} {'worst':>6} {'flat':>6} "
+          f"{'TSTR':>6} {'rec@1%':>7} {'DCR':>6} {'copies':>7} {'leaks':>6}   (C2ST: C2ST-Agg mean and worst table; "
+          "flat: the worst table on its own columns; TSTR, rec@1%: the worst target)")
     for name, r in results.items():
         if "error" in r:
             print(f"{name:10} FAILED: {r['error']}")
             continue
         worst = max((v for v in r["detection"].values() if v is not None), default=None)
+        flat = max((v for v in r["flat"].values() if v is not None), default=None)
         tstr = [v for v in r["tstr_ratio"].values() if v is not None]
         recall = [v for v in r["recall_1pct"].values() if v is not None]
         print(f"{name:10} {r['seconds']:8.1f} {_fmt(r['rows_breaking'], 4):>9} {_fmt(r['quality']):>8} {_fmt(r['k_hop']):>6} "
-              f"{_fmt(r['detection_mean']):>6} {_fmt(worst):>6} {_fmt(min(tstr) if tstr else None):>6} "
+              f"{_fmt(r['detection_mean']):>6} {_fmt(worst):>6} {_fmt(flat):>6} {_fmt(min(tstr) if tstr else None):>6} "
               f"{_fmt(min(recall) if recall else None):>7} {_fmt(r['dcr_share']):>6} {_fmt(r['exact_copies']):>7} {_fmt(r['leaks']):>6}")
+    reference = next((r for r in results.values() if "error" not in r), None)
+    if reference:
+        print(f"  real halves: quality {_fmt(reference['quality_ref'])}, C2ST-Agg {_fmt(reference['detection_ref'])}, flat "
+              + ", ".join(f"{t} {_fmt(v)}" for t, v in reference["flat_ref"].items())
+              + f"; copies {_fmt(reference['exact_copies_ref'])}; real-trained recall@1% "
+              + ", ".join(f"{t} {_fmt(v)}" for t, v in reference["recall_1pct_real"].items()))
     for name, r in results.items():
         if "error" not in r:
             kinds = ", ".join(f"{k} {v:.4f}" for k, v in (r["per_kind"] or {}).items() if v)
