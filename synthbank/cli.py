@@ -345,6 +345,13 @@ def print_summary(summary: dict) -> None:
     table.add_row("diagnostic (SDMetrics)", f(summary["diagnostic_score"]), "")
     table.add_row("k-hop AVG 2-way", f(summary["k_hop_avg_2way"]), f(summary["k_hop_real_reference"]))
     table.add_row("detection accuracy (0.5 best)", f(summary["detection_accuracy"]), f(summary["detection_real_reference"]))
+    references = summary.get("detection_per_table_real_reference") or {}
+    for name, accuracy in (summary.get("detection_per_table") or {}).items():
+        table.add_row(f"detection {name}, own columns", f(accuracy), f(references.get(name)))
+    if summary.get("rule_break_share") is not None:
+        kinds = ", ".join(f"{k} {v:.1%}" for k, v in (summary.get("rule_break_per_kind") or {}).items() if v)
+        table.add_row("rows breaking a rule every real row obeys" + (f" ({kinds})" if kinds else ""),
+                      f"{summary['rule_break_share']:.2%}", "0.00%")
     for column, text in summary["text"].items():
         table.add_row(f"MAUVE {column}", f(text["mauve"]), f(text["mauve_real_reference"]))
         table.add_row(f"category accuracy {column}", f(text["category_accuracy"]), f(text["category_real_reference"]))
