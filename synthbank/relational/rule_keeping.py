@@ -18,9 +18,12 @@ sampling puts the rule back (:class:`RuleKeeper`):
 Of two numbers in order the larger is drawn first and the smaller as its share; of two dates the earlier
 first and the later as a gap. A bound the marginals keep anyway — independent values would cross it in fewer
 than 1% of pairs (a birth date before a 2023 update) — is not modelled: the column keeps its own values and
-the few that cross are moved onto the bound (a gap would blur a marginal the copula holds well). Rows whose bound is NULL (no parent) take the median bound instead, at fit
-and sample time alike. A rule that cannot be kept this way (its foreign key is not modelled, its columns
-not learned, or it closes a loop) is left out with a note. State: plain JSON, aggregates only.
+the few that cross are moved onto the bound (a gap would blur a marginal the copula holds well). Rows whose
+bound is NULL (no parent) take the median bound instead, at fit and sample time alike. A column a rule
+touches is rounded here as its SQL type will round it (an INTEGER count, a NUMERIC(10,2) amount), so that
+a sum or an order still holds once written. A rule that cannot be kept this way (its foreign key is not
+modelled, its columns not learned, or it closes a loop) is left out with a note. State: plain JSON,
+aggregates only.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import pandas as pd
 
 from synthbank.protection import RARE_MARKER
 from synthbank.relational.columns import to_days
-from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks
+from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks, type_scale
 from synthbank.schemas.rules import Rule
 from synthbank.vocabulary import RuleKind, SdType
 
@@ -98,6 +101,9 @@ class RuleKeeper:
         for name, table_rules in keeper.tables.items():
             keeper._settle_order(name, table_rules, schema)
             for column, spec in table_rules.columns.items():
+                sql = schema.tables[name].columns[column]
+                if spec.decimals is None and sql.sdtype == SdType.NUMERICAL:  # rounded here as the SQL type will
+                    spec.decimals = type_scale(sql.type)  # round it, so that sums and orders still hold after
                 x = space.values(name, column)
                 for bound in spec.lower:
                     bound.clip = _crossings(_bounds([bound], name, space, positions, np.maximum), x) < CHANCE_BREAKS
