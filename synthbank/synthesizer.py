@@ -224,6 +224,13 @@ class DatabaseSynthesizer:
                 "notes": list(getattr(self.relational_, "notes_", []))}
 
     @property
+    def rules(self) -> list:
+        """The rules every synthetic row keeps (:class:`~synthbank.schemas.Rule`): the schema's, or those found
+        on the real rows when fitting (see ``RelationalSettings.rules``)."""
+        self._check_fitted()
+        return list(self.relational_.schema_.rules or [])
+
+    @property
     def text_columns(self) -> dict[str, list[str]]:
         """Free-text columns per table (written by the text engine, or left NULL with ``text=False``)."""
         self._check_fitted()
