@@ -44,7 +44,7 @@ HEAP_SHARE, HEAP_LIFT = 0.05, 3.0
 #: A step at least this share of values are on is the column's grain (loan amounts in multiples of 25).
 GRAIN_SHARE = 0.999
 #: Most decimal places a precision rule keeps (more: a continuous number, no rule).
-MAX_DECIMALS = 4
+MAX_DECIMALS = 6
 #: Categories with more values than this are not searched for decides rules.
 MAX_CATEGORIES = 1000
 
