@@ -33,8 +33,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthbank.protection import RARE_MARKER
 from synthbank.relational.columns import to_days
+from synthbank.relational.decided import Decided
+from synthbank.relational.rounding import learn_steps, on_grid, round_values
 from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks, type_scale
 from synthbank.schemas.rules import Rule
 from synthbank.vocabulary import RuleKind, SdType
@@ -65,13 +66,6 @@ class ColumnRules:
     steps: list[float] = field(default_factory=list)
     edges: list[float] = field(default_factory=list)  # quarters of the values, for the step shares
     step_shares: list[list[float]] = field(default_factory=list)  # per quarter: [no step, *steps] shares
-
-
-@dataclass
-class Decided:
-    determinant: str
-    column: str
-    pairs: list[list] = field(default_factory=list)  # [determinant value, decided value, rows]
 
 
 @dataclass
@@ -116,7 +110,7 @@ class RuleKeeper:
                     spec.share = bool(high) and not low and schema.tables[name].columns[column].sdtype == SdType.NUMERICAL \
                         and bool(np.nanmin(x, initial=0) >= 0)
                 if spec.steps:
-                    _learn_steps(spec, space.values(name, column))
+                    learn_steps(spec, space.values(name, column))
         return keeper
 
     def _why_not(self, schema, rule: Rule, plans) -> str | None:
@@ -142,7 +136,7 @@ class RuleKeeper:
         spec = lambda c: table.columns.setdefault(c, ColumnRules())  # noqa: E731
         a = rule.columns[0]
         if rule.kind == RuleKind.DECIDES:
-            table.decided.append(_learn_decided(frames[rule.table], a, rule.columns[1]))
+            table.decided.append(Decided.learn(frames[rule.table], a, rule.columns[1]))
         elif rule.kind == RuleKind.ORDER:
             b = rule.columns[1]
             if schema.tables[rule.table].columns[a].sdtype == SdType.DATETIME:
@@ -218,7 +212,7 @@ class RuleKeeper:
         grids = grids or {}
         for column, grid in grids.items():
             if column in space:
-                space[column] = _on_grid(np.asarray(space[column], dtype=float), grid, np.round)
+                space[column] = on_grid(np.asarray(space[column], dtype=float), grid, np.round)
         table = self.tables.get(name)
         if table is None:
             return
@@ -245,34 +239,20 @@ class RuleKeeper:
             if spec.floor is not None:
                 x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
             if spec.decimals is not None and not spec.parts:
-                x = _round(spec, x, lower, upper, rng)
+                x = round_values(spec, x, lower, upper, rng)
                 if spec.floor is not None:
                     x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
             if column in grids and (spec.lower or spec.upper):
-                x = _on_grid(x, grids[column], np.ceil if spec.lower else np.floor)
+                x = on_grid(x, grids[column], np.ceil if spec.lower else np.floor)
             space[column] = x
 
     def decide(self, name: str, frame: pd.DataFrame, rng, fixed: str | None = None) -> pd.DataFrame:
-        """Set each decided category from its determinant (in place). ``fixed``: a column a condition holds
-        to its values; where it is the decided one, the determinant is redrawn instead."""
+        """Set each decided category from its determinant (in place; see :class:`~synthbank.relational.decided.Decided`).
+        ``fixed``: a column a condition holds to its values; where it is the decided one, the determinant is
+        redrawn instead."""
         table = self.tables.get(name)
         for rule in table.decided if table else []:
-            if rule.determinant not in frame or rule.column not in frame:
-                continue
-            mapping = {str(a): b for a, b, _ in rule.pairs}
-            held = frame[rule.determinant].astype(object)
-            wanted = held.map(lambda v: mapping.get(str(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
-            known = np.array([w is not RARE_MARKER and not (isinstance(w, str) and w == RARE_MARKER) for w in wanted])
-            current = frame[rule.column].astype(object).to_numpy()
-            wrong = known & ~np.array([_same(w, c) for w, c in zip(wanted, current)], dtype=bool)
-            if not wrong.any():
-                continue
-            if fixed == rule.column:
-                frame[rule.determinant] = _redraw_determinant(rule, held, current, wrong, rng)
-            else:
-                out = current.copy()
-                out[wrong] = wanted[wrong]
-                frame[rule.column] = pd.Series(out, index=frame.index).astype(frame[rule.column].dtype, errors="ignore")
+            rule.apply(frame, rng, fixed)
         return frame
 
     # --- persistence -----------------------------------------------------------------------------------
@@ -376,66 +356,6 @@ def _from_free(spec: ColumnRules, free, lower, upper) -> np.ndarray:
     return upper - np.maximum(free, 0)
 
 
-def _learn_steps(spec: ColumnRules, values: np.ndarray) -> None:
-    """Per quarter of the values, the shares of values on each step (the largest that divides them) and off."""
-    known = values[np.isfinite(values) & (values != 0)]  # 0 is on every step, and stays 0
-    if not len(known):
-        return
-    spec.edges = [float(f"{q:.2g}") for q in np.quantile(known, [0.25, 0.5, 0.75])]
-    level = _levels(known, spec.steps)
-    quarter = np.searchsorted(spec.edges, known, side="right")
-    spec.step_shares = []
-    for q in range(len(spec.edges) + 1):
-        counts = np.bincount(level[quarter == q], minlength=len(spec.steps) + 1).astype(float)
-        spec.step_shares.append([round(float(c), 6) for c in counts / max(counts.sum(), 1)])
-
-
-def _levels(values: np.ndarray, steps: list[float]) -> np.ndarray:
-    """0: on no step; i: on ``steps[i-1]`` (the largest first)."""
-    level = np.zeros(len(values), dtype=int)
-    for i, step in reversed(list(enumerate(steps, start=1))):
-        level[np.isclose(values / step, np.round(values / step), rtol=0, atol=1e-6)] = i
-    return level
-
-
-def _round(spec: ColumnRules, x, lower, upper, rng) -> np.ndarray:
-    """Values on their decimals and, in the learned shares, on round steps, never across a bound."""
-    out = np.round(x, spec.decimals)
-    if spec.steps and spec.step_shares:
-        quarter = np.searchsorted(spec.edges, np.nan_to_num(x), side="right")
-        level = np.zeros(len(x), dtype=int)
-        for q, shares in enumerate(spec.step_shares):
-            rows = np.flatnonzero(quarter == q)
-            if len(rows) and sum(shares) > 0:
-                level[rows] = rng.choice(len(shares), size=len(rows), p=np.asarray(shares) / sum(shares))
-        unit = 10.0 ** -spec.decimals
-        for i, step in enumerate([unit, *spec.steps]):
-            rows = (level == i) & np.isfinite(x)
-            if i:
-                out[rows] = np.round(np.round(x[rows] / step) * step, spec.decimals)
-            larger = [s for s in spec.steps if s > step] if i else list(spec.steps)
-            # a value off the larger steps stays off them (the model's own round values would inflate their shares)
-            on = rows & (out != 0) & np.any([_on(out, s) for s in larger], axis=0) if larger else np.zeros(len(x), dtype=bool)
-            out[on] = np.round(out[on] + step * rng.choice([-1, 1], int(on.sum())), spec.decimals)
-    if lower is not None:  # a rounded value below its bound goes up by one step of its decimals
-        low = np.round(np.ceil(np.round(lower * 10**spec.decimals, 6)) / 10**spec.decimals, spec.decimals)
-        out = np.where(np.isfinite(low) & (out < low), low, out)
-    if upper is not None:
-        high = np.round(np.floor(np.round(upper * 10**spec.decimals, 6)) / 10**spec.decimals, spec.decimals)
-        out = np.where(np.isfinite(high) & (out > high), high, out)
-    return out
-
-
-def _on_grid(days: np.ndarray, grid: tuple[float, float], snap) -> np.ndarray:
-    step, offset = grid
-    return snap(np.round((days + offset) / step, 6)) * step - offset
-
-
-def _on(values: np.ndarray, step: float) -> np.ndarray:
-    ratio = values / step
-    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(np.nan_to_num(values)))
-
-
 def _modelled(bounds: list[Bound]) -> list[Bound]:
     return [b for b in bounds if not b.clip]
 
@@ -478,35 +398,3 @@ def _null_together(space: dict, group: list[str], rng) -> None:
         space[column] = pd.Series(out).infer_objects().to_numpy()
 
 
-def _learn_decided(frame: pd.DataFrame, a: str, b: str) -> Decided:
-    rows = frame[[a, b]][frame[a].notna()].astype(object)
-    rows = rows[(rows[a] != RARE_MARKER) & (rows[b] != RARE_MARKER)]
-    pairs = []
-    for (va, vb), count in rows.groupby([a, b], dropna=False, sort=True).size().items():
-        pairs.append([_plain(va), None if pd.isna(vb) else _plain(vb), int(count)])
-    firsts: dict[str, list] = {}
-    for pair in pairs:  # a determinant with two decided values (a rule added by hand): its most common
-        if str(pair[0]) not in firsts or pair[2] > firsts[str(pair[0])][2]:
-            firsts[str(pair[0])] = pair
-    return Decided(a, b, list(firsts.values()))
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
-def _same(a, b) -> bool:
-    if a is None or (not isinstance(a, str) and pd.isna(a)):
-        return b is None or (not isinstance(b, str) and pd.isna(b))
-    return str(a) == str(b) if not isinstance(a, bool) else (b is not None and not (not isinstance(b, str) and pd.isna(b)) and bool(b) == a)
-
-
-def _redraw_determinant(rule: Decided, held: pd.Series, decided: np.ndarray, wrong: np.ndarray, rng) -> pd.Series:
-    out = held.to_numpy(dtype=object).copy()
-    for value in {str(v) for v in decided[wrong]}:
-        options = [(a, n) for a, b, n in rule.pairs if str(b) == value]
-        rows = np.flatnonzero(wrong & np.array([str(v) == value for v in decided]))
-        if options:
-            shares = np.asarray([n for _, n in options], dtype=float)
-            out[rows] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(rows), p=shares / shares.sum())]
-    return pd.Series(out, index=held.index).astype(held.dtype, errors="ignore")

@@ -1,0 +1,74 @@
+"""A category that decides another (``decides`` rules: :mod:`synthbank.relational.rule_keeping`): the pairs of
+values the real rows hold, and the decided column set from its determinant in sampled rows — or, where a
+condition fixes the decided column, the determinant redrawn among the values that decide it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from synthbank.protection import RARE_MARKER
+
+
+@dataclass
+class Decided:
+    determinant: str
+    column: str
+    pairs: list[list] = field(default_factory=list)  # [determinant value, decided value, rows]
+
+    @classmethod
+    def learn(cls, frame: pd.DataFrame, a: str, b: str) -> Decided:
+        """The pairs of (rare-protected) values; a determinant with two decided values (a rule added by hand
+        that the rows do not follow) keeps its most common one."""
+        rows = frame[[a, b]][frame[a].notna()].astype(object)
+        rows = rows[(rows[a] != RARE_MARKER) & (rows[b] != RARE_MARKER)]
+        firsts: dict[str, list] = {}
+        for (va, vb), count in rows.groupby([a, b], dropna=False, sort=True).size().items():
+            pair = [_plain(va), None if pd.isna(vb) else _plain(vb), int(count)]
+            if str(pair[0]) not in firsts or pair[2] > firsts[str(pair[0])][2]:
+                firsts[str(pair[0])] = pair
+        return cls(a, b, list(firsts.values()))
+
+    def apply(self, frame: pd.DataFrame, rng, fixed: str | None = None) -> None:
+        """Set the decided column from the determinant (in place); ``fixed``: a column a condition holds."""
+        if self.determinant not in frame or self.column not in frame:
+            return
+        mapping = {str(a): b for a, b, _ in self.pairs}
+        held = frame[self.determinant].astype(object)
+        wanted = held.map(lambda v: mapping.get(str(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
+        known = np.array([not (isinstance(w, str) and w == RARE_MARKER) for w in wanted], dtype=bool)
+        current = frame[self.column].astype(object).to_numpy()
+        wrong = known & ~np.array([_same(w, c) for w, c in zip(wanted, current)], dtype=bool)
+        if not wrong.any():
+            return
+        if fixed == self.column:
+            frame[self.determinant] = self._redraw_determinant(held, current, wrong, rng)
+        else:
+            out = current.copy()
+            out[wrong] = wanted[wrong]
+            frame[self.column] = pd.Series(out, index=frame.index).astype(frame[self.column].dtype, errors="ignore")
+
+    def _redraw_determinant(self, held: pd.Series, decided: np.ndarray, wrong: np.ndarray, rng) -> pd.Series:
+        out = held.to_numpy(dtype=object).copy()
+        for value in {str(v) for v in decided[wrong]}:
+            options = [(a, n) for a, b, n in self.pairs if str(b) == value]
+            rows = np.flatnonzero(wrong & np.array([str(v) == value for v in decided]))
+            if options:
+                shares = np.asarray([n for _, n in options], dtype=float)
+                out[rows] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(rows), p=shares / shares.sum())]
+        return pd.Series(out, index=held.index).astype(held.dtype, errors="ignore")
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _same(a, b) -> bool:
+    """Whether a decided value and a sampled one are the same (NULLs alike; flags by truth)."""
+    if a is None or (not isinstance(a, str) and pd.isna(a)):
+        return b is None or (not isinstance(b, str) and pd.isna(b))
+    if isinstance(a, bool):
+        return b is not None and not (not isinstance(b, str) and pd.isna(b)) and bool(b) == a
+    return str(a) == str(b)
