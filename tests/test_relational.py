@@ -117,8 +117,13 @@ def test_model_directory_errors(tmp_path, demo_fitted):
     with pytest.raises(SynthbankError, match="not a synthbank model directory"):
         RelationalSynthesizer.load(tmp_path)
     directory = demo_fitted.save(tmp_path / "m")
-    (directory / "schema.yaml").write_text((directory / "schema.yaml").read_text().replace("sdtype: numerical", "sdtype: categorical", 1))
+    original = (directory / "schema.yaml").read_text()
+    (directory / "schema.yaml").write_text(original.replace("rare_threshold: 5", "rare_threshold: 6", 1))
     with pytest.raises(SynthbankError, match="does not match its schema"):
+        RelationalSynthesizer.load(directory)
+    # a column's sdtype changed under a rule that needs a number: refused in one sentence too
+    (directory / "schema.yaml").write_text(original.replace("sdtype: numerical", "sdtype: categorical", 1))
+    with pytest.raises(SynthbankError, match="does not match its schema|this kind takes numerical columns"):
         RelationalSynthesizer.load(directory)
 
 
