@@ -202,3 +202,22 @@ def test_a_bad_rule_in_a_schema_file_is_refused_in_one_sentence(bank, rule, mess
     schema = bank[0]
     with pytest.raises(SchemaError, match=message):
         DatabaseSchema.from_dict({**schema.to_dict(), "rules": [rule]})
+
+
+def test_two_determinants_of_one_column_are_made_to_agree():
+    """sub_product and issue both decide product: a row whose two determinants disagree gets one product, and
+    the other determinant is redrawn to agree (or, where no value of it does, the first one is)."""
+    from synthbank.relational.decided import Decided
+    from synthbank.relational.rule_keeping import RuleKeeper, TableRules
+
+    by_sub = Decided("sub", "product", [["a", "P", 9], ["b", "Q", 9], ["c", "S", 9]])
+    by_issue = Decided("issue", "product", [["x", "P", 9], ["y", "Q", 9]])  # no issue goes with S
+    keeper = RuleKeeper({"complaints": TableRules(decided=[by_sub, by_issue])})
+    frame = pd.DataFrame({"sub": ["a", "a", "c", "b"], "issue": ["x", "y", "y", "y"], "product": ["Q", "Q", "P", "Q"]})
+    keeper.decide("complaints", frame, np.random.default_rng(0))
+    assert not by_sub.wrong(frame).any() and not by_issue.wrong(frame).any()
+    assert frame.values.tolist() == [["a", "x", "P"], ["a", "x", "P"], ["b", "y", "Q"], ["b", "y", "Q"]]
+    # a condition holding product: both determinants follow it
+    held = pd.DataFrame({"sub": ["a", "b"], "issue": ["y", "x"], "product": ["Q", "P"]})
+    keeper.decide("complaints", held, np.random.default_rng(0), fixed="product")
+    assert held.values.tolist() == [["b", "y", "Q"], ["a", "x", "P"]]

@@ -31,34 +31,45 @@ class Decided:
                 firsts[str(pair[0])] = pair
         return cls(a, b, list(firsts.values()))
 
-    def apply(self, frame: pd.DataFrame, rng, fixed: str | None = None) -> None:
-        """Set the decided column from the determinant (in place); ``fixed``: a column a condition holds."""
+    def wrong(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows whose determinant is one of the rule's values and whose decided value is not its partner."""
         if self.determinant not in frame or self.column not in frame:
-            return
+            return np.zeros(len(frame), dtype=bool)
+        wanted, known = self._wanted(frame)
+        current = frame[self.column].astype(object).to_numpy()
+        return known & ~np.array([_same(w, c) for w, c in zip(wanted, current)], dtype=bool)
+
+    def apply(self, frame: pd.DataFrame, rng, keep: bool = False, rows: np.ndarray | None = None) -> np.ndarray:
+        """Make the rows (``rows``: a mask, default all) obey the rule, in place: the decided column set from
+        the determinant, or with ``keep`` (the decided column is held by a condition or an earlier rule) the
+        determinant redrawn among the values that decide the row's value, by their real shares. Returns the
+        rows still wrong (``keep`` and no value decides theirs)."""
+        wrong = self.wrong(frame) & (True if rows is None else rows)
+        if not wrong.any():
+            return wrong
+        current = frame[self.column].astype(object).to_numpy()
+        if keep:
+            held = frame[self.determinant].astype(object).to_numpy().copy()
+            for value in {str(v) for v in current[wrong]}:
+                options = [(a, n) for a, b, n in self.pairs if str(b) == value]
+                chosen = np.flatnonzero(wrong & np.array([str(v) == value for v in current]))
+                if options:
+                    shares = np.asarray([n for _, n in options], dtype=float)
+                    held[chosen] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(chosen), p=shares / shares.sum())]
+                    wrong[chosen] = False
+            frame[self.determinant] = pd.Series(held, index=frame.index).astype(frame[self.determinant].dtype, errors="ignore")
+            return wrong
+        wanted, _ = self._wanted(frame)
+        out = current.copy()
+        out[wrong] = wanted[wrong]
+        frame[self.column] = pd.Series(out, index=frame.index).astype(frame[self.column].dtype, errors="ignore")
+        return np.zeros(len(frame), dtype=bool)
+
+    def _wanted(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         mapping = {str(a): b for a, b, _ in self.pairs}
         held = frame[self.determinant].astype(object)
         wanted = held.map(lambda v: mapping.get(str(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
-        known = np.array([not (isinstance(w, str) and w == RARE_MARKER) for w in wanted], dtype=bool)
-        current = frame[self.column].astype(object).to_numpy()
-        wrong = known & ~np.array([_same(w, c) for w, c in zip(wanted, current)], dtype=bool)
-        if not wrong.any():
-            return
-        if fixed == self.column:
-            frame[self.determinant] = self._redraw_determinant(held, current, wrong, rng)
-        else:
-            out = current.copy()
-            out[wrong] = wanted[wrong]
-            frame[self.column] = pd.Series(out, index=frame.index).astype(frame[self.column].dtype, errors="ignore")
-
-    def _redraw_determinant(self, held: pd.Series, decided: np.ndarray, wrong: np.ndarray, rng) -> pd.Series:
-        out = held.to_numpy(dtype=object).copy()
-        for value in {str(v) for v in decided[wrong]}:
-            options = [(a, n) for a, b, n in self.pairs if str(b) == value]
-            rows = np.flatnonzero(wrong & np.array([str(v) == value for v in decided]))
-            if options:
-                shares = np.asarray([n for _, n in options], dtype=float)
-                out[rows] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(rows), p=shares / shares.sum())]
-        return pd.Series(out, index=held.index).astype(held.dtype, errors="ignore")
+        return wanted, np.array([not (isinstance(w, str) and w == RARE_MARKER) for w in wanted], dtype=bool)
 
 
 def _plain(value):

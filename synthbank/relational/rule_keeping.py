@@ -251,8 +251,21 @@ class RuleKeeper:
         ``fixed``: a column a condition holds to its values; where it is the decided one, the determinant is
         redrawn instead."""
         table = self.tables.get(name)
+        settled: dict[str, list] = {fixed: []} if fixed else {}  # decided column -> the rules that set it
         for rule in table.decided if table else []:
-            rule.apply(frame, rng, fixed)
+            if rule.column not in settled:
+                rule.apply(frame, rng)
+                settled[rule.column] = [rule]
+                continue
+            # a column already set (by a condition, or by an earlier determinant: sub_product and issue both
+            # decide product) keeps its value, and this determinant is redrawn to agree with it; where no value
+            # of it does, this one decides the row and the earlier determinants are redrawn instead
+            stuck = rule.apply(frame, rng, keep=True)
+            if stuck.any() and rule.column != fixed:
+                rule.apply(frame, rng, rows=stuck)
+                for earlier in settled[rule.column]:
+                    earlier.apply(frame, rng, keep=True, rows=stuck)
+            settled[rule.column].append(rule)
         return frame
 
     # --- persistence -----------------------------------------------------------------------------------
