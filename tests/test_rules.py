@@ -221,3 +221,38 @@ def test_two_determinants_of_one_column_are_made_to_agree():
     held = pd.DataFrame({"sub": ["a", "b"], "issue": ["y", "x"], "product": ["Q", "P"]})
     keeper.decide("complaints", held, np.random.default_rng(0), fixed="product")
     assert held.values.tolist() == [["b", "y", "Q"], ["a", "x", "P"]]
+
+
+def test_sums_with_null_parts_chained_decides_and_integer_codes(tmp_path):
+    """A total whose part may be NULL stays set (NOT NULL) and is the sum where every part is; a decides chain
+    (code → group → family) holds under a condition on its last column, with nullable integer codes; the
+    model stores bounds as coarse aggregates, never a row's value."""
+    rng = np.random.default_rng(1)
+    n = 1500
+    code = rng.choice([11, 12, 21, 22, 31], n).astype(float)
+    code[rng.random(n) < 0.1] = np.nan
+    group = pd.Series(code).map({11: "a", 12: "a", 21: "b", 22: "b", 31: "c"})
+    principal = np.round(rng.gamma(2, 300, n), 2)
+    fee = np.where(rng.random(n) < 0.3, np.nan, np.round(rng.uniform(1, 50, n), 2))
+    frame = pd.DataFrame({"id": np.arange(n), "code": pd.array(code, dtype="Int64"), "grp": group,
+                          "family": group.map({"a": "ab", "b": "ab", "c": "c"}),
+                          "principal": principal, "fee": fee, "total": np.round(principal + np.nan_to_num(fee), 2),
+                          "noise": rng.normal(0, 1, n)})
+    schema = DatabaseSchema({"t": Table("t", {"id": C("id", "integer", False, "id"), "code": C("code", "integer", True, "categorical"),
+                                              "grp": C("grp", "varchar(1)", True, "categorical"),
+                                              "family": C("family", "varchar(2)", True, "categorical"),
+                                              "principal": C("principal", "float", False, "numerical"),
+                                              "fee": C("fee", "float", True, "numerical"),
+                                              "total": C("total", "float", False, "numerical"),
+                                              "noise": C("noise", "float", False, "numerical")}, ["id"])})
+    model = RelationalSynthesizer(schema).fit({"t": frame})
+    kinds = {str(r) for r in model.schema_.rules}
+    assert {"t.code decides grp", "t.grp decides family", "t: total = principal + fee"} <= kinds
+    for options in ({}, {"where": {"t.family": "c"}}, {"rebalance": {"t.grp": {"b": 0.7}}}):
+        out = _frames(schema, model.sample(seed=2, **options))
+        assert out["t"]["total"].notna().all(), options
+        assert max(breaking_share(schema, model.schema_.rules, out).values()) == 0, options
+    model.save(tmp_path / "m")
+    for spec in RelationalSynthesizer.load(tmp_path / "m").rules_.tables["t"].columns.values():
+        for value in (spec.fallback_lower, spec.fallback_upper):
+            assert value is None or float(f"{value:.2g}") == value

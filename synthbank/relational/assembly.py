@@ -101,8 +101,10 @@ class Assembly:
                     self.fixed_out[name] = self._relink_fixed(table, self._fixed_rows(name, scale, rng), out, rng)
                 out[name] = self.fixed_out[name]
                 continue
+            mix = mixes.get(name)
             out[name], positions[name] = self._table(name, rows[name], parent_of.get(name), positions, out, rng,
-                                                     seeding.int_seed(seed, "pii-keys", name, block), spaces)
+                                                     seeding.int_seed(seed, "pii-keys", name, block), spaces,
+                                                     fixed=mix.column if mix is not None else None)
             entities[name] = self._entities(name, len(out[name]), positions[name], entities)
         for name, links in self.deferred.items():
             for i, link in links.items():
@@ -161,7 +163,7 @@ class Assembly:
             out.setdefault(fk.parent, set()).update(c for c in fk.parent_columns if c in pii)
         return out
 
-    def _table(self, name, frame, parent_of, positions, out, rng, key_seed, spaces):
+    def _table(self, name, frame, parent_of, positions, out, rng, key_seed, spaces, fixed=None):
         table, plan = self.schema.tables[name], self.plans[name]
         n = len(frame)
         result = pd.DataFrame(index=range(n))
@@ -183,7 +185,7 @@ class Assembly:
         grids = {c: grid_days(self.forms.get(name, {}).get(c)) for c in plan.learned
                  if table.columns[c].sdtype == "datetime"}
         self.rules.restore(name, space, positions, spaces, np.random.default_rng(rng.integers(2**63)),
-                           {c: g for c, g in grids.items() if g is not None})
+                           {c: g for c, g in grids.items() if g is not None}, fixed=fixed)
         spaces[name] = space
         for column in plan.learned:
             values = pd.Series(space[column])

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthbank.relational.columns import to_days
+from synthbank.relational.columns import from_days, to_days
 from synthbank.relational.decided import Decided
 from synthbank.relational.rounding import learn_steps, on_grid, round_values
 from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks, type_scale
@@ -166,10 +166,12 @@ class RuleKeeper:
         """The columns in an order where every bound and part comes first; order rules between a total and
         its parts are implied by the sum and dropped, and a rule that closes a loop is left out."""
         for column, spec in table.columns.items():
-            if spec.parts:  # a total is computed; its parts are not bounded by it
-                spec.lower = [b for b in spec.lower if b.hops or b.column not in spec.parts]
-                for part in spec.parts:
-                    table.columns[part].upper = [b for b in table.columns[part].upper if b.hops or b.column != column]
+            if spec.parts:  # a total is computed; its parts are not bounded by it, it is bounded by them (where a
+                for part in spec.parts:  # part is NULL the sampled total stays, and must not fall below the others)
+                    bounded = table.columns[part].upper
+                    if any(not b.hops and b.column == column for b in bounded):
+                        table.columns[part].upper = [b for b in bounded if b.hops or b.column != column]
+                        spec.lower.append(Bound(part))
         done: list[str] = []
         pending = list(table.columns)
         while pending:
@@ -203,7 +205,7 @@ class RuleKeeper:
 
     # --- sampling --------------------------------------------------------------------------------------
     def restore(self, name: str, space: dict[str, np.ndarray], positions: dict, spaces: dict, rng,
-                grids: dict[str, tuple[float, float]] | None = None) -> None:
+                grids: dict[str, tuple[float, float]] | None = None, fixed: str | None = None) -> None:
         """Put the rules back into one table's sampled model-space columns (``space``: column → values,
         datetimes as days; ``spaces``: the finished tables above it; ``positions``: per table, per foreign
         key, the parent row of each row; ``grids``: per instant column, the step (and offset) in days it is
@@ -217,8 +219,8 @@ class RuleKeeper:
         if table is None:
             return
         n = len(next(iter(space.values()))) if space else 0
-        for group in table.nulls:
-            _null_together(space, group, rng)
+        for group in table.nulls:  # a column a condition holds leads its group
+            _null_together(space, sorted(group, key=lambda c: c != fixed), rng)
         values = _Sampled(name, space, spaces)
         for column in table.order:
             spec = table.columns[column]
@@ -226,8 +228,24 @@ class RuleKeeper:
             low, high = _modelled(spec.lower), _modelled(spec.upper)
             lower = _bounds(spec.lower, name, values, positions, np.maximum, n)  # every bound; NaN: none
             upper = _bounds(spec.upper, name, values, positions, np.minimum, n)
-            if spec.parts:
-                x = np.sum([np.asarray(space[p], dtype=float) for p in spec.parts], axis=0)
+            if spec.parts:  # where a part is NULL the rule says nothing: the sampled total stays (and a NULL one)
+                parts = np.column_stack([np.asarray(pd.to_numeric(pd.Series(space[p]), errors="coerce"), dtype=float)
+                                         for p in spec.parts])
+                sampled = np.isnan(parts).any(axis=1) | np.isnan(x)
+                kept = np.round(x, spec.decimals) if spec.decimals is not None else x
+                if upper is not None:  # a total the parts do not give keeps its bounds (principal <= total)
+                    kept = np.where(np.isfinite(upper) & (kept > upper), upper, kept)
+                if lower is not None:
+                    kept = np.where(np.isfinite(lower) & (kept < lower), lower, kept)
+                over = ~sampled & (np.isfinite(upper) & (parts.sum(axis=1) > upper) if upper is not None else False)
+                if np.any(over):  # a total above its bound (total <= amount): its parts shrink in proportion
+                    factor = upper[over] / parts[over].sum(axis=1)
+                    for j, part in enumerate(spec.parts):
+                        places = table.columns[part].decimals
+                        shrunk = parts[over, j] * factor * (1 - 1e-12)
+                        parts[over, j] = shrunk if places is None else np.floor(np.round(shrunk * 10.0**places, 6)) / 10.0**places
+                        space[part] = np.where(over, parts[:, j], np.asarray(pd.to_numeric(pd.Series(space[part]), errors="coerce"), dtype=float))
+                x = np.where(sampled, kept, parts.sum(axis=1))
             else:
                 if low or high:
                     x = _from_free(spec, x, _fill(_bounds(low, name, values, positions, np.maximum, n), spec.fallback_lower),
@@ -252,7 +270,7 @@ class RuleKeeper:
         redrawn instead."""
         table = self.tables.get(name)
         settled: dict[str, list] = {fixed: []} if fixed else {}  # decided column -> the rules that set it
-        for rule in table.decided if table else []:
+        for rule in _by_dependency(table.decided if table else []):
             if rule.column not in settled:
                 rule.apply(frame, rng)
                 settled[rule.column] = [rule]
@@ -261,12 +279,39 @@ class RuleKeeper:
             # decide product) keeps its value, and this determinant is redrawn to agree with it; where no value
             # of it does, this one decides the row and the earlier determinants are redrawn instead
             stuck = rule.apply(frame, rng, keep=True)
+            _upward(table.decided, rule.determinant, frame, rng, {rule.column})
             if stuck.any() and rule.column != fixed:
                 rule.apply(frame, rng, rows=stuck)
                 for earlier in settled[rule.column]:
                     earlier.apply(frame, rng, keep=True, rows=stuck)
+                    _upward(table.decided, earlier.determinant, frame, rng, {rule.column})
             settled[rule.column].append(rule)
+        for group in table.nulls if table else []:  # a decided (or held) column leads its NULL group
+            leaders = [c for c in group if c in settled and c in frame]
+            if leaders and all(c in frame for c in group):
+                self._follow_nulls(name, frame, group, leaders, rng)
         return frame
+
+    def _follow_nulls(self, name: str, frame: pd.DataFrame, group: list[str], leaders: list[str], rng) -> None:
+        """The group NULL where its decided column is; a cell that must be set takes another row's value,
+        moved onto the row's own bounds (a closing date never before the opening)."""
+        before = {c: frame[c].isna().to_numpy() for c in group}
+        space = {c: frame[c].to_numpy() for c in group}
+        _null_together(space, sorted(group, key=lambda c: c not in leaders), rng)
+        for c in group:
+            frame[c] = pd.Series(space[c], index=frame.index).astype(frame[c].dtype, errors="ignore")
+            filled = before[c] & frame[c].notna().to_numpy()
+            spec = self.tables[name].columns.get(c)
+            if not filled.any() or spec is None:
+                continue
+            instants = pd.api.types.is_datetime64_any_dtype(frame[c])
+            values = (to_days(frame[c]) if instants else pd.to_numeric(frame[c], errors="coerce")).to_numpy(dtype=float)
+            for bound in (b for b in spec.lower + spec.upper if not b.hops and b.column in frame):
+                other = frame[bound.column]
+                limit = (to_days(other) if instants else pd.to_numeric(other, errors="coerce")).to_numpy(dtype=float)
+                cross = filled & np.isfinite(limit) & ((values < limit) if bound in spec.lower else (values > limit))
+                values[cross] = limit[cross]
+            frame[c] = from_days(pd.Series(values, index=frame.index)) if instants else pd.Series(values, index=frame.index)
 
     # --- persistence -----------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -343,9 +388,10 @@ def _fill(bound: np.ndarray | None, fallback: float | None) -> np.ndarray | None
 
 
 def _median(values: np.ndarray | None) -> float | None:
+    """The median to two significant digits: an aggregate, never one row's value (for rows without a bound)."""
     if values is None or not np.isfinite(values).any():
         return None
-    return float(np.nanmedian(values))
+    return float(f"{np.nanmedian(values):.2g}")
 
 
 def _to_free(spec: ColumnRules, x, lower, upper) -> np.ndarray:
@@ -367,6 +413,29 @@ def _from_free(spec: ColumnRules, free, lower, upper) -> np.ndarray:
     if spec.share:
         return upper * np.clip(free, 0, 1)
     return upper - np.maximum(free, 0)
+
+
+def _upward(rules: list, column: str, frame: pd.DataFrame, rng, seen: set) -> None:
+    """After ``column`` (a determinant) was redrawn: the rules that decide it redraw their determinants to
+    agree, and so on up (a decides b decides c, c held by a condition)."""
+    if column in seen:
+        return
+    seen.add(column)
+    for rule in rules:
+        if rule.column == column:
+            rule.apply(frame, rng, keep=True)
+            _upward(rules, rule.determinant, frame, rng, seen)
+
+
+def _by_dependency(rules: list) -> list:
+    """Decides rules with a determinant's own deciders first (a decides b before b decides c)."""
+    out, pending = [], list(rules)
+    while pending:
+        ready = [r for r in pending if not any(o.column == r.determinant for o in pending if o is not r)]
+        ready = ready or pending[:1]  # a loop (b and c decide each other): in the given order
+        out += ready
+        pending = [r for r in pending if all(r is not x for x in ready)]
+    return out
 
 
 def _modelled(bounds: list[Bound]) -> list[Bound]:
