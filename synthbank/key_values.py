@@ -18,6 +18,14 @@ def key_part(value) -> str:
     return str(value)
 
 
+def label_key(value) -> str:
+    """A category value as text, one spelling per value (see :func:`key_part`), every NULL alike: a nullable
+    integer category read back as floats still matches its integers."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "\x00null"
+    return key_part(value)
+
+
 def row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """One hashable key per row (tuples for composite keys), as given; NaN where any part is NULL."""
     if len(columns) == 1:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from synthbank.key_values import label_key
 from synthbank.protection import RARE_MARKER
 
 
@@ -27,8 +28,8 @@ class Decided:
         firsts: dict[str, list] = {}
         for (va, vb), count in rows.groupby([a, b], dropna=False, sort=True).size().items():
             pair = [_plain(va), None if pd.isna(vb) else _plain(vb), int(count)]
-            if key(pair[0]) not in firsts or pair[2] > firsts[key(pair[0])][2]:
-                firsts[key(pair[0])] = pair
+            if label_key(pair[0]) not in firsts or pair[2] > firsts[label_key(pair[0])][2]:
+                firsts[label_key(pair[0])] = pair
         return cls(a, b, list(firsts.values()))
 
     def wrong(self, frame: pd.DataFrame) -> np.ndarray:
@@ -50,9 +51,9 @@ class Decided:
         current = frame[self.column].astype(object).to_numpy()
         if keep:
             held = frame[self.determinant].astype(object).to_numpy().copy()
-            for value in {key(v) for v in current[wrong]}:
-                options = [(a, n) for a, b, n in self.pairs if key(b) == value]
-                chosen = np.flatnonzero(wrong & np.array([key(v) == value for v in current]))
+            for value in {label_key(v) for v in current[wrong]}:
+                options = [(a, n) for a, b, n in self.pairs if label_key(b) == value]
+                chosen = np.flatnonzero(wrong & np.array([label_key(v) == value for v in current]))
                 if options:
                     shares = np.asarray([n for _, n in options], dtype=float)
                     held[chosen] = np.array([a for a, _ in options], dtype=object)[rng.choice(len(options), len(chosen), p=shares / shares.sum())]
@@ -66,21 +67,10 @@ class Decided:
         return np.zeros(len(frame), dtype=bool)
 
     def _wanted(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        mapping = {key(a): b for a, b, _ in self.pairs}
+        mapping = {label_key(a): b for a, b, _ in self.pairs}
         held = frame[self.determinant].astype(object)
-        wanted = held.map(lambda v: mapping.get(key(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
+        wanted = held.map(lambda v: mapping.get(label_key(v), RARE_MARKER) if pd.notna(v) else RARE_MARKER).to_numpy(dtype=object)
         return wanted, np.array([not (isinstance(w, str) and w == RARE_MARKER) for w in wanted], dtype=bool)
-
-
-def key(value) -> str:
-    """One spelling per value: 32, 32.0 and "32" alike (a nullable integer category comes back as floats)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "\x00null"
-    if isinstance(value, bool) or isinstance(value, np.bool_):
-        return str(bool(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _plain(value):
@@ -93,4 +83,4 @@ def _same(a, b) -> bool:
         return b is None or (not isinstance(b, str) and pd.isna(b))
     if isinstance(a, bool):
         return b is not None and not (not isinstance(b, str) and pd.isna(b)) and bool(b) == a
-    return key(a) == key(b)
+    return label_key(a) == label_key(b)

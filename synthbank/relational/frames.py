@@ -366,8 +366,7 @@ def _cast_column(values: pd.Series, column: Column, form: dict | None = None) ->
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if base == "numeric":
         numeric = pd.to_numeric(values, errors="coerce")
-        args = column.type[column.type.find("(") + 1:-1] if "(" in column.type else ""
-        scale = int(args.split(",")[1]) if "," in args else None
+        scale = types.fixed_scale(column.type)
         if scale is None and form is not None and form.get("kind") == "decimal":
             scale = form["scale"]
         return numeric.round(scale) if scale is not None else numeric

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthbank.schemas.rule_discovery import on_step
+
 
 def learn_steps(spec, values: np.ndarray) -> None:
     """Per quarter of the values, the shares of values on each step (the largest that divides them) and off."""
@@ -29,7 +31,7 @@ def levels(values: np.ndarray, steps: list[float]) -> np.ndarray:
     """0: on no step; i: on ``steps[i-1]`` (the largest first)."""
     level = np.zeros(len(values), dtype=int)
     for i, step in reversed(list(enumerate(steps, start=1))):
-        level[np.isclose(values / step, np.round(values / step), rtol=0, atol=1e-6)] = i
+        level[on_step(values, step)] = i
     return level
 
 
@@ -65,7 +67,3 @@ def on_grid(days: np.ndarray, grid: tuple[float, float], snap) -> np.ndarray:
     step, offset = grid
     return snap(np.round((days + offset) / step, 6)) * step - offset
 
-
-def on_step(values: np.ndarray, step: float) -> np.ndarray:
-    ratio = values / step
-    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(np.nan_to_num(values)))

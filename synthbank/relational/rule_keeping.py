@@ -36,7 +36,8 @@ import pandas as pd
 from synthbank.relational.columns import from_days, to_days
 from synthbank.relational.decided import Decided
 from synthbank.relational.rounding import learn_steps, on_grid, round_values
-from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks, type_scale
+from synthbank.schemas import types
+from synthbank.schemas.rule_discovery import CHANCE_BREAKS, chance_breaks
 from synthbank.schemas.rules import Rule
 from synthbank.vocabulary import RuleKind, SdType
 
@@ -97,7 +98,7 @@ class RuleKeeper:
             for column, spec in table_rules.columns.items():
                 sql = schema.tables[name].columns[column]
                 if spec.decimals is None and sql.sdtype == SdType.NUMERICAL:  # rounded here as the SQL type will
-                    spec.decimals = type_scale(sql.type)  # round it, so that sums and orders still hold after
+                    spec.decimals = types.fixed_scale(sql.type)  # round it, so that sums and orders still hold after
                 x = space.values(name, column)
                 for bound in spec.lower:
                     bound.clip = _crossings(_bounds([bound], name, space, positions, np.maximum), x) < CHANCE_BREAKS
@@ -232,11 +233,8 @@ class RuleKeeper:
                 parts = np.column_stack([np.asarray(pd.to_numeric(pd.Series(space[p]), errors="coerce"), dtype=float)
                                          for p in spec.parts])
                 sampled = np.isnan(parts).any(axis=1) | np.isnan(x)
-                kept = np.round(x, spec.decimals) if spec.decimals is not None else x
-                if upper is not None:  # a total the parts do not give keeps its bounds (principal <= total)
-                    kept = np.where(np.isfinite(upper) & (kept > upper), upper, kept)
-                if lower is not None:
-                    kept = np.where(np.isfinite(lower) & (kept < lower), lower, kept)
+                # a total the parts do not give keeps its bounds (principal <= total)
+                kept = _clamp(np.round(x, spec.decimals) if spec.decimals is not None else x, lower, upper)
                 over = ~sampled & (np.isfinite(upper) & (parts.sum(axis=1) > upper) if upper is not None else False)
                 if np.any(over):  # a total above its bound (total <= amount): its parts shrink in proportion
                     factor = upper[over] / parts[over].sum(axis=1)
@@ -250,16 +248,10 @@ class RuleKeeper:
                 if low or high:
                     x = _from_free(spec, x, _fill(_bounds(low, name, values, positions, np.maximum, n), spec.fallback_lower),
                                    _fill(_bounds(high, name, values, positions, np.minimum, n), spec.fallback_upper))
-                if upper is not None:  # bounds the marginals keep anyway: the few values that cross are moved
-                    x = np.where(np.isfinite(upper) & (x > upper), upper, x)
-                if lower is not None:
-                    x = np.where(np.isfinite(lower) & (x < lower), lower, x)
-            if spec.floor is not None:
-                x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
+                x = _clamp(x, lower, upper)  # bounds the marginals keep anyway: the few values that cross are moved
+            x = _clamp(x, spec.floor)
             if spec.decimals is not None and not spec.parts:
-                x = round_values(spec, x, lower, upper, rng)
-                if spec.floor is not None:
-                    x = np.where(np.isnan(x), x, np.maximum(x, spec.floor))
+                x = _clamp(round_values(spec, x, lower, upper, rng), spec.floor)
             if column in grids and (spec.lower or spec.upper):
                 x = on_grid(x, grids[column], np.ceil if spec.lower else np.floor)
             space[column] = x
@@ -436,6 +428,15 @@ def _by_dependency(rules: list) -> list:
         out += ready
         pending = [r for r in pending if all(r is not x for x in ready)]
     return out
+
+
+def _clamp(x: np.ndarray, lower=None, upper=None) -> np.ndarray:
+    """``x`` moved onto its bounds where it crosses one (a bound: a number, an array with NaN for none, or None)."""
+    if upper is not None:
+        x = np.where(np.isfinite(upper) & (x > upper), upper, x)
+    if lower is not None:
+        x = np.where(np.isfinite(lower) & (x < lower), lower, x)
+    return x
 
 
 def _modelled(bounds: list[Bound]) -> list[Bound]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthbank.key_values import label_key
 from synthbank.schemas.model import DatabaseSchema
 from synthbank.schemas.rule_discovery import as_numbers, on_step
 from synthbank.schemas.rules import Rule
@@ -32,7 +33,7 @@ def _broken(schema: DatabaseSchema, rule: Rule, frames: dict[str, pd.DataFrame])
     frame = frames[rule.table]
     c = rule.columns
     if rule.kind == RuleKind.DECIDES:
-        pairs = pd.DataFrame({"a": frame[c[0]].map(_spelled), "b": frame[c[1]].map(_spelled)})
+        pairs = pd.DataFrame({"a": frame[c[0]].map(label_key), "b": frame[c[1]].map(label_key)})
         usual = pairs[frame[c[0]].notna().to_numpy()].groupby("a")["b"].agg(lambda s: s.value_counts().index[0])
         return (frame[c[0]].notna() & (pairs["a"].map(usual) != pairs["b"])).to_numpy()  # not its value's usual one
     if rule.kind == RuleKind.ORDER:
@@ -66,12 +67,3 @@ def _parent_values(schema: DatabaseSchema, rule: Rule, frames: dict[str, pd.Data
         parent = parent[keep].drop_duplicates(fk.parent_columns).rename(columns=dict(zip(fk.parent_columns, fk.columns)))
         current = current[fk.columns].merge(parent, on=fk.columns, how="left")
     return current[rule.parent_column]
-
-
-def _spelled(value) -> str:
-    """One spelling per value: every NULL alike, 32 and 32.0 alike."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "\x00null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -264,17 +264,7 @@ def decimals_of(values: np.ndarray) -> int | None:
 def on_step(values: np.ndarray, step: float) -> np.ndarray:
     """Whether each value is a whole multiple of ``step``."""
     ratio = values / step
-    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(values))
-
-
-def type_scale(sql_type: str) -> int | None:
-    """The decimals a SQL type fixes: 0 for integers, s for NUMERIC(p,s); None for floats and others."""
-    base = types.base_name(sql_type)
-    if base in types.INTEGER_TYPES:
-        return 0
-    if base == "numeric" and "," in sql_type:
-        return int(sql_type[sql_type.find(",") + 1:sql_type.find(")")].strip() or 0)
-    return None
+    return np.abs(ratio - np.round(ratio)) * step <= 1e-6 * np.maximum(1, np.abs(np.nan_to_num(values)))
 
 
 def _precision(name: str, table: Table, frame: pd.DataFrame, columns: list[str]) -> list[Rule]:
@@ -300,7 +290,7 @@ def _precision(name: str, table: Table, frame: pd.DataFrame, columns: list[str])
                 above = share
             if grain:
                 break
-        if not steps and places == type_scale(table.columns[column].type):
+        if not steps and places == types.fixed_scale(table.columns[column].type):
             continue  # the SQL type already writes the number so (an INTEGER, a NUMERIC(10,2) of cents)
         out.append(Rule(RuleKind.PRECISION.value, name, [column], support=len(values), decimals=places,
                         steps=[float(s) if s != int(s) else int(s) for s in sorted(steps)] or None))

@@ -51,6 +51,16 @@ def base_name(type_string: str) -> str:
     return match.group(1).lower()
 
 
+def fixed_scale(type_string: str) -> int | None:
+    """The decimals a type fixes: 0 for integers, s for ``numeric(p,s)``; None for floats and others."""
+    base = base_name(type_string)
+    if base in INTEGER_TYPES:
+        return 0
+    if base == "numeric" and "," in type_string:
+        return int(type_string[type_string.find(",") + 1:type_string.find(")")].strip() or 0)
+    return None
+
+
 def from_sqlalchemy(sql_type: sa.types.TypeEngine) -> str:
     """Describe a reflected SQLAlchemy type as a portable type string."""
     if isinstance(sql_type, sa.types.TypeDecorator):
