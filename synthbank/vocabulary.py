@@ -22,6 +22,18 @@ class TableMode(StrEnum):
 FIXED_MODES = frozenset({TableMode.COPY, TableMode.SUBSET})
 
 
+class TableModel(StrEnum):
+    """How one table's columns are drawn inside HMA's hierarchy (see ``relational.table_models``)."""
+
+    COPULA = "copula"
+    TREES = "trees"
+    CTGAN = "ctgan"
+    TVAE = "tvae"
+
+
+TABLE_MODELS = tuple(m.value for m in TableModel)
+
+
 class SdType(StrEnum):
     """How synthbank treats a column."""
 

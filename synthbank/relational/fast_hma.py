@@ -85,7 +85,8 @@ class FastHMA:
     def __init__(self, parent: str, children: dict[str, str], sdtypes: dict[str, dict[str, str]], *, key: str,
                  root_distribution: str = "quantiles", orders: dict[str, dict[str, list]] | None = None,
                  class_columns: list[str] | None = None, class_min_rows: int = CLASS_MIN_ROWS,
-                 strata_columns: list[str] | None = None):
+                 strata_columns: list[str] | None = None, table_model: str = "copula",
+                 model_options: dict | None = None):
         self.parent = parent
         self.children = dict(children)
         self.sdtypes = sdtypes
@@ -95,13 +96,18 @@ class FastHMA:
         self.class_columns = list(class_columns or [])
         self.class_min_rows = class_min_rows
         self.strata_columns = list(strata_columns or [])
+        self.table_model = table_model
+        self.model_options = dict(model_options or {})
 
     @property
     def tables(self) -> list[str]:
         return [self.parent, *self.children]
 
     # --- fitting -----------------------------------------------------------------------------------
-    def fit(self, data: dict[str, pd.DataFrame]) -> FastHMA:
+    def fit(self, data: dict[str, pd.DataFrame], *, entities: np.ndarray | None = None,
+            context: pd.DataFrame | None = None) -> FastHMA:
+        """``entities``: per parent row, the entity it belongs to (a tree's leaf covers ``k`` of them);
+        ``context``: per parent row, its own parent's synthetic-side columns (see ``table_models.parent_context``)."""
         parent = data[self.parent]
         n_parents = len(parent)
         model = parent[list(self.sdtypes[self.parent])].reset_index(drop=True)
@@ -124,7 +130,17 @@ class FastHMA:
         self.child_rows_ = {name: len(data[name]) for name in self.children}
         self.copula_ = None
         self.class_copulas_: dict[tuple[str, object], object] = {}
-        if model.shape[1]:
+        self.table_model_ = None
+        if model.shape[1] and self.table_model != "copula":
+            from synthbank.relational import table_models
+
+            sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
+            summaries = {c for child in self.children_ for c in [child.extension_names()[0], *child.extension_names()[1]]}
+            self.table_model_ = table_models.build(
+                self.table_model, sdtypes, targets_only=[c for c in extension_columns if c not in summaries],
+                **self.model_options).fit(model, entities=entities, context=context)
+            self.strata_ = None
+        elif model.shape[1]:
             sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
             options = {"default_distribution": self.root_distribution,
                        "distributions": {c: EXTENSION_DISTRIBUTION for c in extension_columns},
@@ -214,16 +230,22 @@ class FastHMA:
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, seed: int, *, parent_counts: tuple[str, dict] | None = None,
-               child_mixes: dict[str, conditions.Mix] | None = None, child_odds: dict | None = None) -> dict[str, pd.DataFrame]:
+               child_mixes: dict[str, conditions.Mix] | None = None, child_odds: dict | None = None,
+               context: pd.DataFrame | None = None, forced: dict | None = None) -> dict[str, pd.DataFrame]:
         """The parent's ``num_rows`` rows and all their children; keys are row positions.
 
         ``parent_counts`` = ``(column, {value: rows})``: that many parent rows hold each value, the others
         hold none of them (see :meth:`_sample_parent_with`). ``child_mixes``: per child table, the shares
         its rows should have (see :mod:`synthbank.relational.conditions`); ``child_odds``: per child table, an
-        :class:`~synthbank.relational.association.Association` giving each parent's odds of the values."""
+        :class:`~synthbank.relational.association.Association` giving each parent's odds of the values.
+        With a conditional table model, ``context`` gives one parent row per row to draw and ``forced`` the
+        values some columns must hold."""
         from synthbank import seeding
 
-        if self.copula_ is not None and num_rows:
+        if getattr(self, "table_model_", None) is not None and num_rows:
+            model = self._draw_table_model(num_rows, seeding.rng(seed, "table model", self.parent), parent_counts,
+                                           context, forced)
+        elif self.copula_ is not None and num_rows:
             sdv_adapter.seed_copula(self.copula_, seeding.int_seed(seed, "copula", self.parent))
             if parent_counts is not None:
                 model = self._sample_parent_with(*parent_counts, num_rows, seeding.rng(seed, "mix", self.parent))
@@ -242,8 +264,25 @@ class FastHMA:
                                                     (child_odds or {}).get(child.name))
         return out
 
+    def _draw_table_model(self, num_rows: int, rng: np.random.Generator, parent_counts, context, forced) -> pd.DataFrame:
+        """Parent rows with their children's summaries from the table model (not the copula), the named
+        values' counts held exactly; summaries clipped to the range seen, as HMA's truncated normals are."""
+        from synthbank.relational import table_models
+
+        if parent_counts is not None:
+            column, counts = parent_counts
+            _, shares = self.table_model_.categories(column)
+            forced = {**(forced or {}), column: table_models.forced_values(column, counts, num_rows, shares, rng)}
+        model = self.table_model_.sample(num_rows, rng, context=context, forced=forced)
+        for column, (low, high) in self.limits_.items():
+            if column in model:
+                model[column] = model[column].astype(float).clip(low, high)
+        return model
+
     def categories(self, table: str, column: str) -> tuple[dict, dict]:
         """The intervals of ``table.column``'s categories in this window's encoder, and their real shares."""
+        if table == self.parent and getattr(self, "table_model_", None) is not None:
+            return self.table_model_.categories(column)
         if table == self.parent:
             return sdv_adapter.copula_categories(self.copula_, column)
         for child in self.children_:

@@ -12,6 +12,8 @@ from synthbank.settings import Settings, setting
 Engine = Literal["fast", "sdv"]
 #: Columns of a window's root whose rare values get a copula of their own (see ``FastHMA``).
 ClassModels = Literal["booleans", "categories", "none"]
+#: How one table's columns are drawn (see :mod:`synthbank.relational.table_models`).
+TableModelName = Literal["trees", "copula", "ctgan", "tvae"]
 #: The marginal distributions: synthbank's smoothed quantiles, or one of SDV's Gaussian copula families.
 Distribution = Literal["quantiles", "norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
 
@@ -39,6 +41,14 @@ class RelationalSettings(Settings):
                                                       "that explains most of its numbers and nullable links (e.g. transaction type), "
                                                       "each value's rows with a copula of their own; none: one copula",
                                              cli=True)
+    table_model: TableModelName = setting(
+        "trees", "how each table's columns are drawn inside HMA's hierarchy: trees (a tree per column over the "
+                 "columns before it and the synthetic parent row, synthpop's CART), copula (SDV's Gaussian copula), "
+                 "ctgan or tvae (SDV's GAN and VAE; not conditioned on the parent row); a schema file's table_model "
+                 "overrides it per table", cli=True)
+    tree_min_leaf: int = setting(20, "trees: the fewest rows a leaf holds (and never fewer than K entities)",
+                                 ge=1, cli=True, metavar="ROWS")
+    network_epochs: int = setting(300, "ctgan/tvae: training epochs (SDV's default: 300)", ge=1, cli=True)
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "
                                                "numbers keep K rows beyond their bounds (default: the schema "
                                                "file's, else 5)", ge=1, cli=True, metavar="K")
@@ -49,4 +59,4 @@ class RelationalSettings(Settings):
     verbose: bool = setting(False, "let SDV log what it does")
 
 
-__all__ = ["RelationalSettings", "Engine", "Distribution", "ClassModels"]
+__all__ = ["RelationalSettings", "Engine", "Distribution", "ClassModels", "TableModelName"]

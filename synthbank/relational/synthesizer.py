@@ -38,7 +38,7 @@ from synthbank.executors import Executor, InProcess
 from synthbank.key_values import key_tuples
 from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
-from synthbank.relational import conditions, persistence, sdv_adapter
+from synthbank.relational import conditions, persistence, sdv_adapter, table_models
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.association import Association
 from synthbank.relational.binary import BinaryShape
@@ -147,6 +147,7 @@ class RelationalSynthesizer:
                        if t.is_fixed}
         self.point_masses_: dict[str, dict[str, float]] = {}
         self.model_frames_ = {name: self._model_frame(name, frames, positions) for name in self.plans_}
+        self.fit_entities_ = entities  # a tree's leaf covers k entities (see table_models)
         self.associations_ = self._learn_associations()
         # the windows are independent: an executor fits them in worker processes or as Ray tasks
         self.hmas_ = []
@@ -156,7 +157,7 @@ class RelationalSynthesizer:
             self.hmas_.append(model)
             following = _describe(self.windows_[index + 1]) if index + 1 < len(self.windows_) else ""
             report(progress, "fitting", following, index + 1, len(self.windows_))
-        del self.model_frames_
+        del self.model_frames_, self.fit_entities_
         return self
 
     def _check_input(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -409,10 +410,16 @@ class RelationalSynthesizer:
                                         [c for c, t in sdtypes[name].items() if t == "numerical" and not c.startswith("_sb")])
                   for name in window.tables} if self.settings.order_categories else {}
         if self.settings.engine == "fast":
-            return FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.settings.default_distribution,
-                           orders=orders, class_columns=self._class_columns(window.parent, sdtypes[window.parent], data),
-                           class_min_rows=max(CLASS_MIN_ROWS, self.rare_threshold_),
-                           strata_columns=self._strata_columns(window.parent, sdtypes[window.parent])).fit(data)
+            choice = self.table_model(window.parent)
+            options, fit = self._table_model_options(window.parent, choice, sdtypes[window.parent])
+            spec = fit.pop("spec", None)
+            model = FastHMA(window.parent, links, sdtypes, key=KEY, root_distribution=self.settings.default_distribution,
+                            orders=orders, class_columns=self._class_columns(window.parent, sdtypes[window.parent], data),
+                            class_min_rows=max(CLASS_MIN_ROWS, self.rare_threshold_),
+                            strata_columns=self._strata_columns(window.parent, sdtypes[window.parent]),
+                            table_model=choice, model_options=options).fit(data, **fit)
+            model.context_spec_ = spec
+            return model
         spec = {"METADATA_SPEC_VERSION": "V1", "relationships": [], "tables": {
             name: {"primary_key": KEY, "columns": {KEY: {"sdtype": "id"}, **({links[name]: {"sdtype": "id"}} if name in links else {}),
                                                    **{c: {"sdtype": t} for c, t in sdtypes[name].items()}}}
@@ -423,6 +430,31 @@ class RelationalSynthesizer:
         hma = sdv_adapter.fit_hma(spec, data, root=window.parent, root_distribution=self.settings.default_distribution,
                                   orders=orders, verbose=self.settings.verbose)
         return sdv_adapter.SdvHmaWindow(hma, window.parent, index)
+
+    def table_model(self, name: str) -> str:
+        """The model that draws ``name``'s columns: the schema file's ``table_model`` for it, else the settings'."""
+        return self.schema_.tables[name].table_model or getattr(self.settings, "table_model", "copula")
+
+    def _table_model_options(self, name: str, choice: str, sdtypes: dict[str, str]) -> tuple[dict, dict]:
+        """The table model's options and what its ``fit`` takes besides the rows: the entities and, for a
+        conditional model of a table with a parent, the context (see ``table_models.parent_context``)."""
+        if choice == "copula":
+            return {}, {}
+        options = {"k": self.rare_threshold_, "seed": seeding.int_seed(0, "table model", name),
+                   "min_leaf": self.settings.tree_min_leaf, "epochs": self.settings.network_epochs}
+        fit = {"entities": self.fit_entities_.get(name)}
+        plan = self.plans_[name]
+        grand = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
+        if choice == "trees" and grand in self.model_frames_ and grand != name:
+            columns = list(self._window_sdtypes(Window(grand, []))[grand])
+            numeric = [c for c, t in sdtypes.items() if t == "numerical"]
+            link = self.model_frames_[name][fk_column(plan.primary_fk)].to_numpy()
+            fit["context"] = table_models.parent_context(self.model_frames_[grand][columns], link,
+                                                         self.model_frames_[name], numeric)
+            options["context_sdtypes"] = table_models.context_sdtypes(
+                {c: self._window_sdtypes(Window(grand, []))[grand][c] for c in columns}, numeric)
+            fit["spec"] = (grand, columns, numeric)
+        return options, fit
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -622,7 +654,18 @@ class RelationalSynthesizer:
         else:
             target = len(rows[parent])
             rng = seeding.rng(seed, "match", index)
-            if mix is not None and target and real_parents:
+            spec = getattr(model, "context_spec_", None)
+            if spec is not None and parent not in adopted and parent in parent_of and target and real_parents:
+                # a conditional table model draws each row given its synthetic parent row and HMA's draft
+                # of its siblings: no matching, every row keeps its parent (and a conditioned value its value)
+                grand, columns, numeric = spec
+                context = table_models.parent_context(rows[grand][columns].reset_index(drop=True), parent_of[parent],
+                                                      rows[parent], numeric)
+                options.pop("parent_counts", None)
+                forced = {mix.column: rows[parent][mix.column].reset_index(drop=True)} if mix is not None else None
+                sampled = model.sample(target, seed, context=context, forced=forced, **options)
+                match = np.arange(target)
+            elif mix is not None and target and real_parents:
                 # the parents drawn here hold the named values as often as the rows they are matched to,
                 # and are matched within each value, so the existing rows keep theirs
                 group = _value_groups(rows[parent][mix.column], mix.values)

@@ -26,7 +26,7 @@ import yaml
 from synthbank.errors import SchemaError
 from synthbank.schemas import types
 from synthbank.schemas.rules import Rule, check_rules, rules_from_list
-from synthbank.vocabulary import FIXED_MODES, PiiKind, SdType, TableMode
+from synthbank.vocabulary import FIXED_MODES, TABLE_MODELS, PiiKind, SdType, TableMode
 
 SDTYPES = tuple(SdType)
 #: How the relational engine treats a table (set per table in the schema file).
@@ -96,12 +96,15 @@ class Table:
     mode: str = TableMode.SYNTHESIZE.value
     row_count: int | None = None
     subset_fraction: float = 0.1  # share of the real rows a ``subset`` table keeps (times the scale)
+    table_model: str | None = None  # this table's model (``vocabulary.TABLE_MODELS``); None: the settings'
 
     def __post_init__(self):
         if not 0 < self.subset_fraction <= 1:
             raise SchemaError(f"Table '{self.name}' has subset_fraction {self.subset_fraction}; use a share in (0, 1].")
         if self.mode not in TABLE_MODES:
             raise SchemaError(f"Table '{self.name}' has mode '{self.mode}'; use one of {', '.join(TABLE_MODES)}.")
+        if self.table_model is not None and self.table_model not in TABLE_MODELS:
+            raise SchemaError(f"Table '{self.name}' has table_model '{self.table_model}'; use one of {', '.join(TABLE_MODELS)}.")
         named = [*self.primary_key, *(c for fk in self.foreign_keys for c in fk.columns), *(c for u in self.unique for c in u)]
         for column in named:
             if column not in self.columns:
@@ -200,7 +203,8 @@ class DatabaseSchema:
             table = self.tables[name]
             fks = [fk for fk in table.foreign_keys if fk.parent in names]
             kept[name] = Table(table.name, dict(table.columns), list(table.primary_key), fks,
-                               [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction)
+                               [list(u) for u in table.unique], table.mode, table.row_count, table.subset_fraction,
+                               table.table_model)
         rules = None if self.rules is None else [r for r in self.rules if _rule_within(r, kept)]
         return DatabaseSchema(kept, rare_threshold=self.rare_threshold, locale=self.locale, rules=rules)
 
@@ -284,6 +288,8 @@ class DatabaseSchema:
             entry = {"mode": str(table.mode)} if not table.is_synthesized else {}
             if table.mode == TableMode.SUBSET:
                 entry["subset_fraction"] = table.subset_fraction
+            if table.table_model is not None:
+                entry["table_model"] = table.table_model
             if table.primary_key:
                 entry["primary_key"] = list(table.primary_key)
             columns = {}
@@ -357,6 +363,7 @@ class DatabaseSchema:
                 name=str(name), columns=columns, primary_key=_names(spec.get("primary_key") or [], where, "primary_key"),
                 foreign_keys=fks, unique=[_names(u, where, "unique") for u in unique],
                 mode=mode, row_count=row_count, subset_fraction=float(fraction),
+                table_model=None if spec.get("table_model") is None else str(spec.get("table_model")),
             )
         unknown = sorted(set(data) - {"tables", "rare_threshold", "locale", "rules"})
         if unknown:

@@ -1,0 +1,116 @@
+"""The table-model bake-off: every table model inside HMA's hierarchy, and the peers, side by side in one run.
+
+Contenders, each on the same real SQLite database:
+
+* ``trees``, ``copula``, ``ctgan``, ``tvae``: this checkout's ``synthbank clone --no-text --table-model NAME``
+  (CTGAN and TVAE with ``--network-epochs``, default SDV's 300);
+* ``sdv137``: SDV 1.37.4's HMASynthesizer; ``mostlyai``: MOSTLY AI 6.2's TabularARGN (2-minute cap per table);
+  peer venvs made by ``benchmarks/peers/make_*.sh``.
+
+Data sets (see benchmarks/rules.py): ``lendingclub`` (10,000 real loans × 55), ``demo`` (1,000 customers),
+``nycflights13``, ``payments`` and ``core`` (a real-shaped core bank of 8 tables), ``berka`` with ``--berka``.
+
+Per contender: wall seconds and peak memory of the clone, rows breaking a rule, quality, the worst flat C2ST
+(a table on its own columns) and C2ST-Agg, the TSTR ROC-AUC ratio and recall@1%FPR of the worst target, DCR
+share, exact copies and leaks, all from this checkout's ``synthbank evaluate``. Results: ``--out``
+(default build/table_models/results.json).
+
+    python benchmarks/table_models.py --datasets lendingclub,demo --contenders trees,copula
+    python benchmarks/table_models.py            # everything (hours on 2 cores: CTGAN/TVAE are slow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import rules  # noqa: E402
+from scale import PEER_VENVS, run_measured  # noqa: E402
+
+MODELS = ["trees", "copula", "ctgan", "tvae"]
+DATASETS = ["lendingclub", "demo", "nycflights13", "payments", "core"]
+
+
+def clone(contender: str, real: Path, target: Path, work: Path, args) -> dict:
+    if contender not in MODELS:
+        result = rules.clone(contender, real, target, work, args)
+        return {**result, "peak_mb": None}
+    target.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "synthbank.cli", "clone", str(real), str(target), "--no-text", "--seed", "0",
+           "--table-model", contender]
+    if contender in ("ctgan", "tvae"):
+        cmd += ["--network-epochs", str(args.network_epochs)]
+    measured = run_measured(cmd, work / "logs" / f"{contender}.log")
+    return {"seconds": measured["wall_s"], "peak_mb": measured["peak_mb"]}
+
+
+def show(dataset: str, results: dict) -> None:
+    print(f"\n== {dataset}")
+    print(f"{'contender':10} {'seconds':>8} {'peak MB':>8} {'breaking':>9} {'quality':>8} {'flat':>6} {'C2ST':>6} "
+          f"{'TSTR':>6} {'rec@1%':>7} {'DCR':>6} {'copies':>7} {'leaks':>6}   (flat: the worst table on its own "
+          "columns; C2ST: C2ST-Agg mean over tables; TSTR, rec@1%: the worst target)")
+    for name, r in results.items():
+        if "error" in r:
+            print(f"{name:10} FAILED: {r['error']}")
+            continue
+        flat = max((v for v in r["flat"].values() if v is not None), default=None)
+        tstr = [v for v in r["tstr_ratio"].values() if v is not None]
+        recall = [v for v in r["recall_1pct"].values() if v is not None]
+        f = rules._fmt
+        print(f"{name:10} {r['seconds']:8.1f} {f(r.get('peak_mb'), 0):>8} {f(r['rows_breaking'], 4):>9} {f(r['quality']):>8} "
+              f"{f(flat):>6} {f(r['detection_mean']):>6} {f(min(tstr) if tstr else None):>6} "
+              f"{f(min(recall) if recall else None):>7} {f(r['dcr_share']):>6} {f(r['exact_copies']):>7} {f(r['leaks']):>6}")
+        print(f"{'':10} flat per table: " + ", ".join(f"{t} {f(v)}" for t, v in r["flat"].items())
+              + "; TSTR per target: " + ", ".join(f"{t} {f(v)}" for t, v in r["tstr_ratio"].items())
+              + "; rec@1% per target: " + ", ".join(f"{t} {f(v)}" for t, v in r["recall_1pct"].items()))
+    reference = next((r for r in results.values() if "error" not in r), None)
+    if reference:
+        f = rules._fmt
+        print(f"  real halves: quality {f(reference['quality_ref'])}, C2ST-Agg {f(reference['detection_ref'])}, flat "
+              + ", ".join(f"{t} {f(v)}" for t, v in reference["flat_ref"].items())
+              + f"; copies {f(reference['exact_copies_ref'])}; real-trained recall@1% "
+              + ", ".join(f"{t} {f(v)}" for t, v in reference["recall_1pct_real"].items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--contenders", default=",".join([*MODELS, "sdv137", "mostlyai"]))
+    parser.add_argument("--peer-datasets", default="lendingclub,demo", help="data sets the peers run on (minutes each)")
+    parser.add_argument("--network-epochs", type=int, default=300, help="CTGAN/TVAE epochs (SDV's default 300)")
+    parser.add_argument("--berka", type=Path, help="a folder of the PKDD'99 .asc files: adds the data set 'berka'")
+    parser.add_argument("--peers-dir", default=str(ROOT / "build" / "peers"))
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "table_models")
+    args = parser.parse_args()
+    datasets = [d for d in args.datasets.split(",") if d] + (["berka"] if args.berka else [])
+    contenders = [c for c in args.contenders.split(",") if c]
+    peer_sets = set(args.peer_datasets.split(","))
+    everything = {}
+    for dataset in datasets:
+        work = args.out / dataset
+        work.mkdir(parents=True, exist_ok=True)
+        real = work / "real.db"
+        rules.write_real(dataset, real, args.berka)
+        results = {}
+        for contender in contenders:
+            if contender in PEER_VENVS and dataset not in peer_sets:
+                continue
+            try:
+                timing = clone(contender, real, work / f"{contender}.db", work, args)
+                results[contender] = {**timing, **rules.score(real, work / f"{contender}.db", work / f"report-{contender}")}
+            except Exception as exc:  # noqa: BLE001 - one contender failing must not end the run
+                results[contender] = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+            print(f"  {dataset}/{contender} done", flush=True)
+        show(dataset, results)
+        everything[dataset] = results
+        (args.out / "results.json").write_text(json.dumps(everything, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The model that draws one table's rows inside HMA's hierarchy: an interface with several implementations.
+
+HMA's hierarchy stays whatever the table model: parents are drawn first, a parent row carries HMA's
+summaries of its children (how many, their means, spreads and correlations: the *extension* columns of
+:mod:`synthbank.relational.fast_hma`), and a table's model draws its own columns *and* its children's
+summaries. What changes is how one table's columns are drawn:
+
+``copula``
+    SDV's Gaussian copula (with strata and class copulas), inside :class:`~synthbank.relational.fast_hma.FastHMA`:
+    every column's marginal and the monotone pairwise dependence, nothing conditional. A child table takes
+    its parent row into account by HMA's per-parent parameters and by matching (``links.match_rows``).
+``trees``
+    :class:`~synthbank.relational.trees.SequentialTrees` (synthpop's CART): each column from a tree over
+    the columns before it and, for a child table, the *context*: its synthetic parent row, how many rows
+    that parent has in this table and their means (:func:`parent_context`).
+``ctgan`` / ``tvae``
+    SDV's ``CTGANSynthesizer`` and ``TVAESynthesizer`` (a conditional GAN and a variational autoencoder,
+    Xu et al. 2019). Their conditional vector takes one discrete column's value, not a parent row with
+    numbers, so they cannot be conditioned on a parent: a child table they model is drawn alone and
+    matched to its parents as the copula's is.
+
+Every implementation fits on the model frame that rare-value protection, tail taming and the rules already
+made (no real extreme, no rare category reaches it), and keeps the interface below: ``fit(frame,
+entities=…, context=…)``, ``sample(num_rows, rng, context=…, forced=…)``, ``categories(column)`` and
+``conditional`` (whether it takes a context).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthbank.errors import SynthbankError
+from synthbank.vocabulary import TABLE_MODELS
+
+#: The table models a user can name (``--table-model``, ``RelationalSettings.table_model``, a schema file's table).
+#: Prefix of the context's columns (the parent row's, the siblings' count and means).
+CONTEXT_PREFIX = "_ctx_"
+
+
+def build(name: str, sdtypes: dict[str, str], *, k: int, seed: int, targets_only=(),
+          context_sdtypes: dict[str, str] | None = None, min_leaf: int | None = None, epochs: int | None = None):
+    """An unfitted table model (not the copula, which lives in ``FastHMA``)."""
+    if name == "trees":
+        from synthbank.relational.trees import MIN_LEAF, SequentialTrees
+
+        return SequentialTrees(sdtypes, k=k, min_leaf=min_leaf or MIN_LEAF, targets_only=targets_only,
+                               context_sdtypes=context_sdtypes, seed=seed)
+    if name in ("ctgan", "tvae"):
+        return SdvNetwork(name, sdtypes, epochs=epochs, seed=seed)
+    raise SynthbankError(f"There is no table model called {name!r} (models: {', '.join(TABLE_MODELS)}).")
+
+
+def parent_context(parent_rows: pd.DataFrame, link: np.ndarray, own: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+    """Per row of a child table: its parent row's columns, how many rows that parent has in this table, and
+    those rows' means of ``numeric`` (HMA's summaries of the parent's children). When fitting, ``own`` holds
+    the real rows; when sampling, HMA's draft of the synthetic ones (drawn from the parent's summaries)."""
+    link = np.asarray(link, dtype=np.int64)
+    out = {f"{CONTEXT_PREFIX}{c}": parent_rows[c].to_numpy()[link] for c in parent_rows.columns}
+    size = int(link.max()) + 1 if len(link) else 0
+    counts = np.bincount(link, minlength=size).astype(float)
+    out[f"{CONTEXT_PREFIX}rows"] = counts[link] if len(link) else np.empty(0)
+    for column in numeric:
+        values = pd.to_numeric(own[column], errors="coerce").to_numpy(dtype=float)
+        present = ~np.isnan(values)
+        sums = np.bincount(link[present], weights=values[present], minlength=size)
+        held = np.bincount(link[present], minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{CONTEXT_PREFIX}mean_{column}"] = (sums / held)[link] if len(link) else np.empty(0)
+    return pd.DataFrame(out)
+
+
+def context_sdtypes(parent_sdtypes: dict[str, str], numeric: list[str]) -> dict[str, str]:
+    out = {f"{CONTEXT_PREFIX}{c}": t for c, t in parent_sdtypes.items()}
+    out[f"{CONTEXT_PREFIX}rows"] = "numerical"
+    out.update({f"{CONTEXT_PREFIX}mean_{c}": "numerical" for c in numeric})
+    return out
+
+
+def forced_values(column: str, counts: dict, num_rows: int, shares: dict, rng: np.random.Generator) -> pd.Series:
+    """``num_rows`` values of ``column`` holding each named value ``counts[value]`` times and the other rows
+    a value that is not named, drawn in the real shares; shuffled."""
+    values = [v for v, n in counts.items() for _ in range(int(n))]
+    others = {v: s for v, s in shares.items() if v not in counts and s > 0}
+    rest = num_rows - len(values)
+    if rest > 0:
+        if not others:
+            raise SynthbankError(f"Every value of {column} is named: their counts must add up to all the rows.")
+        names = list(others)
+        weights = np.array([others[v] for v in names], dtype=float)
+        values += [names[i] for i in rng.choice(len(names), size=rest, p=weights / weights.sum())]
+    out = pd.Series(values, dtype=object)
+    return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+
+
+class SdvNetwork:
+    """SDV's CTGAN or TVAE on one table's model frame (not conditional: see the module's docstring)."""
+
+    conditional = False
+
+    def __init__(self, kind: str, sdtypes: dict[str, str], *, epochs: int | None = None, seed: int = 0):
+        self.kind = kind
+        self.sdtypes = dict(sdtypes)
+        self.epochs = epochs
+        self.seed = seed
+
+    def fit(self, frame: pd.DataFrame, *, entities=None, context=None) -> SdvNetwork:
+        import torch
+        from sdv.single_table import CTGANSynthesizer, TVAESynthesizer
+
+        from synthbank.relational import sdv_adapter
+
+        torch.manual_seed(self.seed)
+        np.random.seed(self.seed % 2**32)
+        options = {"epochs": self.epochs} if self.epochs else {}
+        cls = CTGANSynthesizer if self.kind == "ctgan" else TVAESynthesizer
+        frame = frame[list(self.sdtypes)].copy()
+        for column, sdtype in self.sdtypes.items():
+            if sdtype == "boolean":
+                frame[column] = frame[column].astype(object)
+        metadata = _metadata(self.sdtypes)
+        with sdv_adapter.quiet():
+            self.model_ = cls(metadata, enforce_min_max_values=True, **options)
+            self.model_.fit(frame)
+        shares = {}
+        for column, sdtype in self.sdtypes.items():
+            if sdtype != "numerical":
+                counts = frame[column].value_counts(normalize=True, dropna=True)
+                shares[column] = {v: float(s) for v, s in counts.items()}
+        self.shares_ = shares
+        return self
+
+    def sample(self, num_rows: int, rng: np.random.Generator, *, context=None, forced=None) -> pd.DataFrame:
+        import torch
+
+        from synthbank.relational import sdv_adapter
+
+        seed = int(rng.integers(2**31))
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        with sdv_adapter.quiet():
+            frame = self.model_.sample(num_rows=num_rows) if num_rows else pd.DataFrame(columns=list(self.sdtypes))
+        if isinstance(frame, dict):
+            (frame,) = frame.values()
+        frame = frame.reset_index(drop=True)
+        for column, values in (forced or {}).items():
+            given = pd.Series(values).reset_index(drop=True)
+            held = given.notna().to_numpy()
+            current = frame[column].astype(object).to_numpy()
+            current[held] = given[held].to_numpy()
+            frame[column] = current
+        return frame
+
+    def categories(self, column: str) -> tuple[dict, dict]:
+        shares = self.shares_[column]
+        return {v: None for v in shares}, shares
+
+
+def _metadata(sdtypes: dict[str, str]):
+    from sdv.metadata import Metadata
+
+    columns = {column: {"sdtype": sdtype} for column, sdtype in sdtypes.items()}
+    return Metadata.load_from_dict({"METADATA_SPEC_VERSION": "V1", "tables": {"table": {"columns": columns}},
+                                    "relationships": []})

@@ -1,0 +1,300 @@
+"""A sequential tree model of one table, in the spirit of R's synthpop (CART).
+
+The columns are drawn one after another. The first is drawn from its distribution; each later column from
+the leaf that a decision tree, fitted on the columns before it (and on the *context*: the synthetic parent
+row and HMA's summaries of its children, see :mod:`synthbank.relational.table_models`), puts the row in.
+A tree holds what a copula cannot: a category that flips a numeric relation's sign, a mixture of amounts by
+transaction type, the few columns that decide a default.
+
+Privacy by construction (DESIGN.md §6) holds for every part a model file keeps:
+
+* a leaf covers at least ``min_leaf`` rows *and* at least ``k`` entities (each entity's rows weigh one
+  entity in all, and a leaf must weigh ``k``): what it stores are counts over outcomes, never rows;
+* an outcome of a numeric column is NULL, an *atom* (a value at least ``k`` entities and
+  :data:`ATOM_SHARE` of the rows hold: a 36-month term, an amount of 0) or a bin whose edges are means of
+  at least ``k`` consecutive sorted values; a number is drawn uniformly inside its bin (a smoothed leaf
+  distribution), so no stored number is one row's value;
+* categories arrive already protected (values fewer than ``k`` entities hold are merged before fitting);
+* the trees' split thresholds are midpoints between two distinct values, never a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Bins of a numeric column's continuous part (fewer when the column has fewer than ``k`` values per bin).
+BINS = 48
+#: A number held by at least this share of the rows (and ``k`` entities) is drawn as itself.
+ATOM_SHARE = 0.01
+#: Rows a table's trees are fitted on at most (a seeded sample).
+FIT_ROWS = 30_000
+#: Rows drawn per block while sampling (bounds the (rows, outcomes) arrays).
+DRAW_BLOCK = 50_000
+#: The smallest leaf, in rows, unless the settings say otherwise.
+MIN_LEAF = 20
+#: A numeric column's decimals: the fewest of these that write every real value exactly.
+MAX_DIGITS = 6
+
+
+@dataclass
+class _Column:
+    name: str
+    kind: str  # "categorical" or "numerical"
+    feature: bool  # used as a feature of the columns after it
+    categories: list = field(default_factory=list)  # categorical: the values, NULL last when there are NULLs
+    atoms: np.ndarray = field(default_factory=lambda: np.empty(0))
+    edges: np.ndarray = field(default_factory=lambda: np.empty(0))
+    tree: object = None  # a fitted sklearn tree, or None: the column's own distribution
+    leaf_row: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # node id → row of counts
+    counts: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # (leaves, outcomes)
+    features: list = field(default_factory=list)  # names of the feature columns, in order
+
+    @property
+    def outcomes(self) -> int:
+        return len(self.categories) if self.kind == "categorical" else 1 + len(self.atoms) + max(len(self.edges) - 1, 0)
+
+
+class SequentialTrees:
+    """One table's columns, each drawn from a tree over the columns before it and the context.
+
+    ``sdtypes``: per column ``categorical``, ``boolean`` or ``numerical``; ``targets_only``: columns drawn
+    but never used as features (HMA's child scales and correlations, many and weakly informative);
+    ``context_sdtypes``: the context's columns. ``k``: the rare-value threshold (entities per leaf).
+    """
+
+    conditional = True
+
+    def __init__(self, sdtypes: dict[str, str], *, k: int = 5, min_leaf: int = MIN_LEAF, targets_only=(),
+                 context_sdtypes: dict[str, str] | None = None, seed: int = 0):
+        self.sdtypes = dict(sdtypes)
+        self.k = k
+        self.min_leaf = max(int(min_leaf), int(k))
+        self.targets_only = set(targets_only)
+        self.context_sdtypes = dict(context_sdtypes or {})
+        self.seed = seed
+
+    # --- fitting -----------------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, *, entities: np.ndarray | None = None,
+            context: pd.DataFrame | None = None) -> SequentialTrees:
+        from synthbank import seeding
+
+        n = len(frame)
+        rng = seeding.rng(self.seed, "trees fit rows")
+        keep = np.sort(rng.choice(n, FIT_ROWS, replace=False)) if n > FIT_ROWS else np.arange(n)
+        frame = frame.iloc[keep].reset_index(drop=True)
+        entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
+        _, entity_codes = np.unique(entities, return_inverse=True)
+        weights = 1.0 / np.bincount(entity_codes)[entity_codes]
+        self.context_ = [self._column(name, kind, context[name], entity_codes, feature=True)
+                         for name, kind in self.context_sdtypes.items()] if context is not None else []
+        features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if context is not None else {}
+        self.columns_ = [self._column(name, self.sdtypes[name], frame[name], entity_codes,
+                                      feature=name not in self.targets_only) for name in self._order(frame)]
+        min_weight = min(self.k / max(weights.sum(), 1e-12), 0.5)
+        for index, column in enumerate(self.columns_):
+            outcome = self._outcome(column, frame[column.name])
+            column.features = list(features)
+            if features:
+                from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+                X = np.column_stack(list(features.values()))
+                options = {"min_samples_leaf": self.min_leaf, "min_weight_fraction_leaf": min_weight,
+                           "random_state": seeding.int_seed(self.seed, "tree", column.name) % 2**31}
+                if column.kind == "categorical":
+                    tree = DecisionTreeClassifier(**options).fit(X, outcome, sample_weight=weights)
+                else:
+                    tree = DecisionTreeRegressor(**options).fit(X, self._rank(column, frame[column.name]),
+                                                                sample_weight=weights)
+                leaves = tree.apply(X)
+                column.tree = tree
+            else:
+                leaves = np.zeros(len(frame), dtype=np.int64)
+            ids, row = np.unique(leaves, return_inverse=True)
+            column.leaf_row = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
+            column.leaf_row[ids] = np.arange(len(ids))
+            counts = np.zeros((max(len(ids), 1), column.outcomes), dtype=np.int32)
+            np.add.at(counts, (row, outcome), 1)
+            column.counts = counts
+            if column.feature:
+                features[column.name] = self._feature(column, frame[column.name])
+        self.digits_ = rounding(frame, [c for c, t in self.sdtypes.items() if t == "numerical" and c not in self.targets_only])
+        self.n_rows_ = n
+        return self
+
+    def _order(self, frame: pd.DataFrame) -> list[str]:
+        """Categories first, the fewest values first (a flag decides the numbers drawn after it, and a
+        condition on it then holds for every later column), then numbers, then the targets only."""
+        names = [c for c in self.sdtypes if c in frame]
+        def key(name):
+            categorical = self.sdtypes[name] != "numerical"
+            return (name in self.targets_only, not categorical, frame[name].nunique() if categorical else 0)
+        return sorted(names, key=key)
+
+    def _column(self, name: str, sdtype: str, values: pd.Series, entities: np.ndarray, *, feature: bool) -> _Column:
+        if sdtype != "numerical":
+            present = values.dropna()
+            categories = sorted(present.unique().tolist(), key=lambda v: (str(type(v)), str(v)))
+            if values.isna().any() or not categories:
+                categories.append(None)
+            return _Column(name, "categorical", feature, categories=categories)
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        present = numbers.notna().to_numpy()
+        column = _Column(name, "numerical", feature)
+        column.atoms = _atoms(numbers[present].to_numpy(), entities[present], self.k)
+        rest = numbers[present & ~numbers.isin(column.atoms).to_numpy()].to_numpy()
+        column.edges = _edges(rest, self.k)
+        return column
+
+    def _outcome(self, column: _Column, values: pd.Series) -> np.ndarray:
+        if column.kind == "categorical":
+            index = {v: i for i, v in enumerate(column.categories) if v is not None}
+            null = column.categories.index(None) if None in column.categories else 0
+            return np.array([null if _missing(v) else index.get(v, null) for v in values.astype(object)], dtype=np.int64)
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        out = np.zeros(len(numbers), dtype=np.int64)  # 0: NULL
+        present = ~np.isnan(numbers)
+        atom = np.zeros(len(numbers), dtype=np.int64) - 1
+        if len(column.atoms):
+            position = np.clip(np.searchsorted(column.atoms, numbers), 0, len(column.atoms) - 1)
+            atom = np.where(present & (column.atoms[position] == numbers), position, -1)
+        out[atom >= 0] = 1 + atom[atom >= 0]
+        binned = present & (atom < 0)
+        if binned.any() and len(column.edges) < 2:  # fewer than k such values: their nearest atom, else NULL
+            if len(column.atoms):
+                nearest = np.abs(numbers[binned][:, None] - column.atoms[None, :]).argmin(axis=1)
+                out[binned] = 1 + nearest
+            return out
+        if binned.any():
+            bins = len(column.edges) - 1
+            which = np.clip(np.searchsorted(column.edges, numbers[binned], side="right") - 1, 0, bins - 1)
+            out[binned] = 1 + len(column.atoms) + which
+        return out
+
+    def _rank(self, column: _Column, values: pd.Series) -> np.ndarray:
+        """A numeric target as trees see it: its rank in [0, 1], NULL at -1 (split off where it is predictable)."""
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        ranks = numbers.rank(pct=True).to_numpy()
+        return np.where(np.isnan(ranks), -1.0, ranks)
+
+    def _feature(self, column: _Column, values: pd.Series) -> np.ndarray:
+        if column.kind == "categorical":
+            return self._outcome(column, values).astype(float)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+    # --- sampling ----------------------------------------------------------------------------------
+    def sample(self, num_rows: int, rng: np.random.Generator, *, context: pd.DataFrame | None = None,
+               forced: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+        """``num_rows`` rows (one per context row when a context is given). ``forced``: per column, the value
+        each row must hold (NaN/None where it is free); later columns are drawn given it."""
+        if context is not None:
+            num_rows = len(context)
+        features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if self.context_ else {}
+        out = {}
+        for column in self.columns_:
+            outcome = self._draw_outcomes(column, features, num_rows, rng)
+            values = self._values(column, outcome, rng)
+            if forced and column.name in forced:
+                given = pd.Series(forced[column.name]).reset_index(drop=True)
+                held = given.notna().to_numpy()
+                values = values.astype(object) if column.kind == "categorical" else values
+                values[held] = given[held].to_numpy(dtype=values.dtype if column.kind != "categorical" else object)
+            if column.name in self.digits_:
+                values = np.round(values, self.digits_[column.name])
+            out[column.name] = values
+            if column.feature:
+                features[column.name] = self._feature(column, pd.Series(values))
+        frame = pd.DataFrame(out, index=range(num_rows))
+        return frame[[c for c in self.sdtypes if c in frame]]
+
+    def _draw_outcomes(self, column: _Column, features: dict, num_rows: int, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(num_rows)
+        out = np.empty(num_rows, dtype=np.int64)
+        for start in range(0, num_rows, DRAW_BLOCK):
+            stop = min(start + DRAW_BLOCK, num_rows)
+            if column.tree is not None:
+                X = np.column_stack([features[name][start:stop] for name in column.features])
+                rows = column.leaf_row[column.tree.apply(X)]
+            else:
+                rows = np.zeros(stop - start, dtype=np.int64)
+            cumulative = np.cumsum(column.counts[rows], axis=1, dtype=float)
+            target = u[start:stop] * cumulative[:, -1]
+            out[start:stop] = np.minimum((cumulative <= target[:, None]).sum(axis=1), column.outcomes - 1)
+        return out
+
+    def _values(self, column: _Column, outcome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if column.kind == "categorical":
+            values = np.empty(len(outcome), dtype=object)
+            values[:] = [column.categories[i] for i in outcome]
+            return values
+        values = np.full(len(outcome), np.nan)
+        atom = (outcome >= 1) & (outcome <= len(column.atoms))
+        values[atom] = column.atoms[outcome[atom] - 1]
+        binned = outcome > len(column.atoms)
+        if binned.any():
+            which = outcome[binned] - 1 - len(column.atoms)
+            low, high = column.edges[which], column.edges[which + 1]
+            values[binned] = low + (high - low) * rng.random(int(binned.sum()))
+        return values
+
+    def categories(self, column: str) -> tuple[dict, dict]:
+        """A categorical column's values (as the conditions resolve them) and their shares in the real rows."""
+        for c in self.columns_:
+            if c.name == column and c.kind == "categorical":
+                totals = c.counts.sum(axis=0)
+                shares = {v: float(t / max(totals.sum(), 1)) for v, t in zip(c.categories, totals) if v is not None}
+                return {v: None for v in shares}, shares
+        raise KeyError(column)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def _atoms(numbers: np.ndarray, entities: np.ndarray, k: int) -> np.ndarray:
+    """Values at least ``k`` entities and :data:`ATOM_SHARE` of the rows hold, sorted."""
+    if not len(numbers):
+        return np.empty(0)
+    values, counts = np.unique(numbers, return_counts=True)
+    candidates = values[(counts >= max(k, ATOM_SHARE * len(numbers)))]
+    if not len(candidates):
+        return np.empty(0)
+    held = pd.DataFrame({"v": numbers, "e": entities})
+    held = held[held["v"].isin(candidates)].groupby("v")["e"].nunique()
+    return np.sort(held[held >= k].index.to_numpy(dtype=float))
+
+
+def _edges(numbers: np.ndarray, k: int) -> np.ndarray:
+    """Bin edges: the means of consecutive blocks of sorted values, each block at least ``k`` values
+    (so no edge is one row's value), at most :data:`BINS` bins."""
+    numbers = np.sort(numbers[np.isfinite(numbers)])
+    blocks = min(BINS + 1, len(numbers) // max(k, 1))
+    if blocks < 2:
+        if len(numbers) >= k and len(numbers):
+            middle = float(numbers.mean())
+            spread = float(numbers.std()) or abs(middle) * 1e-6 or 1e-6
+            return np.array([middle - spread, middle + spread])
+        return np.empty(0)
+    edges = np.array([part.mean() for part in np.array_split(numbers, blocks)])
+    edges = np.unique(edges)
+    if len(edges) < 2:
+        return np.array([edges[0] - 1e-6, edges[0] + 1e-6])
+    return edges
+
+
+def rounding(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Per numeric column, the fewest decimals (up to :data:`MAX_DIGITS`) that write every value exactly,
+    as RDT's ``learn_rounding_scheme`` finds them for the copula (a count, not a value)."""
+    out = {}
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce").dropna().to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            continue
+        for digits in range(MAX_DIGITS + 1):
+            if np.allclose(np.round(values, digits), values, rtol=0, atol=1e-9 * max(1.0, float(np.abs(values).max()))):
+                out[column] = digits
+                break
+    return out
