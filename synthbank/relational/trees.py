@@ -28,7 +28,7 @@ import pandas as pd
 #: Bins of a numeric column's continuous part (fewer when the column has fewer than ``k`` values per bin).
 BINS = 48
 #: A number held by at least this share of the rows (and ``k`` entities) is drawn as itself.
-ATOM_SHARE = 0.01
+ATOM_SHARE = 0.002
 #: Rows a table's trees are fitted on at most (a seeded sample).
 FIT_ROWS = 30_000
 #: Rows drawn per block while sampling (bounds the (rows, outcomes) arrays).
