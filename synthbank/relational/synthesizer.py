@@ -448,7 +448,9 @@ class RelationalSynthesizer:
         grand = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
         if choice == "trees" and grand in self.model_frames_ and grand != name:
             columns = list(self._window_sdtypes(Window(grand, []))[grand])
-            numeric = [c for c, t in sdtypes.items() if t == "numerical"]
+            # not the siblings' means: fitted on the real rows they include each row's own value, and sampled on
+            # HMA's draft they carry its noise (nycflights13's months followed the drafts' means, off by half)
+            numeric: list[str] = []
             link = self.model_frames_[name][fk_column(plan.primary_fk)].to_numpy()
             fit["context"] = table_models.parent_context(self.model_frames_[grand][columns], link,
                                                          self.model_frames_[name], numeric)

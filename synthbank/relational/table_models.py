@@ -121,7 +121,7 @@ class SdvNetwork:
         metadata = _metadata(self.sdtypes)
         with sdv_adapter.quiet():
             self.model_ = cls(metadata, enforce_min_max_values=True, **options)
-            self.model_.fit(frame)
+            self.model_.fit({"table": frame})
         shares = {}
         for column, sdtype in self.sdtypes.items():
             if sdtype != "numerical":
@@ -136,10 +136,16 @@ class SdvNetwork:
         from synthbank.relational import sdv_adapter
 
         seed = int(rng.integers(2**31))
+        sdv_adapter.seed_copula(self.model_, seed)  # SDV's and RDT's own random states (any SDV synthesizer)
         torch.manual_seed(seed)
         np.random.seed(seed)
-        with sdv_adapter.quiet():
-            frame = self.model_.sample(num_rows=num_rows) if num_rows else pd.DataFrame(columns=list(self.sdtypes))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one thread everywhere: a worker's sums add up in this process's order
+        try:
+            with sdv_adapter.quiet():
+                frame = self.model_.sample(num_rows=num_rows) if num_rows else pd.DataFrame(columns=list(self.sdtypes))
+        finally:
+            torch.set_num_threads(threads)
         if isinstance(frame, dict):
             (frame,) = frame.values()
         frame = frame.reset_index(drop=True)

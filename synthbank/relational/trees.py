@@ -271,10 +271,10 @@ def _edges(numbers: np.ndarray, k: int) -> np.ndarray:
     (so no edge is one row's value), at most :data:`BINS` bins."""
     numbers = np.sort(numbers[np.isfinite(numbers)])
     blocks = min(BINS + 1, len(numbers) // max(k, 1))
-    if blocks < 2:
-        if len(numbers) >= k and len(numbers):
+    if blocks < 2:  # one bin around the values' mean, two standard deviations each side (never a value)
+        if len(numbers) >= 2:
             middle = float(numbers.mean())
-            spread = float(numbers.std()) or abs(middle) * 1e-6 or 1e-6
+            spread = 2 * float(numbers.std()) or abs(middle) * 1e-6 or 1e-6
             return np.array([middle - spread, middle + spread])
         return np.empty(0)
     edges = np.array([part.mean() for part in np.array_split(numbers, blocks)])
