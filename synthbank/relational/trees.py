@@ -94,7 +94,7 @@ class SequentialTrees:
         self.columns_ = [self._column(name, self.sdtypes[name], frame[name], entity_codes,
                                       feature=name not in self.targets_only) for name in self._order(frame)]
         min_weight = min(self.k / max(weights.sum(), 1e-12), 0.5)
-        for index, column in enumerate(self.columns_):
+        for column in self.columns_:
             outcome = self._outcome(column, frame[column.name])
             column.features = list(features)
             if features:
