@@ -72,11 +72,11 @@ class RareGuard:
         as_text = present.astype(str)
         is_kept = as_text.isin(frequent).to_numpy()
         kept = present[is_kept]
-        if not len(kept):
-            return cls([], [], int(len(present)))
         rare = np.zeros(len(values), dtype=bool)
         rare[np.flatnonzero(values.notna().to_numpy())[~is_kept]] = True
         novel = make_pool(values, rare, entities, k, seed) if rare.any() else []
+        if not len(kept):
+            return cls([], [], int(len(present)), novel)
         # the kept values in their own type (an integer category stays an integer), with their row shares
         shares = kept.astype(object).map(_plain).value_counts(normalize=True, sort=True)
         return cls(list(shares.index), [float(s) for s in shares.to_numpy()], int((~is_kept).sum()), novel)

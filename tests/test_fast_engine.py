@@ -110,9 +110,10 @@ def _violations(candidate, references) -> list[str]:
 @pytest.fixture(scope="module")
 def runs():
     schema, data = _schema_and_data()
-    # leaf_models=False: the child values come from HMA's per-parent copulas, the part being compared
+    # leaf_models=False: the child values come from HMA's per-parent copulas, the part being compared;
+    # table_model="copula": the parents (with their children's parameters) from a copula, as in SDV's HMA
     sdv = RelationalSynthesizer(schema, engine="sdv", leaf_models=False).fit(data)
-    fast = RelationalSynthesizer(schema, engine="fast", leaf_models=False).fit(data)
+    fast = RelationalSynthesizer(schema, engine="fast", leaf_models=False, table_model="copula").fit(data)
     # twice the parents of the training data: groups of a few dozen parents per segment
     return [sdv.sample(scale=2.0, seed=s) for s in (1, 2, 3)], fast.sample(scale=2.0, seed=1)
 

@@ -269,11 +269,11 @@ def test_evaluate_compares_within_each_condition(demo_model, bank):
 
 
 def test_a_product_that_never_names_a_loan_never_does_plain_or_rebalanced(demo_model, bank):
-    # complaints are split into strata by product (it decides whether a complaint points at a loan), so the
-    # products whose real complaints never name a loan keep that in the plain clone and when rebalanced
-    (model,) = [m for m in demo_model.relational_._window_models("complaints") if m.parent == "complaints"]
-    column, values, _ = model.strata_
-    assert column == "product"
+    # the trees draw whether a complaint points at a loan given its product (a rebalanced product's rows have
+    # their earlier columns redrawn given it), so the products whose real complaints never name a loan keep
+    # that in the plain clone and when rebalanced (the copula: strata by product, tests below)
+    counts = bank["complaints"]["product"].value_counts()
+    values = [v for v, n in counts.items() if n >= 20]
     linked = bank["complaints"].groupby("product")["loan_id"].apply(lambda keys: keys.notna().mean())
     never = [v for v in values if linked[v] == 0]
     assert len(never) >= 2 and linked.max() > 0.5
@@ -293,7 +293,7 @@ def test_class_models_for_categories_keep_what_goes_with_the_value(bank):
 
     complaints = bank["complaints"]
     assert complaints.loc[complaints["product"] == "Credit card", "loan_id"].isna().all()
-    model = DatabaseSynthesizer(demo_schema(), text=False, relational=RelationalSettings(class_models="categories")).fit(bank)
+    model = DatabaseSynthesizer(demo_schema(), text=False, relational=RelationalSettings(class_models="categories", table_model="copula")).fit(bank)
     synthetic = model.sample(seed=3, rebalance={"complaints.product": {"Credit card": 0.6}})
     cards = synthetic["complaints"][synthetic["complaints"]["product"] == "Credit card"]
     assert len(cards) == pytest.approx(0.6 * len(synthetic["complaints"]), abs=1)
@@ -302,7 +302,10 @@ def test_class_models_for_categories_keep_what_goes_with_the_value(bank):
 
 
 def test_the_copula_of_a_rare_class_stores_and_writes_no_real_extreme(payments):
-    _, _, real, model = payments
+    from synthbank.relational.settings import RelationalSettings
+
+    _, schema, real, _ = payments
+    model = DatabaseSynthesizer(schema, text=False, relational=RelationalSettings(table_model="copula")).fit(real)
     flagged = real["accounts"][flags(real["accounts"]["is_flagged"])]
     extremes = {round(float(v), 2) for v in (flagged["balance"].min(), flagged["balance"].max())}
     everyone = {round(float(v), 2) for v in pd.to_numeric(real["accounts"]["balance"]).dropna()}

@@ -245,11 +245,16 @@ class RelationalSynthesizer:
                     log.info("%s.%s: %d rows held a value fewer than %d entities share; replaced before fitting",
                              name, column, guard.replaced, self.rare_threshold_)
                 if guard.replaced and not guard.kept:
-                    rare_everywhere.setdefault(name, []).append(column)
+                    rare_everywhere.setdefault(name, []).append((column, bool(guard.novel)))
         for name, columns in rare_everywhere.items():
-            self.notes_.append(f"Every value of {', '.join(f'{name}.{c}' for c in columns)} is held by fewer than "
-                               f"{self.rare_threshold_} entities, so none is learned (written as {RARE_MARKER} or NULL); if "
-                               f"'{name}' is public reference data (branches, districts), set its mode to copy in the schema file.")
+            novel = [c for c, made in columns if made]
+            marked = [c for c, made in columns if not made]
+            for listed, written in ((novel, "written as new labels of common words"),
+                                    (marked, f"written as {RARE_MARKER} or NULL")):
+                if listed:
+                    self.notes_.append(f"Every value of {', '.join(f'{name}.{c}' for c in listed)} is held by fewer than "
+                                       f"{self.rare_threshold_} entities, so none is learned ({written}); if "
+                                       f"'{name}' is public reference data (branches, airports), set its mode to copy in the schema file.")
         return guards
 
     def _key_columns(self, table: Table) -> list[str]:
@@ -535,8 +540,11 @@ class RelationalSynthesizer:
         parent_of: dict[str, np.ndarray] = {}
         adopted: set[str] = set()
         mixes = mixes or {}
-        below = {name for name in self.plans_ if any(a in mixes for a in self._ancestors(name))}
-        adopted.update(below)  # a table under a condition keeps what its conditioned parents' models gave it
+        # a table under a condition keeps what its conditioned parents' models gave it, unless its own model
+        # draws it given its parent row (which holds the condition)
+        conditional = {w.parent for i, w in enumerate(self.windows_) if getattr(self.hmas_[i], "context_spec_", None)}
+        below = {name for name in self.plans_ if name not in conditional and any(a in mixes for a in self._ancestors(name))}
+        adopted.update(below)
         for index, window in enumerate(self.windows_):
             if window.parent in below and window.parent in rows and not window.children:
                 continue  # its own copula learned the real mix: its values would wash the condition out
@@ -658,9 +666,10 @@ class RelationalSynthesizer:
             target = len(rows[parent])
             rng = seeding.rng(seed, "match", index)
             spec = getattr(model, "context_spec_", None)
-            if spec is not None and parent not in adopted and parent in parent_of and target and real_parents:
-                # a conditional table model draws each row given its synthetic parent row and HMA's draft
-                # of its siblings: no matching, every row keeps its parent (and a conditioned value its value)
+            if spec is not None and parent in parent_of and target and real_parents:
+                # a conditional table model draws each row given its synthetic parent row: no matching, every
+                # row keeps its parent (and a conditioned value its value); a second window of the same
+                # table (more than four children) links its children to the same rows without adopting again
                 grand, columns, numeric = spec
                 context = table_models.parent_context(rows[grand][columns].reset_index(drop=True), parent_of[parent],
                                                       rows[parent], numeric)

@@ -11,8 +11,8 @@ summaries. What changes is how one table's columns are drawn:
     its parent row into account by HMA's per-parent parameters and by matching (``links.match_rows``).
 ``trees``
     :class:`~synthbank.relational.trees.SequentialTrees` (synthpop's CART): each column from a tree over
-    the columns before it and, for a child table, the *context*: its synthetic parent row, how many rows
-    that parent has in this table and their means (:func:`parent_context`).
+    the columns before it and, for a child table, the *context*: its synthetic parent row and how many rows
+    that parent has in this table (:func:`parent_context`; their means are left out: see there).
 ``ctgan`` / ``tvae``
     SDV's ``CTGANSynthesizer`` and ``TVAESynthesizer`` (a conditional GAN and a variational autoencoder,
     Xu et al. 2019). Their conditional vector takes one discrete column's value, not a parent row with
@@ -53,8 +53,9 @@ def build(name: str, sdtypes: dict[str, str], *, k: int, seed: int, targets_only
 
 def parent_context(parent_rows: pd.DataFrame, link: np.ndarray, own: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
     """Per row of a child table: its parent row's columns, how many rows that parent has in this table, and
-    those rows' means of ``numeric`` (HMA's summaries of the parent's children). When fitting, ``own`` holds
-    the real rows; when sampling, HMA's draft of the synthetic ones (drawn from the parent's summaries)."""
+    those rows' means of ``numeric``. When fitting, ``own`` holds the real rows; when sampling, HMA's draft
+    of the synthetic ones. The engine passes no ``numeric``: a real mean holds the row's own value, a draft's
+    mean HMA's noise, and a tree fitted on the first copied the second (nycflights13's months went off by half)."""
     link = np.asarray(link, dtype=np.int64)
     out = {f"{CONTEXT_PREFIX}{c}": parent_rows[c].to_numpy()[link] for c in parent_rows.columns}
     size = int(link.max()) + 1 if len(link) else 0

@@ -2,20 +2,24 @@
 
 The columns are drawn one after another. The first is drawn from its distribution; each later column from
 the leaf that a decision tree, fitted on the columns before it (and on the *context*: the synthetic parent
-row and HMA's summaries of its children, see :mod:`synthbank.relational.table_models`), puts the row in.
+row and how many rows that parent has here, see :mod:`synthbank.relational.table_models`), puts the row in.
+A table's own columns come first, then HMA's summaries of its children (how many, their means; their spreads
+and correlations are drawn but never used as features), so the children follow what the row holds.
 A tree holds what a copula cannot: a category that flips a numeric relation's sign, a mixture of amounts by
 transaction type, the few columns that decide a default.
 
 Privacy by construction (DESIGN.md §6) holds for every part a model file keeps:
 
-* a leaf covers at least ``min_leaf`` rows *and* at least ``k`` entities (each entity's rows weigh one
-  entity in all, and a leaf must weigh ``k``): what it stores are counts over outcomes, never rows;
+* a leaf covers at least ``min_leaf`` rows, and what it stores are counts over outcomes, never rows; a leaf
+  whose rows belong to fewer than ``k`` entities (a customer's many transactions) stores the counts of its
+  nearest ancestor node whose rows belong to ``k``; the trees keep only their structure (sklearn's per-node
+  means, impurities and row counts are blanked) and each split threshold lies strictly between two
+  neighbouring values of its feature, so it is nobody's value;
 * an outcome of a numeric column is NULL, an *atom* (a value at least ``k`` entities and
   :data:`ATOM_SHARE` of the rows hold: a 36-month term, an amount of 0) or a bin whose edges are means of
   at least ``k`` consecutive sorted values; a number is drawn uniformly inside its bin (a smoothed leaf
   distribution), so no stored number is one row's value;
-* categories arrive already protected (values fewer than ``k`` entities hold are merged before fitting);
-* the trees' split thresholds are midpoints between two distinct values, never a value.
+* categories arrive already protected (values fewer than ``k`` entities hold are merged before fitting).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ ATOM_SHARE = 0.002
 FIT_ROWS = 30_000
 #: Rows drawn per block while sampling (bounds the (rows, outcomes) arrays).
 DRAW_BLOCK = 50_000
+#: Rounds of redrawing the columns before a forced one (a rebalanced value's rows; rare values need many).
+REJECTION_ROUNDS = 200
 #: The smallest leaf, in rows, unless the settings say otherwise.
 MIN_LEAF = 20
 #: A numeric column's decimals: the fewest of these that write every real value exactly.
@@ -87,13 +93,11 @@ class SequentialTrees:
         frame = frame.iloc[keep].reset_index(drop=True)
         entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
         _, entity_codes = np.unique(entities, return_inverse=True)
-        weights = 1.0 / np.bincount(entity_codes)[entity_codes]
         self.context_ = [self._column(name, kind, context[name], entity_codes, feature=True)
                          for name, kind in self.context_sdtypes.items()] if context is not None else []
         features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if context is not None else {}
         self.columns_ = [self._column(name, self.sdtypes[name], frame[name], entity_codes,
                                       feature=name not in self.targets_only) for name in self._order(frame)]
-        min_weight = min(self.k / max(weights.sum(), 1e-12), 0.5)
         for column in self.columns_:
             outcome = self._outcome(column, frame[column.name])
             column.features = list(features)
@@ -101,23 +105,19 @@ class SequentialTrees:
                 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
                 X = np.column_stack(list(features.values()))
-                options = {"min_samples_leaf": self.min_leaf, "min_weight_fraction_leaf": min_weight,
+                options = {"min_samples_leaf": self.min_leaf,
                            "random_state": seeding.int_seed(self.seed, "tree", column.name) % 2**31}
                 if column.kind == "categorical":
-                    tree = DecisionTreeClassifier(**options).fit(X, outcome, sample_weight=weights)
+                    tree = DecisionTreeClassifier(**options).fit(X, outcome)
                 else:
-                    tree = DecisionTreeRegressor(**options).fit(X, self._rank(column, frame[column.name]),
-                                                                sample_weight=weights)
-                leaves = tree.apply(X)
+                    tree = DecisionTreeRegressor(**options).fit(X, self._rank(column, frame[column.name]))
+                _own_thresholds(tree, X)
+                column.leaf_row, column.counts = _leaf_counts(tree, X, outcome, column.outcomes, entity_codes, self.k)
+                _forget_statistics(tree)
                 column.tree = tree
             else:
-                leaves = np.zeros(len(frame), dtype=np.int64)
-            ids, row = np.unique(leaves, return_inverse=True)
-            column.leaf_row = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
-            column.leaf_row[ids] = np.arange(len(ids))
-            counts = np.zeros((max(len(ids), 1), column.outcomes), dtype=np.int32)
-            np.add.at(counts, (row, outcome), 1)
-            column.counts = counts
+                column.leaf_row = np.zeros(1, dtype=np.int64)
+                column.counts = np.bincount(outcome, minlength=column.outcomes)[None, :].astype(np.int32)
             if column.feature:
                 features[column.name] = self._feature(column, frame[column.name])
         self.digits_ = rounding(frame, [c for c, t in self.sdtypes.items() if t == "numerical" and c not in self.targets_only])
@@ -188,38 +188,70 @@ class SequentialTrees:
     def sample(self, num_rows: int, rng: np.random.Generator, *, context: pd.DataFrame | None = None,
                forced: dict[str, pd.Series] | None = None) -> pd.DataFrame:
         """``num_rows`` rows (one per context row when a context is given). ``forced``: per column, the value
-        each row must hold (NaN/None where it is free); later columns are drawn given it."""
+        each row must hold (NaN/None where it is free). The columns before a forced one are drawn given it
+        (rejection: a row's earlier columns are redrawn until the forced value's leaf probability accepts
+        them, so a rebalanced fraud has the account a fraud has), the later ones from trees that see it."""
         if context is not None:
             num_rows = len(context)
         features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if self.context_ else {}
-        out = {}
-        for column in self.columns_:
-            outcome = self._draw_outcomes(column, features, num_rows, rng)
-            values = self._values(column, outcome, rng)
-            if forced and column.name in forced:
-                given = pd.Series(forced[column.name]).reset_index(drop=True)
-                held = given.notna().to_numpy()
-                values = values.astype(object) if column.kind == "categorical" else values
-                values[held] = given[held].to_numpy(dtype=values.dtype if column.kind != "categorical" else object)
-            if column.name in self.digits_:
-                values = np.round(values, self.digits_[column.name])
-            out[column.name] = values
-            if column.feature:
-                features[column.name] = self._feature(column, pd.Series(values))
+        out: dict[str, np.ndarray] = {}
+        forced = {name: pd.Series(values).reset_index(drop=True) for name, values in (forced or {}).items()}
+        everyone = np.arange(num_rows)
+        position = min((i for i, c in enumerate(self.columns_) if c.name in forced), default=None)
+        start = 0
+        if position:  # a forced column after others: draw those given it
+            prefix, column = self.columns_[:position], self.columns_[position]
+            given = forced[column.name]
+            pending = np.flatnonzero(given.notna().to_numpy())
+            wanted = self._outcome(column, given.iloc[pending]) if len(pending) else np.empty(0, dtype=np.int64)
+            self._draw_columns(prefix, everyone, num_rows, features, out, rng, forced)
+            for _ in range(REJECTION_ROUNDS):
+                if not len(pending):
+                    break
+                counts = column.counts[self._leaves(column, features, pending)]
+                chance = counts[np.arange(len(pending)), wanted] / np.maximum(counts.sum(axis=1), 1)
+                keep = rng.random(len(pending)) >= chance
+                pending, wanted = pending[keep], wanted[keep]
+                if len(pending):
+                    self._draw_columns(prefix, pending, num_rows, features, out, rng, forced)
+            start = position
+        self._draw_columns(self.columns_[start:], everyone, num_rows, features, out, rng, forced)
         frame = pd.DataFrame(out, index=range(num_rows))
         return frame[[c for c in self.sdtypes if c in frame]]
 
-    def _draw_outcomes(self, column: _Column, features: dict, num_rows: int, rng: np.random.Generator) -> np.ndarray:
-        u = rng.random(num_rows)
-        out = np.empty(num_rows, dtype=np.int64)
-        for start in range(0, num_rows, DRAW_BLOCK):
-            stop = min(start + DRAW_BLOCK, num_rows)
-            if column.tree is not None:
-                X = np.column_stack([features[name][start:stop] for name in column.features])
-                rows = column.leaf_row[column.tree.apply(X)]
-            else:
-                rows = np.zeros(stop - start, dtype=np.int64)
-            cumulative = np.cumsum(column.counts[rows], axis=1, dtype=float)
+    def _draw_columns(self, columns: list[_Column], rows: np.ndarray, n: int, features: dict, out: dict,
+                      rng: np.random.Generator, forced: dict) -> None:
+        """Draw ``columns`` in order for ``rows`` (positions among ``n``), writing into ``out`` and ``features``."""
+        for column in columns:
+            values = self._values(column, self._draw_outcomes(column, features, rows, rng), rng)
+            if column.name in forced:
+                given = forced[column.name].iloc[rows]
+                held = given.notna().to_numpy()
+                values = values.astype(object) if column.kind == "categorical" else values
+                values[held] = given[held].to_numpy(dtype=object if column.kind == "categorical" else float)
+            if column.name in self.digits_:
+                values = np.round(values, self.digits_[column.name])
+            if column.name not in out:
+                out[column.name] = np.empty(n, dtype=object) if column.kind == "categorical" else np.full(n, np.nan)
+            out[column.name][rows] = values
+            if column.feature:
+                if column.name not in features:
+                    features[column.name] = np.full(n, np.nan)
+                features[column.name][rows] = self._feature(column, pd.Series(values))
+
+    def _leaves(self, column: _Column, features: dict, rows: np.ndarray) -> np.ndarray:
+        """The row of ``column.counts`` each of ``rows`` falls in."""
+        if column.tree is None:
+            return np.zeros(len(rows), dtype=np.int64)
+        X = np.column_stack([features[name][rows] for name in column.features])
+        return column.leaf_row[column.tree.apply(X)]
+
+    def _draw_outcomes(self, column: _Column, features: dict, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(len(rows))
+        out = np.empty(len(rows), dtype=np.int64)
+        for start in range(0, len(rows), DRAW_BLOCK):
+            stop = min(start + DRAW_BLOCK, len(rows))
+            cumulative = np.cumsum(column.counts[self._leaves(column, features, rows[start:stop])], axis=1, dtype=float)
             target = u[start:stop] * cumulative[:, -1]
             out[start:stop] = np.minimum((cumulative <= target[:, None]).sum(axis=1), column.outcomes - 1)
         return out
@@ -249,6 +281,65 @@ class SequentialTrees:
         raise KeyError(column)
 
 
+def _own_thresholds(tree, X: np.ndarray) -> None:
+    """Move each split threshold to the midpoint of the two *adjacent* distinct values of its feature in all
+    the rows (sklearn puts it between the node's rows' values, and that midpoint can be another row's exact
+    value: 60.00 between 59.99 and 60.01). The split is the same for every training row, and the threshold
+    now lies strictly between two values next to each other: it is nobody's value."""
+    structure = tree.tree_
+    inner = np.flatnonzero(structure.children_left >= 0)
+    if not len(inner):
+        return
+    X32 = np.asarray(X, dtype=np.float32)  # what sklearn compares
+    thresholds = structure.threshold  # a view on the tree's nodes: written in place
+    for feature in np.unique(structure.feature[inner]):
+        values = np.unique(X32[:, feature][~np.isnan(X32[:, feature])]).astype(np.float64)
+        nodes = inner[structure.feature[inner] == feature]
+        if len(values) < 2:
+            continue
+        above = np.clip(np.searchsorted(values, thresholds[nodes], side="right"), 1, len(values) - 1)
+        thresholds[nodes] = (values[above - 1] + values[above]) / 2
+
+
+def _forget_statistics(tree) -> None:
+    """Blank what sklearn keeps per node besides the structure (means or class shares, impurities, row
+    counts): sampling needs only ``apply``; a leaf's statistics are the counts of :func:`_leaf_counts`."""
+    structure = tree.tree_
+    structure.value[:] = 0
+    structure.impurity[:] = 0
+    structure.weighted_n_node_samples[:] = 0
+    structure.n_node_samples[:] = 0
+
+
+def _leaf_counts(tree, X: np.ndarray, outcome: np.ndarray, outcomes: int, entities: np.ndarray,
+                 k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per leaf of a fitted tree, the outcome counts it stores: its own rows' when they belong to at least ``k``
+    entities, else those of its nearest ancestor whose rows do (a customer's many transactions never make a
+    leaf of their own). Returns the node → row map and the (rows, outcomes) counts."""
+    from scipy import sparse
+
+    path = tree.decision_path(X).tocsc()  # rows × nodes
+    n = len(outcome)
+    who = sparse.csr_matrix((np.ones(n), (np.arange(n), entities)), shape=(n, int(entities.max()) + 1))
+    held = np.asarray(((path.T @ who) > 0).sum(axis=1)).ravel()  # entities per node
+    by_outcome = (path.T @ sparse.csr_matrix((np.ones(n), (np.arange(n), outcome)), shape=(n, outcomes))).toarray()
+    structure = tree.tree_
+    parent = np.full(structure.node_count, -1, dtype=np.int64)
+    for node in range(structure.node_count):
+        for child in (structure.children_left[node], structure.children_right[node]):
+            if child >= 0:
+                parent[child] = node
+    leaves = np.flatnonzero(structure.children_left < 0)
+    source = leaves.copy()
+    for i, node in enumerate(leaves):
+        while held[node] < k and parent[node] >= 0:
+            node = parent[node]
+        source[i] = node
+    leaf_row = np.full(structure.node_count, -1, dtype=np.int64)
+    leaf_row[leaves] = np.arange(len(leaves))
+    return leaf_row, by_outcome[source].astype(np.int32)
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
 
@@ -267,8 +358,8 @@ def _atoms(numbers: np.ndarray, entities: np.ndarray, k: int) -> np.ndarray:
 
 
 def _edges(numbers: np.ndarray, k: int) -> np.ndarray:
-    """Bin edges: the means of consecutive blocks of sorted values, each block at least ``k`` values
-    (so no edge is one row's value), at most :data:`BINS` bins."""
+    """Bin edges: the means of consecutive blocks of sorted values, each block at least ``k`` values (so no
+    edge is one row's value), at most :data:`BINS` bins, and finer in the tails (see below)."""
     numbers = np.sort(numbers[np.isfinite(numbers)])
     blocks = min(BINS + 1, len(numbers) // max(k, 1))
     if blocks < 2:  # one bin around the values' mean, two standard deviations each side (never a value)
@@ -277,8 +368,14 @@ def _edges(numbers: np.ndarray, k: int) -> np.ndarray:
             spread = 2 * float(numbers.std()) or abs(middle) * 1e-6 or 1e-6
             return np.array([middle - spread, middle + spread])
         return np.empty(0)
-    edges = np.array([part.mean() for part in np.array_split(numbers, blocks)])
-    edges = np.unique(edges)
+    edges = [part.mean() for part in np.array_split(numbers, blocks)]
+    # the tails, finer: means of blocks of k, 2k, 4k… values from each end, up to a block's size (a late
+    # loan's high rate lies beyond the top block's mean, and the density falls towards the extremes)
+    k, start, size, block = max(k, 1), 0, max(k, 1), len(numbers) // blocks
+    while start + size <= block:
+        edges += [numbers[start:start + size].mean(), numbers[len(numbers) - start - size:len(numbers) - start].mean()]
+        start, size = start + size, 2 * size
+    edges = np.unique(np.array(edges))
     if len(edges) < 2:
         return np.array([edges[0] - 1e-6, edges[0] + 1e-6])
     return edges
