@@ -27,6 +27,7 @@ class TableModel(StrEnum):
 
     COPULA = "copula"
     TREES = "trees"
+    ARF = "arf"
     CTGAN = "ctgan"
     TVAE = "tvae"
 

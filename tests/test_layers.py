@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthbank"
 #: module or package prefix → layer (the longest matching prefix wins)
 LAYERS = {
     "synthbank.errors": 0, "synthbank.seeding": 0, "synthbank.files": 0, "synthbank.database": 0,
-    "synthbank.protection": 0, "synthbank.novel_values": 0, "synthbank.key_values": 0, "synthbank.progress": 0, "synthbank.executors": 0, "synthbank.vocabulary": 0, "synthbank.settings": 0,
+    "synthbank.protection": 0, "synthbank.novel_values": 0,
+    "synthbank.key_values": 0, "synthbank.progress": 0, "synthbank.executors": 0, "synthbank.vocabulary": 0, "synthbank.settings": 0,
     "synthbank.schemas": 1,
     "synthbank.io": 2,
     "synthbank.relational": 3, "synthbank.text": 3, "synthbank.demo_bank": 3,

@@ -13,7 +13,7 @@ Engine = Literal["fast", "sdv"]
 #: Columns of a window's root whose rare values get a copula of their own (see ``FastHMA``).
 ClassModels = Literal["booleans", "categories", "none"]
 #: How one table's columns are drawn (see :mod:`synthbank.relational.table_models`).
-TableModelName = Literal["trees", "copula", "ctgan", "tvae"]
+TableModelName = Literal["trees", "copula", "arf", "ctgan", "tvae"]
 #: The marginal distributions: synthbank's smoothed quantiles, or one of SDV's Gaussian copula families.
 Distribution = Literal["quantiles", "norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde"]
 
@@ -44,9 +44,10 @@ class RelationalSettings(Settings):
     table_model: TableModelName = setting(
         "trees", "how each table's columns are drawn inside HMA's hierarchy: trees (a tree per column over the "
                  "columns before it and the synthetic parent row, synthpop's CART), copula (SDV's Gaussian copula), "
-                 "ctgan or tvae (SDV's GAN and VAE; not conditioned on the parent row); a schema file's table_model "
+                 "arf (an adversarial random forest), ctgan or tvae (SDV's GAN and VAE; these three not conditioned "
+                 "on the parent row); a schema file's table_model "
                  "overrides it per table", cli=True)
-    tree_min_leaf: int = setting(20, "trees: the fewest rows a leaf holds (and never fewer than K entities)",
+    tree_min_leaf: int = setting(20, "trees and arf: the fewest rows a leaf holds (and never fewer than K entities)",
                                  ge=1, cli=True, metavar="ROWS")
     network_epochs: int = setting(300, "ctgan/tvae: training epochs (SDV's default: 300)", ge=1, cli=True)
     rare_threshold: int | None = setting(None, "a category held by fewer than K entities never reaches a model, and "

@@ -13,6 +13,10 @@ summaries. What changes is how one table's columns are drawn:
     :class:`~synthbank.relational.trees.SequentialTrees` (synthpop's CART): each column from a tree over
     the columns before it and, for a child table, the *context*: its synthetic parent row and how many rows
     that parent has in this table (:func:`parent_context`; their means are left out: see there).
+``arf``
+    :class:`~synthbank.relational.forests.AdversarialForest` (Watson et al., 2023): a random forest trained to
+    tell real rows from synthetic ones, sampled leaf by leaf. A joint model of one table, not conditioned on a
+    parent row: a child table it models is matched to its parents as the copula's is.
 ``ctgan`` / ``tvae``
     SDV's ``CTGANSynthesizer`` and ``TVAESynthesizer`` (a conditional GAN and a variational autoencoder,
     Xu et al. 2019). Their conditional vector takes one discrete column's value, not a parent row with
@@ -46,6 +50,10 @@ def build(name: str, sdtypes: dict[str, str], *, k: int, seed: int, targets_only
 
         return SequentialTrees(sdtypes, k=k, min_leaf=min_leaf or MIN_LEAF, targets_only=targets_only,
                                context_sdtypes=context_sdtypes, seed=seed)
+    if name == "arf":
+        from synthbank.relational.forests import AdversarialForest
+
+        return AdversarialForest(sdtypes, k=k, min_leaf=min_leaf or 20, seed=seed)
     if name in ("ctgan", "tvae"):
         return SdvNetwork(name, sdtypes, epochs=epochs, seed=seed)
     raise SynthbankError(f"There is no table model called {name!r} (models: {', '.join(TABLE_MODELS)}).")

@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-#: Bins of a numeric column's continuous part (fewer when the column has fewer than ``k`` values per bin).
-BINS = 48
-#: A number held by at least this share of the rows (and ``k`` entities) is drawn as itself.
-ATOM_SHARE = 0.002
+from synthbank.relational.outcomes import Outcomes, as_feature, decode, encode, forget_statistics, learn, own_thresholds, rounding
+
 #: Rows a table's trees are fitted on at most (a seeded sample).
 FIT_ROWS = 30_000
 #: Rows drawn per block while sampling (bounds the (rows, outcomes) arrays).
@@ -41,26 +39,14 @@ DRAW_BLOCK = 50_000
 REJECTION_ROUNDS = 200
 #: The smallest leaf, in rows, unless the settings say otherwise.
 MIN_LEAF = 20
-#: A numeric column's decimals: the fewest of these that write every real value exactly.
-MAX_DIGITS = 6
 
 
 @dataclass
-class _Column:
-    name: str
-    kind: str  # "categorical" or "numerical"
-    feature: bool  # used as a feature of the columns after it
-    categories: list = field(default_factory=list)  # categorical: the values, NULL last when there are NULLs
-    atoms: np.ndarray = field(default_factory=lambda: np.empty(0))
-    edges: np.ndarray = field(default_factory=lambda: np.empty(0))
+class _Column(Outcomes):
     tree: object = None  # a fitted sklearn tree, or None: the column's own distribution
     leaf_row: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # node id → row of counts
     counts: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # (leaves, outcomes)
     features: list = field(default_factory=list)  # names of the feature columns, in order
-
-    @property
-    def outcomes(self) -> int:
-        return len(self.categories) if self.kind == "categorical" else 1 + len(self.atoms) + max(len(self.edges) - 1, 0)
 
 
 class SequentialTrees:
@@ -93,13 +79,13 @@ class SequentialTrees:
         frame = frame.iloc[keep].reset_index(drop=True)
         entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
         _, entity_codes = np.unique(entities, return_inverse=True)
-        self.context_ = [self._column(name, kind, context[name], entity_codes, feature=True)
+        self.context_ = [learn(name, kind, context[name], entity_codes, self.k, kind=_Column)
                          for name, kind in self.context_sdtypes.items()] if context is not None else []
-        features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if context is not None else {}
-        self.columns_ = [self._column(name, self.sdtypes[name], frame[name], entity_codes,
-                                      feature=name not in self.targets_only) for name in self._order(frame)]
+        features = {c.name: as_feature(c, context[c.name]) for c in self.context_} if context is not None else {}
+        self.columns_ = [learn(name, self.sdtypes[name], frame[name], entity_codes, self.k,
+                               feature=name not in self.targets_only, kind=_Column) for name in self._order(frame)]
         for column in self.columns_:
-            outcome = self._outcome(column, frame[column.name])
+            outcome = encode(column, frame[column.name])
             column.features = list(features)
             if features:
                 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -111,15 +97,15 @@ class SequentialTrees:
                     tree = DecisionTreeClassifier(**options).fit(X, outcome)
                 else:
                     tree = DecisionTreeRegressor(**options).fit(X, self._rank(column, frame[column.name]))
-                _own_thresholds(tree, X)
+                own_thresholds(tree, X)
                 column.leaf_row, column.counts = _leaf_counts(tree, X, outcome, column.outcomes, entity_codes, self.k)
-                _forget_statistics(tree)
+                forget_statistics(tree)
                 column.tree = tree
             else:
                 column.leaf_row = np.zeros(1, dtype=np.int64)
                 column.counts = np.bincount(outcome, minlength=column.outcomes)[None, :].astype(np.int32)
             if column.feature:
-                features[column.name] = self._feature(column, frame[column.name])
+                features[column.name] = as_feature(column, frame[column.name])
         self.digits_ = rounding(frame, [c for c, t in self.sdtypes.items() if t == "numerical" and c not in self.targets_only])
         self.n_rows_ = n
         return self
@@ -133,56 +119,11 @@ class SequentialTrees:
             return (name in self.targets_only, not categorical, frame[name].nunique() if categorical else 0)
         return sorted(names, key=key)
 
-    def _column(self, name: str, sdtype: str, values: pd.Series, entities: np.ndarray, *, feature: bool) -> _Column:
-        if sdtype != "numerical":
-            present = values.dropna()
-            categories = sorted(present.unique().tolist(), key=lambda v: (str(type(v)), str(v)))
-            if values.isna().any() or not categories:
-                categories.append(None)
-            return _Column(name, "categorical", feature, categories=categories)
-        numbers = pd.to_numeric(values, errors="coerce").astype(float)
-        present = numbers.notna().to_numpy()
-        column = _Column(name, "numerical", feature)
-        column.atoms = _atoms(numbers[present].to_numpy(), entities[present], self.k)
-        rest = numbers[present & ~numbers.isin(column.atoms).to_numpy()].to_numpy()
-        column.edges = _edges(rest, self.k)
-        return column
-
-    def _outcome(self, column: _Column, values: pd.Series) -> np.ndarray:
-        if column.kind == "categorical":
-            index = {v: i for i, v in enumerate(column.categories) if v is not None}
-            null = column.categories.index(None) if None in column.categories else 0
-            return np.array([null if _missing(v) else index.get(v, null) for v in values.astype(object)], dtype=np.int64)
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        out = np.zeros(len(numbers), dtype=np.int64)  # 0: NULL
-        present = ~np.isnan(numbers)
-        atom = np.zeros(len(numbers), dtype=np.int64) - 1
-        if len(column.atoms):
-            position = np.clip(np.searchsorted(column.atoms, numbers), 0, len(column.atoms) - 1)
-            atom = np.where(present & (column.atoms[position] == numbers), position, -1)
-        out[atom >= 0] = 1 + atom[atom >= 0]
-        binned = present & (atom < 0)
-        if binned.any() and len(column.edges) < 2:  # fewer than k such values: their nearest atom, else NULL
-            if len(column.atoms):
-                nearest = np.abs(numbers[binned][:, None] - column.atoms[None, :]).argmin(axis=1)
-                out[binned] = 1 + nearest
-            return out
-        if binned.any():
-            bins = len(column.edges) - 1
-            which = np.clip(np.searchsorted(column.edges, numbers[binned], side="right") - 1, 0, bins - 1)
-            out[binned] = 1 + len(column.atoms) + which
-        return out
-
     def _rank(self, column: _Column, values: pd.Series) -> np.ndarray:
         """A numeric target as trees see it: its rank in [0, 1], NULL at -1 (split off where it is predictable)."""
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
         ranks = numbers.rank(pct=True).to_numpy()
         return np.where(np.isnan(ranks), -1.0, ranks)
-
-    def _feature(self, column: _Column, values: pd.Series) -> np.ndarray:
-        if column.kind == "categorical":
-            return self._outcome(column, values).astype(float)
-        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, rng: np.random.Generator, *, context: pd.DataFrame | None = None,
@@ -193,7 +134,7 @@ class SequentialTrees:
         them, so a rebalanced fraud has the account a fraud has), the later ones from trees that see it."""
         if context is not None:
             num_rows = len(context)
-        features = {c.name: self._feature(c, context[c.name]) for c in self.context_} if self.context_ else {}
+        features = {c.name: as_feature(c, context[c.name]) for c in self.context_} if self.context_ else {}
         out: dict[str, np.ndarray] = {}
         forced = {name: pd.Series(values).reset_index(drop=True) for name, values in (forced or {}).items()}
         everyone = np.arange(num_rows)
@@ -203,7 +144,7 @@ class SequentialTrees:
             prefix, column = self.columns_[:position], self.columns_[position]
             given = forced[column.name]
             pending = np.flatnonzero(given.notna().to_numpy())
-            wanted = self._outcome(column, given.iloc[pending]) if len(pending) else np.empty(0, dtype=np.int64)
+            wanted = encode(column, given.iloc[pending]) if len(pending) else np.empty(0, dtype=np.int64)
             self._draw_columns(prefix, everyone, num_rows, features, out, rng, forced)
             for _ in range(REJECTION_ROUNDS):
                 if not len(pending):
@@ -223,7 +164,7 @@ class SequentialTrees:
                       rng: np.random.Generator, forced: dict) -> None:
         """Draw ``columns`` in order for ``rows`` (positions among ``n``), writing into ``out`` and ``features``."""
         for column in columns:
-            values = self._values(column, self._draw_outcomes(column, features, rows, rng), rng)
+            values = decode(column, self._draw_outcomes(column, features, rows, rng), rng)
             if column.name in forced:
                 given = forced[column.name].iloc[rows]
                 held = given.notna().to_numpy()
@@ -237,7 +178,7 @@ class SequentialTrees:
             if column.feature:
                 if column.name not in features:
                     features[column.name] = np.full(n, np.nan)
-                features[column.name][rows] = self._feature(column, pd.Series(values))
+                features[column.name][rows] = as_feature(column, pd.Series(values))
 
     def _leaves(self, column: _Column, features: dict, rows: np.ndarray) -> np.ndarray:
         """The row of ``column.counts`` each of ``rows`` falls in."""
@@ -256,21 +197,6 @@ class SequentialTrees:
             out[start:stop] = np.minimum((cumulative <= target[:, None]).sum(axis=1), column.outcomes - 1)
         return out
 
-    def _values(self, column: _Column, outcome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if column.kind == "categorical":
-            values = np.empty(len(outcome), dtype=object)
-            values[:] = [column.categories[i] for i in outcome]
-            return values
-        values = np.full(len(outcome), np.nan)
-        atom = (outcome >= 1) & (outcome <= len(column.atoms))
-        values[atom] = column.atoms[outcome[atom] - 1]
-        binned = outcome > len(column.atoms)
-        if binned.any():
-            which = outcome[binned] - 1 - len(column.atoms)
-            low, high = column.edges[which], column.edges[which + 1]
-            values[binned] = low + (high - low) * rng.random(int(binned.sum()))
-        return values
-
     def categories(self, column: str) -> tuple[dict, dict]:
         """A categorical column's values (as the conditions resolve them) and their shares in the real rows."""
         for c in self.columns_:
@@ -279,36 +205,6 @@ class SequentialTrees:
                 shares = {v: float(t / max(totals.sum(), 1)) for v, t in zip(c.categories, totals) if v is not None}
                 return {v: None for v in shares}, shares
         raise KeyError(column)
-
-
-def _own_thresholds(tree, X: np.ndarray) -> None:
-    """Move each split threshold to the midpoint of the two *adjacent* distinct values of its feature in all
-    the rows (sklearn puts it between the node's rows' values, and that midpoint can be another row's exact
-    value: 60.00 between 59.99 and 60.01). The split is the same for every training row, and the threshold
-    now lies strictly between two values next to each other: it is nobody's value."""
-    structure = tree.tree_
-    inner = np.flatnonzero(structure.children_left >= 0)
-    if not len(inner):
-        return
-    X32 = np.asarray(X, dtype=np.float32)  # what sklearn compares
-    thresholds = structure.threshold  # a view on the tree's nodes: written in place
-    for feature in np.unique(structure.feature[inner]):
-        values = np.unique(X32[:, feature][~np.isnan(X32[:, feature])]).astype(np.float64)
-        nodes = inner[structure.feature[inner] == feature]
-        if len(values) < 2:
-            continue
-        above = np.clip(np.searchsorted(values, thresholds[nodes], side="right"), 1, len(values) - 1)
-        thresholds[nodes] = (values[above - 1] + values[above]) / 2
-
-
-def _forget_statistics(tree) -> None:
-    """Blank what sklearn keeps per node besides the structure (means or class shares, impurities, row
-    counts): sampling needs only ``apply``; a leaf's statistics are the counts of :func:`_leaf_counts`."""
-    structure = tree.tree_
-    structure.value[:] = 0
-    structure.impurity[:] = 0
-    structure.weighted_n_node_samples[:] = 0
-    structure.n_node_samples[:] = 0
 
 
 def _leaf_counts(tree, X: np.ndarray, outcome: np.ndarray, outcomes: int, entities: np.ndarray,
@@ -338,60 +234,3 @@ def _leaf_counts(tree, X: np.ndarray, outcome: np.ndarray, outcomes: int, entiti
     leaf_row = np.full(structure.node_count, -1, dtype=np.int64)
     leaf_row[leaves] = np.arange(len(leaves))
     return leaf_row, by_outcome[source].astype(np.int32)
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
-
-
-def _atoms(numbers: np.ndarray, entities: np.ndarray, k: int) -> np.ndarray:
-    """Values at least ``k`` entities and :data:`ATOM_SHARE` of the rows hold, sorted."""
-    if not len(numbers):
-        return np.empty(0)
-    values, counts = np.unique(numbers, return_counts=True)
-    candidates = values[(counts >= max(k, ATOM_SHARE * len(numbers)))]
-    if not len(candidates):
-        return np.empty(0)
-    held = pd.DataFrame({"v": numbers, "e": entities})
-    held = held[held["v"].isin(candidates)].groupby("v")["e"].nunique()
-    return np.sort(held[held >= k].index.to_numpy(dtype=float))
-
-
-def _edges(numbers: np.ndarray, k: int) -> np.ndarray:
-    """Bin edges: the means of consecutive blocks of sorted values, each block at least ``k`` values (so no
-    edge is one row's value), at most :data:`BINS` bins, and finer in the tails (see below)."""
-    numbers = np.sort(numbers[np.isfinite(numbers)])
-    blocks = min(BINS + 1, len(numbers) // max(k, 1))
-    if blocks < 2:  # one bin around the values' mean, two standard deviations each side (never a value)
-        if len(numbers) >= 2:
-            middle = float(numbers.mean())
-            spread = 2 * float(numbers.std()) or abs(middle) * 1e-6 or 1e-6
-            return np.array([middle - spread, middle + spread])
-        return np.empty(0)
-    edges = [part.mean() for part in np.array_split(numbers, blocks)]
-    # the tails, finer: means of blocks of k, 2k, 4k… values from each end, up to a block's size (a late
-    # loan's high rate lies beyond the top block's mean, and the density falls towards the extremes)
-    k, start, size, block = max(k, 1), 0, max(k, 1), len(numbers) // blocks
-    while start + size <= block:
-        edges += [numbers[start:start + size].mean(), numbers[len(numbers) - start - size:len(numbers) - start].mean()]
-        start, size = start + size, 2 * size
-    edges = np.unique(np.array(edges))
-    if len(edges) < 2:
-        return np.array([edges[0] - 1e-6, edges[0] + 1e-6])
-    return edges
-
-
-def rounding(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
-    """Per numeric column, the fewest decimals (up to :data:`MAX_DIGITS`) that write every value exactly,
-    as RDT's ``learn_rounding_scheme`` finds them for the copula (a count, not a value)."""
-    out = {}
-    for column in columns:
-        values = pd.to_numeric(frame[column], errors="coerce").dropna().to_numpy(dtype=float)
-        values = values[np.isfinite(values)]
-        if not len(values):
-            continue
-        for digits in range(MAX_DIGITS + 1):
-            if np.allclose(np.round(values, digits), values, rtol=0, atol=1e-9 * max(1.0, float(np.abs(values).max()))):
-                out[column] = digits
-                break
-    return out
