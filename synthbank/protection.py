@@ -7,8 +7,9 @@ engine's context fields alike):
   a row of a root table together with everything below it, e.g. a customer with their loans and
   payments) is replaced by :data:`RARE_MARKER` before fitting. So a column that holds names, payees or
   memos that detection did not recognise cannot carry a value few people share into a model. In the
-  output the marker is replaced by a value drawn from the column's *kept* values (those held by at least
-  ``k`` entities) in their real proportions; a column whose every value is rare is written as the marker
+  output the marker is replaced by a new label of common words where the column is one of words with many
+  rare values (:mod:`synthbank.novel_values`), else by a value drawn from the column's *kept* values (those
+  held by at least ``k`` entities) in their real proportions; a column whose every value is rare is written as the marker
   in text columns (cut to the column's length), NULL in other nullable columns, and 0 otherwise.
 - **Robust numeric bounds.** Numbers and datetimes beyond quantile-based bounds are moved inside them
   before fitting (:func:`tame_tails`), so no model stores a real extreme (SDV's transformers and copulas keep each column's min and max: the
