@@ -141,3 +141,13 @@ def test_a_schema_file_names_a_table_model_per_table(bank, tmp_path):
     data["tables"]["accounts"]["table_model"] = "forest"
     with pytest.raises(SchemaError, match="table_model 'forest'; use one of trees|copula"):
         DatabaseSchema.from_dict(data)
+
+
+def test_trees_fit_a_sample_of_a_large_child_table_with_its_parent_rows(bank, monkeypatch):
+    from synthbank.relational import trees
+
+    schema, tables = bank
+    monkeypatch.setattr(trees, "FIT_ROWS", 300)  # the accounts (about 800) are fitted on a sample, context and all
+    assert len(tables["accounts"]) > 300
+    out = _fit("trees", schema, tables).sample(seed=0)
+    assert out["accounts"]["customer_id"].isin(out["customers"]["customer_id"]).all()

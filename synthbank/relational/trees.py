@@ -77,6 +77,7 @@ class SequentialTrees:
         rng = seeding.rng(self.seed, "trees fit rows")
         keep = np.sort(rng.choice(n, FIT_ROWS, replace=False)) if n > FIT_ROWS else np.arange(n)
         frame = frame.iloc[keep].reset_index(drop=True)
+        context = context.iloc[keep].reset_index(drop=True) if context is not None else None
         entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
         _, entity_codes = np.unique(entities, return_inverse=True)
         self.context_ = [learn(name, kind, context[name], entity_codes, self.k, kind=_Column)
