@@ -146,7 +146,14 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, nargs="+", help="print the README tables of these results.json files")
     args = parser.parse_args()
     if args.markdown:
-        print(markdown({k: v for path in args.markdown for k, v in json.loads(path.read_text()).items()}))
+        merged: dict = {}
+        for path in args.markdown:  # runs of some contenders each: merged per data set, the later run winning
+            for dataset, entries in json.loads(path.read_text()).items():
+                merged.setdefault(dataset, {}).update({k: v for k, v in entries.items() if "error" not in v}
+                                                      or entries)
+        order = [*MODELS, "sdv137", "mostlyai"]
+        print(markdown({d: dict(sorted(e.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+                        for d, e in merged.items()}))
         return
     datasets = [d for d in args.datasets.split(",") if d] + (["berka"] if args.berka else [])
     contenders = [c for c in args.contenders.split(",") if c]
