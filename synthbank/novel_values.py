@@ -32,6 +32,8 @@ MIN_WORDS = 20
 POOL = 2000
 #: The longest label made, in words.
 MAX_WORDS = 4
+#: Words a label neither starts nor ends with.
+JOINERS = frozenset({"and", "or", "of", "the", "for", "to", "in", "at", "on", "a", "an", "with", "de", "la", "y", "und"})
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -71,8 +73,8 @@ def make_pool(values: pd.Series, rare: np.ndarray, entities: np.ndarray | None, 
         n = int(rng.choice(len(lengths), p=lengths / lengths.sum()))
         words = [f_words[rng.choice(len(f_words), p=f_p / f_p.sum())]]
         words += [l_words[rng.choice(len(l_words), p=l_p / l_p.sum())] for _ in range(n - 1)]
-        if len(set(words)) < len(words):
-            continue
+        if len(set(words)) < len(words) or words[-1].lower() in JOINERS or words[0].lower() in JOINERS:
+            continue  # "plumber and" is no title
         key = tuple(w.lower() for w in words)
         if key in real or any(key[i:j] in runs for i in range(len(key)) for j in range(i + 2, len(key) + 1)):
             continue
