@@ -200,25 +200,35 @@ def main() -> None:
     datasets = [d for d in args.datasets.split(",") if d] + (["berka"] if args.berka else [])
     contenders = [c for c in args.contenders.split(",") if c]
     peer_sets = set(args.peer_datasets.split(","))
+    def prepare(dataset: str, work: Path) -> tuple[Path, Path | None]:
+        write_real(dataset, work / "real.db", args.berka)
+        return work / "real.db", None
+
+    run_all(datasets, contenders, peer_sets, args, prepare, clone, show)
+
+
+def run_all(datasets, contenders, peer_sets, args, prepare, clone_one, show_one) -> dict:
+    """Each data set (``prepare`` writes it: the real database and a holdout or None), each contender cloned
+    (``clone_one``) and scored; a contender that fails is recorded, not fatal. Results: ``args.out``/results.json."""
     everything = {}
     for dataset in datasets:
         work = args.out / dataset
         work.mkdir(parents=True, exist_ok=True)
-        real = work / "real.db"
-        write_real(dataset, real, args.berka)
+        real, holdout = prepare(dataset, work)
         results = {}
         for contender in contenders:
             if contender in PEER_VENVS and dataset not in peer_sets:
                 continue
             try:
-                timing = clone(contender, real, work / f"{contender}.db", work, args)
-                results[contender] = {**timing, **score(real, work / f"{contender}.db", work / f"report-{contender}")}
+                timing = clone_one(contender, real, work / f"{contender}.db", work, args)
+                results[contender] = {**timing, **score(real, work / f"{contender}.db", work / f"report-{contender}", holdout)}
             except Exception as exc:  # noqa: BLE001 - one contender failing must not end the run
                 results[contender] = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
-        show(dataset, results)
+            print(f"  {dataset}/{contender} done", flush=True)
+        show_one(dataset, results)
         everything[dataset] = results
         (args.out / "results.json").write_text(json.dumps(everything, indent=1, default=str))
-
+    return everything
 
 if __name__ == "__main__":
     main()

