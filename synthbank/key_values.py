@@ -18,10 +18,15 @@ def key_part(value) -> str:
     return str(value)
 
 
+def is_null(value) -> bool:
+    """Whether one value is NULL: None, NaN, ``pd.NA`` or ``NaT`` (a string never is)."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def label_key(value) -> str:
     """A category value as text, one spelling per value (see :func:`key_part`), every NULL alike: a nullable
     integer category read back as floats still matches its integers."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if is_null(value):
         return "\x00null"
     return key_part(value)
 

@@ -64,21 +64,21 @@ def make_pool(values: pd.Series, rare: np.ndarray, entities: np.ndarray | None, 
     runs = {w for w in real if len(w) >= 2}
     rng = seeding.rng(seed, "novel values")
     pool: dict[str, None] = {}
-    f_words, f_p = list(first), np.array(list(first.values()), float)
-    l_words, l_p = (list(later), np.array(list(later.values()), float)) if later else (f_words, f_p)
+    later = later or first
+    f_words, f_p = list(first), np.array(list(first.values()), float) / sum(first.values())
+    l_words, l_p = list(later), np.array(list(later.values()), float) / sum(later.values())
+    n_p = lengths / lengths.sum()
     lower_case = text.str.islower().mean() >= 0.5
     for _ in range(POOL * 5):
         if len(pool) >= min(POOL, 2 * int(rare[present].sum())):
             break
-        n = int(rng.choice(len(lengths), p=lengths / lengths.sum()))
-        words = [f_words[rng.choice(len(f_words), p=f_p / f_p.sum())]]
-        words += [l_words[rng.choice(len(l_words), p=l_p / l_p.sum())] for _ in range(n - 1)]
-        if len(set(words)) < len(words) or words[-1].lower() in JOINERS or words[0].lower() in JOINERS:
-            continue  # "plumber and" is no title
-        key = tuple(w.lower() for w in words)
+        n = int(rng.choice(len(lengths), p=n_p))
+        key = (f_words[rng.choice(len(f_words), p=f_p)], *(l_words[rng.choice(len(l_words), p=l_p)] for _ in range(n - 1)))
+        if len(set(key)) < len(key) or key[-1] in JOINERS or key[0] in JOINERS:
+            continue  # "plumber and" is no title (the words are lower case, as the real values' keys)
         if key in real or any(key[i:j] in runs for i in range(len(key)) for j in range(i + 2, len(key) + 1)):
             continue
-        label = " ".join(surface[w.lower()] for w in words)
+        label = " ".join(surface[w] for w in key)
         pool[label.lower() if lower_case else label] = None
     return list(pool)
 

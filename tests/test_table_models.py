@@ -144,10 +144,10 @@ def test_a_schema_file_names_a_table_model_per_table(bank, tmp_path):
 
 
 def test_trees_fit_a_sample_of_a_large_child_table_with_its_parent_rows(bank, monkeypatch):
-    from synthbank.relational import trees
+    from synthbank.relational import outcomes
 
     schema, tables = bank
-    monkeypatch.setattr(trees, "FIT_ROWS", 300)  # the accounts (about 800) are fitted on a sample, context and all
+    monkeypatch.setattr(outcomes, "FIT_ROWS", 300)  # the accounts (about 800) are fitted on a sample, context and all
     assert len(tables["accounts"]) > 300
     out = _fit("trees", schema, tables).sample(seed=0)
     assert out["accounts"]["customer_id"].isin(out["customers"]["customer_id"]).all()

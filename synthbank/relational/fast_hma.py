@@ -131,17 +131,16 @@ class FastHMA:
         self.copula_ = None
         self.class_copulas_: dict[tuple[str, object], object] = {}
         self.table_model_ = None
+        sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
         if model.shape[1] and self.table_model != "copula":
             from synthbank.relational import table_models
 
-            sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
             summaries = {c for child in self.children_ for c in [child.extension_names()[0], *child.extension_names()[1]]}
             self.table_model_ = table_models.build(
                 self.table_model, sdtypes, targets_only=[c for c in extension_columns if c not in summaries],
                 **self.model_options).fit(model, entities=entities, context=context)
             self.strata_ = None
         elif model.shape[1]:
-            sdtypes = {**self.sdtypes[self.parent], **{c: "numerical" for c in extension_columns}}
             options = {"default_distribution": self.root_distribution,
                        "distributions": {c: EXTENSION_DISTRIBUTION for c in extension_columns},
                        "orders": self.orders.get(self.parent, {}), "fit_rows": COPULA_FIT_ROWS}
@@ -255,7 +254,6 @@ class FastHMA:
             model = pd.DataFrame(index=range(num_rows))
         out = {self.parent: model[list(self.sdtypes[self.parent])].reset_index(drop=True)}
         out[self.parent].insert(0, self.key, np.arange(len(model)))
-        model = model.copy()
         for child in self.children_:  # each parent's number of children, as the associations see it
             num_rows = child.extension_names()[0]
             model[f"_sb_n_{child.name}"] = model[num_rows].astype(float) if num_rows in model else 0.0

@@ -10,8 +10,8 @@ in proportion to the real rows it covers, then every column independently from t
 What the model keeps obeys privacy by construction (DESIGN.md §6) as the trees' does
 (:mod:`synthbank.relational.outcomes`): per tree, per leaf, the count of real rows and, per column, counts
 over outcomes (categories, NULL, atoms, bins of means of ``k`` values), never a row; a leaf whose rows belong
-to fewer than ``k`` entities is never drawn; split thresholds lie between neighbouring values; sklearn's
-per-node statistics are blanked. The forest models one table's joint distribution with no parent row, so
+to fewer than ``k`` entities is never drawn. The forest itself (its splits) is not kept: sampling needs only
+those counts. The forest models one table's joint distribution with no parent row, so
 a child table it models is drawn alone and matched to its parents (as the copula's is).
 """
 
@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from synthbank.relational.outcomes import as_feature, decode, encode, forget_statistics, learn, own_thresholds, rounding
+from synthbank.relational import outcomes as outcome_space
+from synthbank.relational.outcomes import MIN_LEAF, as_feature, decode, draw, encode, fit_sample, learn, rounding
 
 #: Trees per forest.
 TREES = 10
@@ -30,8 +31,6 @@ TREES = 10
 ROUNDS = 3
 #: The forest's out-of-bag accuracy at which the game stops (0.5: it cannot tell real from synthetic).
 STOP_ACCURACY = 0.55
-#: Rows the forest is trained on at most (a seeded sample).
-FIT_ROWS = 30_000
 
 
 class AdversarialForest:
@@ -39,7 +38,7 @@ class AdversarialForest:
 
     conditional = False
 
-    def __init__(self, sdtypes: dict[str, str], *, k: int = 5, min_leaf: int = 20, seed: int = 0, **_):
+    def __init__(self, sdtypes: dict[str, str], *, k: int = 5, min_leaf: int = MIN_LEAF, seed: int = 0):
         self.sdtypes = dict(sdtypes)
         self.k = k
         self.min_leaf = max(int(min_leaf), int(k))
@@ -51,11 +50,7 @@ class AdversarialForest:
         from synthbank import seeding
 
         rng = seeding.rng(self.seed, "forest")
-        n = len(frame)
-        keep = np.sort(rng.choice(n, FIT_ROWS, replace=False)) if n > FIT_ROWS else np.arange(n)
-        frame = frame.iloc[keep].reset_index(drop=True)
-        entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
-        _, entity_codes = np.unique(entities, return_inverse=True)
+        _, frame, entity_codes = fit_sample(frame, entities, rng, outcome_space.FIT_ROWS)
         self.columns_ = [learn(name, sdtype, frame[name], entity_codes, self.k) for name, sdtype in self.sdtypes.items()]
         outcomes = np.column_stack([encode(c, frame[c.name]) for c in self.columns_])
         real = np.column_stack([as_feature(c, frame[c.name]) for c in self.columns_])
@@ -76,20 +71,14 @@ class AdversarialForest:
                 break
             drawn = self.sample(len(real), rng)
             fake = np.column_stack([as_feature(c, drawn[c.name]) for c in self.columns_])
-        everything = np.vstack([real, fake])
-        for tree in self.trees_:
-            own_thresholds(tree, everything)
-            forget_statistics(tree)
         return self
 
     def _learn_leaves(self, forest, real: np.ndarray, outcomes: np.ndarray, entities: np.ndarray) -> None:
-        """Per tree: node → leaf row, the real rows each leaf covers (0 where fewer than k entities), and per
-        column the outcome counts of those rows."""
-        self.trees_, self.leaf_rows_, self.coverage_, self.counts_ = [], [], [], []
-        for estimator, leaves in zip(forest.estimators_, forest.apply(real).T):
+        """Per tree of the forest, the real rows each of its leaves covers (0 where fewer than k entities) and,
+        per column, their outcome counts: all that sampling needs (the forest itself is not kept)."""
+        self.coverage_, self.counts_ = [], []
+        for leaves in forest.apply(real).T:
             ids, row = np.unique(leaves, return_inverse=True)
-            leaf_row = np.full(estimator.tree_.node_count, -1, dtype=np.int64)
-            leaf_row[ids] = np.arange(len(ids))
             coverage = np.bincount(row, minlength=len(ids)).astype(np.int32)  # counts, kept as integers
             held = pd.Series(entities).groupby(row).nunique().reindex(range(len(ids)), fill_value=0).to_numpy()
             coverage[held < self.k] = 0
@@ -98,15 +87,13 @@ class AdversarialForest:
                 table = np.zeros((len(ids), column.outcomes), dtype=np.uint16)
                 np.add.at(table, (row, outcomes[:, j]), 1)
                 counts.append(table)
-            self.trees_.append(estimator)
-            self.leaf_rows_.append(leaf_row)
             self.coverage_.append(coverage)
             self.counts_.append(counts)
 
     def sample(self, num_rows: int, rng: np.random.Generator, *, context=None, forced: dict | None = None) -> pd.DataFrame:
         """``num_rows`` rows; ``forced`` (one column's values, NaN/None where free): those rows' leaves are drawn
         in proportion to the real rows holding the value, so their other columns go with it."""
-        tree_of = rng.integers(len(self.trees_), size=num_rows)
+        tree_of = rng.integers(len(self.coverage_), size=num_rows)
         given, position = None, None
         for name, values in (forced or {}).items():
             position = next(j for j, c in enumerate(self.columns_) if c.name == name)
@@ -115,7 +102,7 @@ class AdversarialForest:
         held = given.notna().to_numpy() if given is not None else np.zeros(num_rows, bool)
         out = {c.name: np.empty(num_rows, dtype=object) if c.kind == "categorical" else np.full(num_rows, np.nan)
                for c in self.columns_}
-        for t in range(len(self.trees_)):
+        for t in range(len(self.coverage_)):
             rows = np.flatnonzero(tree_of == t)
             if not len(rows):
                 continue
@@ -127,10 +114,7 @@ class AdversarialForest:
                 if weights.sum() > 0:
                     leaves[np.searchsorted(rows, mine)] = rng.choice(len(weights), size=len(mine), p=weights / weights.sum())
             for j, column in enumerate(self.columns_):
-                cumulative = np.cumsum(self.counts_[t][j][leaves], axis=1, dtype=float)
-                target = rng.random(len(rows)) * cumulative[:, -1]
-                outcome = np.minimum((cumulative <= target[:, None]).sum(axis=1), column.outcomes - 1)
-                out[column.name][rows] = decode(column, outcome, rng)
+                out[column.name][rows] = decode(column, draw(self.counts_[t][j][leaves], rng), rng)
         frame = pd.DataFrame(out)
         for name, digits in self.digits_.items():
             frame[name] = frame[name].astype(float).round(digits)

@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from synthbank.key_values import is_null
+
 #: Bins of a numeric column's continuous part (fewer when the column has fewer than ``k`` values per bin).
 BINS = 48
 #: A number held by at least this share of the rows (and ``k`` entities) is drawn as itself.
 ATOM_SHARE = 0.002
 #: A numeric column's decimals: the fewest of these that write every real value exactly.
 MAX_DIGITS = 6
+#: Rows a tree model is fitted on at most (a seeded sample).
+FIT_ROWS = 30_000
+#: The smallest leaf, in rows, unless the settings say otherwise.
+MIN_LEAF = 20
 
 
 @dataclass
@@ -34,6 +40,24 @@ class Outcomes:
     @property
     def outcomes(self) -> int:
         return len(self.categories) if self.kind == "categorical" else 1 + len(self.atoms) + max(len(self.edges) - 1, 0)
+
+
+def fit_sample(frame: pd.DataFrame, entities: np.ndarray | None, rng: np.random.Generator,
+               limit: int = FIT_ROWS) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """At most ``limit`` rows of ``frame`` (a seeded sample, in order): their positions, the rows, and each
+    row's entity as a code 0…m-1 (each row its own entity when none are given)."""
+    n = len(frame)
+    keep = np.sort(rng.choice(n, limit, replace=False)) if n > limit else np.arange(n)
+    entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(keep))
+    _, codes = np.unique(entities, return_inverse=True)
+    return keep, frame.iloc[keep].reset_index(drop=True), codes
+
+
+def draw(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An outcome per row of ``counts`` (rows × outcomes), in proportion to the row's counts."""
+    cumulative = np.cumsum(counts, axis=1, dtype=float)
+    target = rng.random(len(counts)) * cumulative[:, -1]
+    return np.minimum((cumulative <= target[:, None]).sum(axis=1), counts.shape[1] - 1)
 
 
 def learn(name: str, sdtype: str, values: pd.Series, entities: np.ndarray, k: int, *, feature: bool = True,
@@ -60,7 +84,7 @@ def encode(column: Outcomes, values: pd.Series) -> np.ndarray:
     if column.kind == "categorical":
         index = {v: i for i, v in enumerate(column.categories) if v is not None}
         null = column.categories.index(None) if None in column.categories else 0
-        return np.array([null if missing(v) else index.get(v, null) for v in values.astype(object)], dtype=np.int64)
+        return np.array([null if is_null(v) else index.get(v, null) for v in values.astype(object)], dtype=np.int64)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     out = np.zeros(len(numbers), dtype=np.int64)  # 0: NULL
     present = ~np.isnan(numbers)
@@ -122,10 +146,6 @@ def rounding(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
     return out
 
 
-def missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
-
-
 def held_values(numbers: np.ndarray, entities: np.ndarray, k: int) -> np.ndarray:
     """Values at least ``k`` entities and :data:`ATOM_SHARE` of the rows hold, sorted."""
     if not len(numbers):
@@ -185,7 +205,7 @@ def own_thresholds(tree, X: np.ndarray) -> None:
 
 def forget_statistics(tree) -> None:
     """Blank what sklearn keeps per node besides the structure (means or class shares, impurities, row
-    counts): sampling needs only ``apply``; a leaf's statistics are the counts of :func:`_leaf_counts`."""
+    counts): sampling needs only ``apply``; a leaf's statistics are the model's own outcome counts."""
     structure = tree.tree_
     structure.value[:] = 0
     structure.impurity[:] = 0

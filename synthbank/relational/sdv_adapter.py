@@ -198,6 +198,23 @@ def seed_copula(synthesizer, seed: int) -> None:
                                          "reverse_transform")
 
 
+def fit_network(kind: str, frame: pd.DataFrame, sdtypes: dict[str, str], *, epochs: int | None = None):
+    """SDV's ``CTGANSynthesizer`` (``kind="ctgan"``) or ``TVAESynthesizer`` (``"tvae"``) fitted to ``frame``
+    (booleans as objects: SDV's GAN and VAE one-hot them as categories), with ``epochs`` (else SDV's default)."""
+    from sdv.single_table import CTGANSynthesizer, TVAESynthesizer
+
+    cls = CTGANSynthesizer if kind == "ctgan" else TVAESynthesizer
+    frame = frame[list(sdtypes)].copy()
+    for column, sdtype in sdtypes.items():
+        if sdtype == "boolean":
+            frame[column] = frame[column].astype(object)
+    with quiet():
+        synthesizer = cls(_single_table_metadata("table", sdtypes), enforce_min_max_values=True,
+                          **({"epochs": epochs} if epochs else {}))
+        synthesizer.fit({"table": frame})
+    return synthesizer
+
+
 def sample_copula(synthesizer, num_rows: int) -> pd.DataFrame:
     with quiet():
         sampled = synthesizer.sample(num_rows=num_rows)

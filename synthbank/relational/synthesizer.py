@@ -388,9 +388,7 @@ class RelationalSynthesizer:
             # goes to a customer with a loan): the window's model draws these counts before the children
             window = next((w for w in self.windows_ if w.parent == parent and name in w.children), None)
             for sibling in (t for t in (window.children if window else []) if t != name):
-                held = np.bincount(self.model_frames_[sibling][fk_column(self.plans_[sibling].primary_fk)].to_numpy(),
-                                   minlength=len(parents))
-                rows[f"_sb_n_{sibling}"] = held[link[linked]].astype(float)
+                rows[f"_sb_n_{sibling}"] = self._rows_per_parent(sibling, parent)[link[linked]].astype(float)
                 parent_columns[f"_sb_n_{sibling}"] = "numerical"
             table = self.schema_.tables[name]
             for column in self.plans_[name].learned:
@@ -463,13 +461,17 @@ class RelationalSynthesizer:
             parent_sdtypes = self._window_sdtypes(Window(grand, []))[grand]
             columns = list(parent_sdtypes)
             siblings = self._siblings(name, grand)
-            counts = {t: np.bincount(self.model_frames_[t][fk_column(self.plans_[t].primary_fk)].to_numpy(),
-                                     minlength=len(self.model_frames_[grand])) for t in siblings}
+            counts = {t: self._rows_per_parent(t, grand) for t in siblings}
             link = self.model_frames_[name][fk_column(plan.primary_fk)].to_numpy()
             fit["context"] = table_models.parent_context(self.model_frames_[grand][columns], link, counts)
             options["context_sdtypes"] = table_models.context_sdtypes(parent_sdtypes, siblings)
             fit["spec"] = (grand, columns, siblings)
         return options, fit
+
+    def _rows_per_parent(self, child: str, parent: str) -> np.ndarray:
+        """Per real row of ``parent``, its rows in ``child`` (linked by the child's primary foreign key)."""
+        link = self.model_frames_[child][fk_column(self.plans_[child].primary_fk)].to_numpy()
+        return np.bincount(link[link >= 0], minlength=len(self.model_frames_[parent]))
 
     def _siblings(self, name: str, parent: str) -> list[str]:
         """The other tables modelled under ``parent`` (by their primary foreign key)."""
@@ -686,7 +688,6 @@ class RelationalSynthesizer:
                 held = {t: np.bincount(parent_of[t], minlength=len(rows[grand])) if t in parent_of
                         else np.zeros(len(rows[grand])) for t in siblings}
                 context = table_models.parent_context(rows[grand][columns].reset_index(drop=True), parent_of[parent], held)
-                options.pop("parent_counts", None)
                 forced = {mix.column: rows[parent][mix.column].reset_index(drop=True)} if mix is not None else None
                 sampled = model.sample(target, seed, context=context, forced=forced, **options)
                 match = np.arange(target)

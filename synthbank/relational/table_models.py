@@ -37,23 +37,22 @@ import pandas as pd
 from synthbank.errors import SynthbankError
 from synthbank.vocabulary import TABLE_MODELS
 
-#: The table models a user can name (``--table-model``, ``RelationalSettings.table_model``, a schema file's table).
-#: Prefix of the context's columns (the parent row's, the siblings' count and means).
+#: Prefix of the context's columns (the parent row's, and the parent's row counts in its child tables).
 CONTEXT_PREFIX = "_ctx_"
 
 
 def build(name: str, sdtypes: dict[str, str], *, k: int, seed: int, targets_only=(),
           context_sdtypes: dict[str, str] | None = None, min_leaf: int | None = None, epochs: int | None = None):
     """An unfitted table model (not the copula, which lives in ``FastHMA``)."""
+    leaf = {"min_leaf": min_leaf} if min_leaf else {}
     if name == "trees":
-        from synthbank.relational.trees import MIN_LEAF, SequentialTrees
+        from synthbank.relational.trees import SequentialTrees
 
-        return SequentialTrees(sdtypes, k=k, min_leaf=min_leaf or MIN_LEAF, targets_only=targets_only,
-                               context_sdtypes=context_sdtypes, seed=seed)
+        return SequentialTrees(sdtypes, k=k, targets_only=targets_only, context_sdtypes=context_sdtypes, seed=seed, **leaf)
     if name == "arf":
         from synthbank.relational.forests import AdversarialForest
 
-        return AdversarialForest(sdtypes, k=k, min_leaf=min_leaf or 20, seed=seed)
+        return AdversarialForest(sdtypes, k=k, seed=seed, **leaf)
     if name in ("ctgan", "tvae"):
         return SdvNetwork(name, sdtypes, epochs=epochs, seed=seed)
     raise SynthbankError(f"There is no table model called {name!r} (models: {', '.join(TABLE_MODELS)}).")
@@ -112,28 +111,14 @@ class SdvNetwork:
 
     def fit(self, frame: pd.DataFrame, *, entities=None, context=None) -> SdvNetwork:
         import torch
-        from sdv.single_table import CTGANSynthesizer, TVAESynthesizer
 
         from synthbank.relational import sdv_adapter
 
         torch.manual_seed(self.seed)
         np.random.seed(self.seed % 2**32)
-        options = {"epochs": self.epochs} if self.epochs else {}
-        cls = CTGANSynthesizer if self.kind == "ctgan" else TVAESynthesizer
-        frame = frame[list(self.sdtypes)].copy()
-        for column, sdtype in self.sdtypes.items():
-            if sdtype == "boolean":
-                frame[column] = frame[column].astype(object)
-        metadata = _metadata(self.sdtypes)
-        with sdv_adapter.quiet():
-            self.model_ = cls(metadata, enforce_min_max_values=True, **options)
-            self.model_.fit({"table": frame})
-        shares = {}
-        for column, sdtype in self.sdtypes.items():
-            if sdtype != "numerical":
-                counts = frame[column].value_counts(normalize=True, dropna=True)
-                shares[column] = {v: float(s) for v, s in counts.items()}
-        self.shares_ = shares
+        self.model_ = sdv_adapter.fit_network(self.kind, frame, self.sdtypes, epochs=self.epochs)
+        self.shares_ = {column: {v: float(s) for v, s in frame[column].value_counts(normalize=True, dropna=True).items()}
+                        for column, sdtype in self.sdtypes.items() if sdtype != "numerical"}
         return self
 
     def sample(self, num_rows: int, rng: np.random.Generator, *, context=None, forced=None) -> pd.DataFrame:
@@ -141,6 +126,8 @@ class SdvNetwork:
 
         from synthbank.relational import sdv_adapter
 
+        if not num_rows:
+            return pd.DataFrame(columns=list(self.sdtypes))
         seed = int(rng.integers(2**31))
         sdv_adapter.seed_copula(self.model_, seed)  # SDV's and RDT's own random states (any SDV synthesizer)
         torch.manual_seed(seed)
@@ -148,13 +135,9 @@ class SdvNetwork:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one thread everywhere: a worker's sums add up in this process's order
         try:
-            with sdv_adapter.quiet():
-                frame = self.model_.sample(num_rows=num_rows) if num_rows else pd.DataFrame(columns=list(self.sdtypes))
+            frame = sdv_adapter.sample_copula(self.model_, num_rows)  # any SDV synthesizer's sample
         finally:
             torch.set_num_threads(threads)
-        if isinstance(frame, dict):
-            (frame,) = frame.values()
-        frame = frame.reset_index(drop=True)
         for column, values in (forced or {}).items():
             given = pd.Series(values).reset_index(drop=True)
             held = given.notna().to_numpy()
@@ -166,11 +149,3 @@ class SdvNetwork:
     def categories(self, column: str) -> tuple[dict, dict]:
         shares = self.shares_[column]
         return {v: None for v in shares}, shares
-
-
-def _metadata(sdtypes: dict[str, str]):
-    from sdv.metadata import Metadata
-
-    columns = {column: {"sdtype": sdtype} for column, sdtype in sdtypes.items()}
-    return Metadata.load_from_dict({"METADATA_SPEC_VERSION": "V1", "tables": {"table": {"columns": columns}},
-                                    "relationships": []})

@@ -29,16 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synthbank.relational.outcomes import Outcomes, as_feature, decode, encode, forget_statistics, learn, own_thresholds, rounding
+from synthbank.relational import outcomes
+from synthbank.relational.outcomes import MIN_LEAF, Outcomes, as_feature, decode, draw, encode, fit_sample, forget_statistics, learn, own_thresholds, rounding
 
-#: Rows a table's trees are fitted on at most (a seeded sample).
-FIT_ROWS = 30_000
 #: Rows drawn per block while sampling (bounds the (rows, outcomes) arrays).
 DRAW_BLOCK = 50_000
 #: Rounds of redrawing the columns before a forced one (a rebalanced value's rows; rare values need many).
 REJECTION_ROUNDS = 200
-#: The smallest leaf, in rows, unless the settings say otherwise.
-MIN_LEAF = 20
 
 
 @dataclass
@@ -73,14 +70,10 @@ class SequentialTrees:
             context: pd.DataFrame | None = None) -> SequentialTrees:
         from synthbank import seeding
 
-        n = len(frame)
-        rng = seeding.rng(self.seed, "trees fit rows")
-        keep = np.sort(rng.choice(n, FIT_ROWS, replace=False)) if n > FIT_ROWS else np.arange(n)
-        frame = frame.iloc[keep].reset_index(drop=True)
+        keep, frame, entity_codes = fit_sample(frame, entities, seeding.rng(self.seed, "trees fit rows"),
+                                               outcomes.FIT_ROWS)
         context = context.iloc[keep].reset_index(drop=True) if context is not None else None
-        entities = np.asarray(entities)[keep] if entities is not None else np.arange(len(frame))
-        _, entity_codes = np.unique(entities, return_inverse=True)
-        self.context_ = [learn(name, kind, context[name], entity_codes, self.k, kind=_Column)
+        self.context_ = [learn(name, kind, context[name], entity_codes, self.k)
                          for name, kind in self.context_sdtypes.items()] if context is not None else []
         features = {c.name: as_feature(c, context[c.name]) for c in self.context_} if context is not None else {}
         self.columns_ = [learn(name, self.sdtypes[name], frame[name], entity_codes, self.k,
@@ -97,7 +90,7 @@ class SequentialTrees:
                 if column.kind == "categorical":
                     tree = DecisionTreeClassifier(**options).fit(X, outcome)
                 else:
-                    tree = DecisionTreeRegressor(**options).fit(X, self._rank(column, frame[column.name]))
+                    tree = DecisionTreeRegressor(**options).fit(X, _ranks(frame[column.name]))
                 own_thresholds(tree, X)
                 column.leaf_row, column.counts = _leaf_counts(tree, X, outcome, column.outcomes, entity_codes, self.k)
                 forget_statistics(tree)
@@ -108,7 +101,6 @@ class SequentialTrees:
             if column.feature:
                 features[column.name] = as_feature(column, frame[column.name])
         self.digits_ = rounding(frame, [c for c, t in self.sdtypes.items() if t == "numerical" and c not in self.targets_only])
-        self.n_rows_ = n
         return self
 
     def _order(self, frame: pd.DataFrame) -> list[str]:
@@ -119,12 +111,6 @@ class SequentialTrees:
             categorical = self.sdtypes[name] != "numerical"
             return (name in self.targets_only, not categorical, frame[name].nunique() if categorical else 0)
         return sorted(names, key=key)
-
-    def _rank(self, column: _Column, values: pd.Series) -> np.ndarray:
-        """A numeric target as trees see it: its rank in [0, 1], NULL at -1 (split off where it is predictable)."""
-        numbers = pd.to_numeric(values, errors="coerce").astype(float)
-        ranks = numbers.rank(pct=True).to_numpy()
-        return np.where(np.isnan(ranks), -1.0, ranks)
 
     # --- sampling ----------------------------------------------------------------------------------
     def sample(self, num_rows: int, rng: np.random.Generator, *, context: pd.DataFrame | None = None,
@@ -189,14 +175,8 @@ class SequentialTrees:
         return column.leaf_row[column.tree.apply(X)]
 
     def _draw_outcomes(self, column: _Column, features: dict, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        u = rng.random(len(rows))
-        out = np.empty(len(rows), dtype=np.int64)
-        for start in range(0, len(rows), DRAW_BLOCK):
-            stop = min(start + DRAW_BLOCK, len(rows))
-            cumulative = np.cumsum(column.counts[self._leaves(column, features, rows[start:stop])], axis=1, dtype=float)
-            target = u[start:stop] * cumulative[:, -1]
-            out[start:stop] = np.minimum((cumulative <= target[:, None]).sum(axis=1), column.outcomes - 1)
-        return out
+        return np.concatenate([draw(column.counts[self._leaves(column, features, rows[start:start + DRAW_BLOCK])], rng)
+                               for start in range(0, len(rows), DRAW_BLOCK)] or [np.empty(0, dtype=np.int64)])
 
     def categories(self, column: str) -> tuple[dict, dict]:
         """A categorical column's values (as the conditions resolve them) and their shares in the real rows."""
@@ -222,10 +202,9 @@ def _leaf_counts(tree, X: np.ndarray, outcome: np.ndarray, outcomes: int, entiti
     by_outcome = (path.T @ sparse.csr_matrix((np.ones(n), (np.arange(n), outcome)), shape=(n, outcomes))).toarray()
     structure = tree.tree_
     parent = np.full(structure.node_count, -1, dtype=np.int64)
-    for node in range(structure.node_count):
-        for child in (structure.children_left[node], structure.children_right[node]):
-            if child >= 0:
-                parent[child] = node
+    inner = np.flatnonzero(structure.children_left >= 0)
+    parent[structure.children_left[inner]] = inner
+    parent[structure.children_right[inner]] = inner
     leaves = np.flatnonzero(structure.children_left < 0)
     source = leaves.copy()
     for i, node in enumerate(leaves):
@@ -235,3 +214,9 @@ def _leaf_counts(tree, X: np.ndarray, outcome: np.ndarray, outcomes: int, entiti
     leaf_row = np.full(structure.node_count, -1, dtype=np.int64)
     leaf_row[leaves] = np.arange(len(leaves))
     return leaf_row, by_outcome[source].astype(np.int32)
+
+
+def _ranks(values: pd.Series) -> np.ndarray:
+    """A numeric target as trees see it: its rank in [0, 1], NULL at -1 (split off where it is predictable)."""
+    ranks = pd.to_numeric(values, errors="coerce").astype(float).rank(pct=True).to_numpy()
+    return np.where(np.isnan(ranks), -1.0, ranks)
