@@ -254,9 +254,10 @@ class FastHMA:
             model = pd.DataFrame(index=range(num_rows))
         out = {self.parent: model[list(self.sdtypes[self.parent])].reset_index(drop=True)}
         out[self.parent].insert(0, self.key, np.arange(len(model)))
-        for child in self.children_:  # each parent's number of children, as the associations see it
-            num_rows = child.extension_names()[0]
-            model[f"_sb_n_{child.name}"] = model[num_rows].astype(float) if num_rows in model else 0.0
+        # each parent's number of children, as the associations see it (added at once: the frame may be fragmented)
+        counts = {f"_sb_n_{child.name}": model[name].astype(float) if (name := child.extension_names()[0]) in model
+                  else pd.Series(0.0, index=model.index) for child in self.children_}
+        model = pd.concat([model, pd.DataFrame(counts, index=model.index)], axis=1)
         for child in self.children_:
             sdv_adapter.seed_encoder(child.encoder, seeding.int_seed(seed, "encoder", self.parent, child.name))
             rng = seeding.rng(seed, "children", self.parent, child.name)
