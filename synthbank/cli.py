@@ -294,7 +294,8 @@ def cmd_evaluate(args) -> None:
         rebalance, where = _conditions(args)
         report = evaluate_urls(args.real, args.synthetic, holdout_url=args.holdout, schema=args.schema, tables=tables,
                                targets=targets, seed=args.seed, progress=progress, model=args.model,
-                               rebalance=rebalance, where=where, baseline_url=args.baseline)
+                               rebalance=rebalance, where=where, baseline_url=args.baseline,
+                               sensitive=[c.strip() for c in args.sensitive or []])
         report.save(out)
     print_summary(report.summary)
     for note in report.data.get("notes") or []:
@@ -362,6 +363,13 @@ def print_summary(summary: dict) -> None:
     table.add_row("PII leaks", str(summary["pii_leaks"]), "0")
     table.add_row("exact-copy share", f(summary["exact_copy_share"]), f(summary.get("exact_copy_real_reference")))
     table.add_row("DCR share (0.5 best)", f(summary["dcr_share"]), "needs --holdout" if summary["dcr_share"] is None else "")
+    risk, mia = summary.get("reidentification_risk"), summary.get("membership_inference")
+    table.add_row("re-identification risk, worst (0 best)", f"{risk['risk']:.3f} {risk['verdict']}" if risk else "—",
+                  "needs --holdout" if risk is None else f"95% interval {risk['ci'][0]:.2f}–{risk['ci'][1]:.2f}")
+    table.add_row("membership inference AUC, worst (0.5 best)", f"{mia['auc']:.3f} {mia['verdict']}" if mia else "—",
+                  "needs --holdout" if mia is None else f"95% interval {mia['ci'][0]:.2f}–{mia['ci'][1]:.2f}")
+    if summary.get("dp_epsilon") is not None:
+        table.add_row("tables: differential privacy epsilon", f(summary["dp_epsilon"]), "")
     for c in summary.get("conditions") or []:
         table.add_row(f"share {c['column']}={c['value']} (asked {c['requested_share']:.2f})", f(c["synthetic_share"]),
                       f"{f(c['real_share'])} real")
@@ -546,7 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("real", metavar="REAL_URL", help="the real database (opened read-only)")
     p.add_argument("synthetic", metavar="SYNTH_URL", help="the synthetic database (opened read-only)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for report.json and report.html")
-    p.add_argument("--holdout", metavar="URL", help="real rows the synthesizer never saw (enables the DCR share; utility test set)")
+    p.add_argument("--holdout", metavar="URL", help="real rows the synthesizer never saw (enables the DCR share, the "
+                                                    "re-identification risks and membership inference; utility test set)")
+    p.add_argument("--sensitive", action="append", metavar="TABLE.COLUMN",
+                   help="a column the inference attack tries to guess (repeatable; beside the utility targets and income-like columns)")
     p.add_argument("--target", action="append", metavar="TABLE.COLUMN", help="utility target (repeatable; default: columns named like default/fraud)")
     p.add_argument("--tables", metavar="T1,T2", help="only these tables")
     p.add_argument("--schema", metavar="FILE", help="reviewed schema file (from `synthbank schema --out`)")

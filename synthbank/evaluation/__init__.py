@@ -9,11 +9,12 @@ __all__ = ["evaluate", "evaluate_urls", "Report"]
 def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None = None, schema=None,
                   tables: list[str] | None = None, targets: list[str] | None = None, seed: int = 0,
                   progress=None, model: str | None = None, rebalance: dict | None = None, where: dict | None = None,
-                  baseline_url: str | None = None) -> Report:
+                  baseline_url: str | None = None, sensitive: list[str] | None = None) -> Report:
     """Read both databases (read-only) and :func:`evaluate` them; the schema is reflected from the real one.
     ``model``: the synthbank model directory that wrote the synthetic one, for how its texts were trained
     (the differential-privacy guarantee among it). ``rebalance``/``where``: the conditions it was sampled
-    with; ``baseline_url``: another synthetic database (the plain clone) whose utility is shown beside."""
+    with; ``baseline_url``: another synthetic database (the plain clone) whose utility is shown beside;
+    ``sensitive``: more ``table.column`` for the inference attack."""
     from synthbank.io.reader import read_tables
     from synthbank.schemas.reflect import reflect_schema
     from synthbank.schemas.resolve import resolve_schema
@@ -29,7 +30,8 @@ def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None 
     baseline = read_tables(baseline_url, schema) if baseline_url else None
     text_models = text_training_of(model) if model else None
     return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress,
-                    text_models=text_models, rebalance=rebalance, where=where, baseline=baseline)
+                    text_models=text_models, rebalance=rebalance, where=where, baseline=baseline,
+                    sensitive=sensitive)
 
 
 def _check_synthetic(schema, url: str, label: str) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import conditions as conditioned
-from synthbank.evaluation import fidelity, integrity, leaks, privacy, rules, text_metrics, utility
+from synthbank.evaluation import fidelity, integrity, leaks, membership, privacy, risks, rules, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
 from synthbank.progress import Progress, report
@@ -82,7 +82,8 @@ def _category_for(schema: DatabaseSchema, table: str, frame: pd.DataFrame, colum
 def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema, *,
              holdout: dict[str, pd.DataFrame] | None = None, targets: list[str] | None = None, seed: int = 0,
              progress: Progress | None = None, text_models: dict | None = None, rebalance: dict | None = None,
-             where: dict | None = None, baseline: dict[str, pd.DataFrame] | None = None) -> Report:
+             where: dict | None = None, baseline: dict[str, pd.DataFrame] | None = None,
+             sensitive: list[str] | None = None, table_privacy: dict | None = None) -> Report:
     """Score ``synthetic`` against ``real`` (both: table name → DataFrame, following ``schema``).
 
     ``text_models``: how the synthetic texts' models were trained, per ``table.column``
@@ -91,7 +92,9 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     :meth:`DatabaseSynthesizer.sample` takes them): their shares are reported beside the real ones, the
     conditioned tables are also compared within each condition, and each rebalanced column is a utility
     target (its first named value the positive class). ``baseline``: another synthetic database (e.g. the
-    plain clone), whose utility is reported beside."""
+    plain clone), whose utility is reported beside. ``sensitive``: more columns (``table.column``) for the
+    inference attack, beside the utility targets and income-like columns. ``table_privacy``: the tables'
+    differential-privacy guarantee, as the model directory states it, reported in the privacy section."""
     schema = schema.subset([n for n, t in schema.tables.items() if not t.is_excluded])
     notes = check_tables(schema, real, synthetic)
     if holdout is not None:
@@ -111,6 +114,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
             if name not in targets:
                 targets.append(name)
     utility.check_targets(schema, targets)
+    utility.check_targets(schema, sensitive or [], "sensitive column")
     half_a, half_b = split_tables(schema, real, 0.5, seed)
     timings: dict[str, float] = {}
     data: dict = {"tables": {n: {"real_rows": len(real[n]), "synthetic_rows": len(synthetic[n])} for n in schema.tables},
@@ -205,6 +209,12 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
                 copying["holdout_share"] = privacy.text_copying(half_a[name][column], half_b[name][column], None)["synthetic_share"]
                 copying["note"] = "reference: one real half against the other"
             data["privacy"]["text_copying"][f"{name}.{column}"] = copying
+    data["privacy"]["gdpr_risks"] = _guarded(notes, "The re-identification risks (Anonymeter)", lambda: risks.gdpr_risks(
+        schema, real, synthetic, holdout, targets, sensitive or [], seed), {"note": "could not be computed (see notes)"})
+    data["privacy"]["membership_inference"] = _guarded(notes, "Membership inference", lambda: membership.membership_inference(
+        schema, real, synthetic, holdout, seed), {"note": "could not be computed (see notes)"})
+    if table_privacy:
+        data["privacy"]["differential_privacy"] = table_privacy
     done("privacy")
 
     step(8, "utility")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synthbank.evaluation.fidelity import as_numbers, learned_columns
+from synthbank.evaluation.html_privacy import privacy_risks_html
 from synthbank.evaluation.integrity import children_per_parent
 
 REAL, SYNTHETIC = "#1f77b4", "#ff7f0e"
@@ -273,6 +274,10 @@ def render_html(report) -> str:
                        copies < 0.05 or (copies_reference is not None and copies <= copies_reference)))
     if s["dcr_share"] is not None:
         cards.append(_card("DCR share", s["dcr_share"], "closer to training than holdout; 0.5 ideal"))
+    for title, worst, score in (("Re-identification risk", s.get("reidentification_risk"), "risk"),
+                                ("Membership inference AUC", s.get("membership_inference"), "auc")):
+        if worst:
+            cards.append(_card(title, worst[score], f"worst: {worst['verdict']}", worst["verdict"] not in ("elevated", "high")))
     for target, ratio in s["utility"].items():
         cards.append(_card(f"Utility {target}", ratio, "ROC-AUC synthetic-trained / real-trained"))
 
@@ -358,6 +363,7 @@ def render_html(report) -> str:
     parts.append(_table(["text column", "synthetic sharing ≥8 words with training", "real holdout reference", "exact copies"],
                         [[c, e["synthetic_share"], e.get("holdout_share"), e["synthetic_exact"]] for c, e in d["privacy"]["text_copying"].items()]))
     parts.append(_dcr_plots(report))
+    parts.append(privacy_risks_html(d["privacy"]))
 
     parts.append("<h2>Utility: train on synthetic, test on real</h2>")
     parts.append(_table(["target", "ROC-AUC real-trained", "ROC-AUC synthetic-trained", "ratio", "recall at 1% FPR real-trained",

@@ -74,6 +74,9 @@ class Report:
             "exact_copy_real_reference": copies.get("real_reference_exact_copy_share") if copies else None,
             "dcr_share": (float(np.mean([e["dcr_share"] for e in privacy_tables if "dcr_share" in e]))
                           if any("dcr_share" in e for e in privacy_tables) else None),
+            "reidentification_risk": (d["privacy"].get("gdpr_risks") or {}).get("worst"),
+            "membership_inference": (d["privacy"].get("membership_inference") or {}).get("worst"),
+            "dp_epsilon": (d["privacy"].get("differential_privacy") or {}).get("epsilon"),
             "text": {k: {"mauve": v.get("scores", {}).get("mauve", {}).get("synthetic"),
                          "mauve_real_reference": v.get("scores", {}).get("mauve", {}).get("real_reference"),
                          "category_accuracy": v.get("category_consistency", {}).get("synthetic_accuracy"),

@@ -29,11 +29,11 @@ def default_targets(schema: DatabaseSchema) -> list[str]:
             if col.sdtype in ("boolean", "categorical") and _TARGET_NAME.search(c)]
 
 
-def check_targets(schema: DatabaseSchema, targets: list[str]) -> None:
+def check_targets(schema: DatabaseSchema, targets: list[str], what: str = "utility target") -> None:
     for target in targets:
         table, _, column = target.partition(".")
         if table not in schema.tables or column not in schema.tables[table].columns:
-            raise SynthbankError(f"The utility target '{target}' does not exist; name it as table.column "
+            raise SynthbankError(f"The {what} '{target}' does not exist; name it as table.column "
                                  f"(e.g. {', '.join(default_targets(schema)[:2]) or 'loans.default'}).")
 
 

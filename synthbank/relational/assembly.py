@@ -225,7 +225,7 @@ class Assembly:
             return rng.integers(0, len(parent_frame), len(frame)) if len(parent_frame) else np.full(len(frame), -1)
         link = self.secondary[name][index]
         if has_column(index) in frame:
-            wanted = frame[has_column(index)].fillna(False).astype(bool).to_numpy()
+            wanted = np.fromiter((False if pd.isna(v) else bool(v) for v in frame[has_column(index)]), bool, len(frame))
         else:
             nullable = all(table.columns[c].nullable for c in fk.columns)
             wanted = np.full(len(frame), not (nullable and link.null_share == 1.0))
