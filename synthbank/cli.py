@@ -176,8 +176,17 @@ def print_write_report(report, target: str, synthesizer) -> None:
         console.print(f"Kept in every synthetic row: {len(described['rules'])} rules every real row obeys "
                       f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}; `synthbank schema SOURCE` lists them).",
                       markup=False, highlight=False)
+    if described.get("differential_privacy"):
+        console.print(dp_line(described["differential_privacy"]), markup=False, highlight=False, soft_wrap=True)
     for note in described.get("notes") or []:
         console.print(f"Note: {note}", markup=False, highlight=False)
+
+
+def dp_line(dp: dict) -> str:
+    """One sentence on the differential-privacy guarantee of a model: the totals and each part's share."""
+    parts = ", ".join(f"{name} {part['epsilon']:.2f}" for name, part in dp["parts"].items() if part["epsilon"] > 0)
+    return (f"Differentially private: epsilon {dp['epsilon']:.2f}, delta {dp['delta']:.2g}, the unit being {dp['unit']}; "
+            f"epsilon by part: {parts}.")
 
 
 _STOPPED = {"steps": "all planned steps", "time": "time budget spent", "early": "validation loss stopped improving",
@@ -219,6 +228,8 @@ def cmd_fit(args) -> None:
     console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
     for column, training in described["text_training"].items():
         console.print(text_training_line(column, training), markup=False, highlight=False, soft_wrap=True)
+    if described.get("differential_privacy"):
+        console.print(dp_line(described["differential_privacy"]), markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_sample(args) -> None:

@@ -116,11 +116,15 @@ class DatabaseSynthesizer:
                 raise SynthbankError("No data: pass tables to fit(), or create the synthesizer with from_url().")
             tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
                                  on_rows=RowCounter(progress, "reading").add if progress else None)
+        text = self._text_settings()
+        if (self.relational.dp_epsilon is not None and text is not None and text.training.dp_epsilon is None
+                and any(t.columns_of("text") for t in self.schema.tables.values() if not t.is_excluded)):
+            raise SynthbankError("With differential privacy for the tables the texts must be trained with it too: "
+                                 "add --text-dp-epsilon E (text=TextSettings with training.dp_epsilon), or --no-text.")
         rare = self.relational.rare_threshold if self.relational.rare_threshold is not None else self.schema.rare_threshold
         self.relational_ = RelationalSynthesizer(self.schema, self.relational.replace(rare_threshold=rare))
         self.relational_.fit(dict(tables), progress=progress, executor=executor)
         self.texts_ = None
-        text = self._text_settings()
         if text is not None and any(self.relational_.text_columns.values()):
             from synthbank.text.tables import DatabaseTexts
 
@@ -221,7 +225,20 @@ class DatabaseSynthesizer:
                 "unsupported_columns": [f"{t}.{c}" for t, cols in self.relational_.unsupported_columns.items() for c in cols],
                 "binary_columns": self.relational_.binary_columns,
                 "rules": [str(rule) for rule in self.relational_.schema_.rules or []],
-                "notes": list(getattr(self.relational_, "notes_", []))}
+                "notes": list(getattr(self.relational_, "notes_", [])),
+                "differential_privacy": self.differential_privacy}
+
+    @property
+    def differential_privacy(self) -> dict | None:
+        """ε and δ spent, per part and in total, when the tables were learned with DP (the texts' DP-SGD joins
+        the total); None otherwise."""
+        from synthbank.dp import relational as dp_relational
+
+        self._check_fitted()
+        if getattr(self.relational_, "dp_", None) is None:
+            return None
+        text = self.texts_.training_summary() if self.texts_ is not None else {}
+        return dp_relational.statement(self.relational_, {c: t["dp"] for c, t in text.items() if t.get("dp")})
 
     @property
     def rules(self) -> list:

@@ -74,8 +74,9 @@ def test_the_total_is_the_sum_of_the_parts_and_within_the_budget():
     assert 0.97 * 3.0 <= statement["epsilon"] <= 3.0 and statement["delta"] <= 1e-6
     for name, part in parts.items():
         assert part["epsilon"] <= model.budget_.parts[name].epsilon + 1e-9
-    # the marginals' part: one release per column, each at the part's noise multiplier
-    assert parts["marginals"]["releases"] == len(USERS) + len(LOANS) + len(TRANSACTIONS)
+    # the marginals' part: one release per column, and one more per category of a child table (its selection)
+    child_categories = sum(k == "category" for k in [*LOANS.values(), *TRANSACTIONS.values()])
+    assert parts["marginals"]["releases"] == len(USERS) + len(LOANS) + len(TRANSACTIONS) + child_categories
     assert parts["marginals"]["epsilon"] == pytest.approx(accounting.spent(parts["marginals"]["noise_multiplier"],
                                                                           parts["marginals"]["releases"], parts["marginals"]["delta"]))
     # the texts' budget joins the total

@@ -27,6 +27,8 @@ warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
 SHARES = {"row counts": 0.05, "marginals": 0.45, "categories": 0.0, "children counts": 0.10, "correlations": 0.40}
 #: The share of δ kept for the category thresholds (the rest goes to the Gaussian mechanisms by ``SHARES``).
 THRESHOLD_DELTA_SHARE = 0.2
+#: The unit of privacy of the tables' guarantee.
+PERSON = "a person: a root row and every row under it"
 
 
 def _alphas() -> list[float]:
@@ -124,7 +126,7 @@ class Budget:
         """ε and δ spent per part and in total (basic composition of the parts: the sums)."""
         parts = {name: part.spent() for name, part in self.parts.items()}
         return {"epsilon": sum(p["epsilon"] for p in parts.values()), "delta": sum(p["delta"] for p in parts.values()),
-                "target_epsilon": self.epsilon, "target_delta": self.delta, "unit": "person", "parts": parts}
+                "target_epsilon": self.epsilon, "target_delta": self.delta, "unit": PERSON, "parts": parts}
 
 
 def combine(statements: dict[str, dict]) -> dict:
@@ -134,6 +136,6 @@ def combine(statements: dict[str, dict]) -> dict:
         for name, part in statement.get("parts", {}).items():
             parts[f"{owner}: {name}"] = part
         if not statement.get("parts"):
-            parts[owner] = {"epsilon": statement["epsilon"], "delta": statement["delta"]}
+            parts[owner] = {"epsilon": statement["epsilon"], "delta": statement["delta"], "unit": statement.get("unit", "one text")}
     return {"epsilon": sum(p["epsilon"] for p in parts.values()), "delta": sum(p["delta"] for p in parts.values()),
-            "unit": "person", "parts": parts}
+            "unit": PERSON, "parts": parts}

@@ -160,9 +160,16 @@ def fit_number(values: pd.Series, kind: str, sigma: float, rng: np.random.Genera
 
 
 def fit_category(values: pd.Series, sigma: float, rng: np.random.Generator, *, public: list | None = None,
-                 max_count: float = 1.0, threshold_delta: float = 0.0, values_per_person: int = 1) -> Marginal:
-    """A category's marginal. ``public`` values (a boolean's two) are always cells; any other value held in the
-    data is released only if its noisy count crosses the threshold for ``threshold_delta``."""
+                 threshold_delta: float = 0.0, persons: np.ndarray | None = None, select_sigma: float | None = None,
+                 values_per_person: int = 1) -> Marginal:
+    """A category's marginal: noisy row counts of noise ``sigma`` (one release).
+
+    ``public`` values (a boolean's two) are always cells. Any other value held in the data is released only if
+    its noisy count crosses the threshold for ``threshold_delta``. Without ``persons`` (a root table: one row per
+    person) that count is the row count itself. With ``persons`` (each row's person, in a child table) it is a
+    second release: the number of *people* holding the value, of noise ``select_sigma`` (a person adds 1 to at
+    most ``values_per_person`` values: L2 sensitivity √values_per_person), so that a value many rows of few people
+    hold is not mistaken for a common one, and the threshold is as low as one person's single count allows."""
     present = values.dropna().astype(object)
     counts = present.value_counts()
     candidates = list(public) if public is not None else list(counts.index)
@@ -170,8 +177,13 @@ def fit_category(values: pd.Series, sigma: float, rng: np.random.Generator, *, p
     null = values.isna().sum() + rng.normal(0.0, sigma)
     null = null if null >= sigma * norm.isf(SPURIOUS_CELLS) else 0.0  # post-processing: no NULLs the noise made
     if public is None:
-        threshold = release_threshold(sigma, max_count, threshold_delta, values_per_person)
-        kept = noisy >= threshold
+        if persons is not None:
+            held = pd.DataFrame({"v": values.astype(object).to_numpy(), "p": persons}).dropna().drop_duplicates()
+            people = held["v"].value_counts()
+            selecting = np.array([people.get(v, 0) for v in candidates], dtype=float) + rng.normal(0.0, select_sigma, len(candidates))
+            kept = selecting >= release_threshold(select_sigma, 1.0, threshold_delta, values_per_person)
+        else:
+            kept = noisy >= release_threshold(sigma, 1.0, threshold_delta, 1)
         candidates = [v for v, keep in zip(candidates, kept) if keep]
         noisy = noisy[kept]
     order = sorted(range(len(candidates)), key=lambda i: str(candidates[i]))  # no trace of the data's order

@@ -10,7 +10,8 @@ What is released, each with Gaussian noise calibrated by :mod:`synthbank.dp.acco
 
 * **row counts**: each root table's number of rows (sensitivity 1);
 * **marginals**: each column's noisy histogram (:mod:`synthbank.dp.marginals`): numbers and dates on a fixed
-  grid (no bound from the data), categories behind a noisy threshold (**categories**: the δ of the thresholds);
+  grid (no bound from the data), categories behind a noisy threshold on the number of people holding each
+  value (a release of its own in a child table; **categories**: the δ of the thresholds);
 * **children counts**: per parent row, its number of rows in each child table (0 … ``max_rows``), as a column
   of the parent's copula, so that a big customer's loans follow from who they are;
 * **correlations**: one matrix per table over its columns, its children counts and (for a child table) its
@@ -35,7 +36,7 @@ from synthbank.dp.marginals import Marginal, fit_category, fit_number, zeroed
 
 #: Rows of one person kept in each table while training (a public setting, not learned).
 MAX_ROWS = 10
-KINDS = ("number", "integer", "date", "category", "boolean")
+KINDS = ("number", "integer", "date", "timestamp", "category", "boolean")
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -48,6 +49,7 @@ class TableSpec:
     columns: dict[str, str]
     parent: str | None = None
     link: str | None = None
+    required: tuple[str, ...] = ()  # NOT NULL columns (public: the DDL says so), never drawn as NULL
 
 
 @dataclass
@@ -65,7 +67,7 @@ class _Fitted:
 
 
 def _as_numbers(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "date":
+    if kind in ("date", "timestamp"):
         stamps = pd.to_datetime(values, errors="coerce")
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_convert(None)
@@ -96,10 +98,10 @@ class DPTables:
     def _children(self, name: str) -> list[TableSpec]:
         return [s for s in self.specs if s.parent == name]
 
-    def _bounded(self, frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    def _bounded(self, frames: dict[str, pd.DataFrame]) -> tuple[dict, dict, dict]:
         """The rows training sees (at most ``max_rows`` of each person in each table, a seeded choice among the
-        rows whose parent row is kept) and, per child table, each kept row's parent as a position among the kept
-        parent rows."""
+        rows whose parent row is kept), per child table each kept row's parent as a position among the kept
+        parent rows, and per table each kept row's person."""
         kept: dict[str, pd.DataFrame] = {}
         parent_of: dict[str, np.ndarray] = {}
         person: dict[str, np.ndarray] = {}
@@ -118,16 +120,18 @@ class DPTables:
                 parent_of[spec.name] = frame.pop("_sb_parent").to_numpy()
                 person[spec.name] = frame.pop("_sb_person").to_numpy()
             kept[spec.name] = frame.assign(_sb_position=frame.index.to_numpy()).reset_index(drop=True)
-        return kept, parent_of
+        return kept, parent_of, person
 
     def fit(self, frames: dict[str, pd.DataFrame]) -> DPTables:
-        kept, parent_of = self._bounded(frames)
+        kept, parent_of, persons = self._bounded(frames)
         tables = {s.name: _Fitted(s, 1 if s.parent is None else self.max_rows) for s in self.specs}
         own = {s.name: len(s.columns) + len(self._children(s.name)) for s in self.specs}
         dims = {s.name: own[s.name] + (own[s.parent] if s.parent else 0) for s in self.specs}
         self.budget_ = Budget(self.epsilon, self.delta, {
             "row counts": sum(s.parent is None for s in self.specs),
-            "marginals": sum(len(s.columns) for s in self.specs),
+            # a child table's category is two releases: its rows per value, and its people per value (the selection)
+            "marginals": sum(len(s.columns) + (sum(k == "category" for k in s.columns.values()) if s.parent else 0)
+                             for s in self.specs),
             "children counts": sum(s.parent is not None for s in self.specs),
             "correlations": sum(dims[s.name] >= 2 for s in self.specs)},
             thresholds=sum(kind == "category" for s in self.specs for kind in s.columns.values()))
@@ -142,13 +146,19 @@ class DPTables:
                 values = _as_numbers(frame[column], kind)
                 sigma = z("marginals") * m
                 if kind == "category":
-                    fitted.marginals[column] = fit_category(values, sigma, rng, max_count=m, values_per_person=m,
-                                                            threshold_delta=self.budget_.threshold_delta)
+                    child = spec.parent is not None
+                    fitted.marginals[column] = fit_category(values, sigma, rng, threshold_delta=self.budget_.threshold_delta,
+                                                            persons=persons[spec.name] if child else None,
+                                                            select_sigma=z("marginals") * np.sqrt(m), values_per_person=m)
                 elif kind == "boolean":
                     fitted.marginals[column] = fit_category(values, sigma, rng, public=[False, True])
                 else:
-                    fitted.marginals[column] = fit_number(values, "date" if kind == "date" else "number", sigma, rng,
+                    fitted.marginals[column] = fit_number(values, "date" if kind in ("date", "timestamp") else "number", sigma, rng,
                                                           integer=kind == "integer")
+            for column in spec.required:  # post-processing with the DDL: no NULL cell where NULL cannot be written
+                weights = fitted.marginals[column].weights
+                if weights[1:].sum() > 0:  # else nothing was released: NULL stands for "no value" (see dp.relational)
+                    weights[0] = 0.0
             for child in self._children(spec.name):
                 per_row = pd.Series(np.bincount(parent_of[child.name], minlength=len(frame)), dtype=float)
                 edges = np.arange(-0.5, self.max_rows + 1.0)
@@ -178,8 +188,24 @@ class DPTables:
         self.tables_ = tables
         return self
 
-    def sample(self, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
-        """Synthetic tables: root tables ``scale`` times their noisy row counts; keys are positions."""
+    def root_rows(self, scale: float = 1.0) -> dict[str, int]:
+        """Each root table's rows at ``scale`` (its noisy row count, scaled)."""
+        return {s.name: max(int(round(self.tables_[s.name].rows * scale)), 1) for s in self.specs if s.parent is None}
+
+    def expected_rows(self, scale: float = 1.0) -> dict[str, int]:
+        """Every table's expected rows at ``scale``: the root rows times the children counts' means down the tree."""
+        out: dict[str, float] = dict(self.root_rows(scale))
+        for spec in self.specs:
+            if spec.parent is not None:
+                counts = self.tables_[spec.parent].counts[spec.name]
+                centres = np.arange(len(counts.weights) - 1)
+                mean = float((counts.weights[1:] * centres).sum() / max(counts.weights[1:].sum(), 1e-12))
+                out[spec.name] = out[spec.parent] * mean
+        return {name: int(round(n)) for name, n in out.items()}
+
+    def sample(self, scale: float = 1.0, seed: int = 0, roots: dict[str, int] | None = None) -> dict[str, pd.DataFrame]:
+        """Synthetic tables: root tables ``scale`` times their noisy row counts (or ``roots[name]`` rows);
+        keys are positions."""
         out: dict[str, pd.DataFrame] = {}
         latent: dict[str, np.ndarray] = {}
         counts: dict[str, np.ndarray] = {}
@@ -187,7 +213,7 @@ class DPTables:
             fitted = self.tables_[spec.name]
             rng = seeding.rng(seed, "dp sample", spec.name)
             if spec.parent is None:
-                n = max(int(round(fitted.rows * scale)), 1)
+                n = roots[spec.name] if roots is not None else self.root_rows(scale)[spec.name]
                 given, owners = None, None
             else:
                 owners = np.repeat(np.arange(len(counts[spec.name])), counts[spec.name])
@@ -198,8 +224,8 @@ class DPTables:
             frame = pd.DataFrame(index=range(n))
             for j, (column, kind) in enumerate(spec.columns.items()):
                 values = fitted.marginals[column].decode(u[:, j], rng)
-                if kind == "date":
-                    values = _EPOCH + pd.to_timedelta(values.round(), unit="D")
+                if kind in ("date", "timestamp"):
+                    values = _EPOCH + pd.to_timedelta(values.round() if kind == "date" else values, unit="D")
                 elif kind == "boolean":
                     values = values.astype(object)
                 frame[column] = values

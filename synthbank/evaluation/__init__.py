@@ -31,7 +31,7 @@ def evaluate_urls(real_url: str, synthetic_url: str, *, holdout_url: str | None 
     text_models = text_training_of(model) if model else None
     return evaluate(real, synthetic, schema, holdout=holdout, targets=targets, seed=seed, progress=progress,
                     text_models=text_models, rebalance=rebalance, where=where, baseline=baseline,
-                    sensitive=sensitive)
+                    sensitive=sensitive, table_privacy=dp_statement_of(model, text_models) if model else None)
 
 
 def _check_synthetic(schema, url: str, label: str) -> None:
@@ -47,6 +47,24 @@ def _check_synthetic(schema, url: str, label: str) -> None:
         missing = [c for c in table.columns if c not in synthetic_schema.tables[name].columns]
         if missing:
             raise SynthbankError(f"The {label} table '{name}' lacks column(s) {', '.join(missing)} of the real one.")
+
+
+def dp_statement_of(model: str, text_models: dict | None = None) -> dict | None:
+    """The differential-privacy statement of a saved model whose tables were learned with DP (the texts' DP-SGD
+    joined to it), read from its JSON files; None for a model without DP."""
+    import json
+    from pathlib import Path
+
+    from synthbank.dp.accounting import combine
+    from synthbank.files import verify_model_directory
+
+    directory = verify_model_directory(Path(model), "database")
+    state = json.loads((directory / "relational" / "relational.json").read_text())
+    tables = state.get("differential_privacy")
+    if not tables:
+        return None
+    texts = {f"texts {c}": t["dp"] for c, t in (text_models or {}).items() if t.get("dp")}
+    return combine({"tables": tables, **texts}) if texts else tables
 
 
 def text_training_of(model: str) -> dict:

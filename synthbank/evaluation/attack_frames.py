@@ -21,8 +21,9 @@ def table_frame(schema: DatabaseSchema, table: str, frame: pd.DataFrame) -> pd.D
     out = {}
     for column in learned_columns(schema, table):
         numbers = as_numbers(frame[column], schema.tables[table].columns[column].sdtype)
-        out[column] = numbers if numbers is not None else frame[column].astype(object).where(frame[column].notna()).map(
-            lambda v: v if v is None or isinstance(v, float) else str(v))
+        # labels stay objects even where a frame holds none (all NULL): the attacks need the same types on all sides
+        out[column] = numbers.astype(float) if numbers is not None else frame[column].astype(object).where(frame[column].notna()).map(
+            lambda v: v if v is None or isinstance(v, float) else str(v)).astype(object)
     return pd.DataFrame(out, index=frame.index)
 
 

@@ -79,7 +79,7 @@ def privacy_risks_html(privacy: dict) -> str:
     if dp:
         parts.append("<h3>Differential privacy of the tables</h3>")
         parts.append(f"<p>The tables' model was fitted with differential privacy: ε = {dp['epsilon']:.3g}, δ = {dp['delta']:.3g} "
-                     f"in all, a person being {html.escape(dp.get('unit', 'a root row and everything under it'))}.</p>")
+                     f"in all, the unit being {html.escape(dp.get('unit', 'a person'))}.</p>")
         parts.append("<table><tr><th>part</th><th>ε</th><th>δ</th></tr>" + "".join(
             f"<tr><td>{html.escape(name)}</td><td>{part['epsilon']:.3g}</td><td>{part['delta']:.3g}</td></tr>"
             for name, part in dp.get("parts", {}).items()) + "</table>")

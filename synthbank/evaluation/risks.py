@@ -42,6 +42,8 @@ LOW, HIGH = 0.10, 0.30
 MIN_ATTACK_ROWS = 30  # below this many holdout rows the attacks are not run
 MAX_ROWS = 10000  # rows of each frame attacked (the training rows, the synthetic rows, the holdout)
 N_ATTACKS = 500
+#: An attack right this often on people never seen leaves too little to infer for a risk ratio to mean anything.
+PREDICTABLE = 0.95
 SENSITIVE_NAME = re.compile(r"income|salary|wage|earning|net_?worth|credit_?score|fico", re.I)
 
 
@@ -71,10 +73,17 @@ def _risk(evaluator) -> dict:
     risk = evaluator.risk(confidence_level=0.95)
     results = evaluator.results(confidence_level=0.95)
     value, (low, high) = float(risk.value), (float(risk.ci[0]), float(risk.ci[1]))
-    return {"risk": value, "ci": [low, high], "attack_rate": float(results.attack_rate.value),
+    out = {"risk": value, "ci": [low, high], "attack_rate": float(results.attack_rate.value),
             "control_rate": float(results.control_rate.value) if results.control_rate is not None else None,
             "baseline_rate": float(results.baseline_rate.value), "attacks": int(results.n_attacks_ori),
             "verdict": verdict((low, high))}
+    control = out["control_rate"]
+    if control is not None and control >= PREDICTABLE and out["verdict"] == "inconclusive":
+        # the risk is the gain over the control divided by 1 - control: near 0, any interval spans [0, 1]
+        out["verdict"] = "low"
+        out["note"] = (f"the same attack is right for {control:.1%} of the people never seen, so the synthetic data can "
+                       f"tell an attacker something new about at most {1 - control:.1%} of people")
+    return out
 
 
 def attack(train: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame, secrets: list[str], seed: int) -> dict:

@@ -9,6 +9,7 @@ a pickle runs code: only load model directories you trust.
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +65,10 @@ def save_model(model, directory: str | Path) -> Path:
         "rules": model.rules_.to_dict(),
         "binary": {t: {c: shape.to_dict() for c, shape in cols.items()} for t, cols in getattr(model, "binary_", {}).items()},
     }
+    if getattr(model, "dp_", None) is not None:
+        state["differential_privacy"] = model.dp_.statement()
+        with open(directory / "dp.pkl", "wb") as handle:
+            pickle.dump(model.dp_, handle)
     (directory / "relational.json").write_text(json.dumps(state, indent=1, default=str))
     for name, frame in model.fixed_.items():
         (directory / "fixed").mkdir(exist_ok=True)
@@ -111,5 +116,8 @@ def load_model(cls, directory: str | Path):
     model.hmas_ = []
     for index in range(len(model.windows_)):
         model.hmas_.append(sdv_adapter.load(directory / "windows" / f"window_{index}.pkl"))
+    if (directory / "dp.pkl").is_file():
+        with open(directory / "dp.pkl", "rb") as handle:
+            model.dp_ = pickle.load(handle)
     model.manifest_ = manifest
     return model

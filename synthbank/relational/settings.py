@@ -57,6 +57,12 @@ class RelationalSettings(Settings):
         "discover", "discover: find the rules every real row obeys (when the schema lists none: no rules: key) and "
                     "keep them in every synthetic row; schema: keep only the schema file's rules; none: keep no rule",
         cli=True)
+    dp_epsilon: float | None = setting(None, "learn the tables with differential privacy to this total epsilon (a "
+                                             "Gaussian copula per table, the person as the unit; see synthbank.dp)",
+                                       gt=0, cli=True, metavar="E")
+    dp_delta: float = setting(1e-6, "the delta of the tables' DP guarantee", gt=0, lt=1, cli=True, metavar="D")
+    dp_max_rows: int = setting(10, "with DP: a person's rows kept in each table while learning (more rows, more noise)",
+                               ge=1, cli=True, metavar="N")
     verbose: bool = setting(False, "let SDV log what it does")
 
 

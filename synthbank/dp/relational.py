@@ -1,0 +1,158 @@
+"""The relational engine with differential privacy (``RelationalSettings.dp_epsilon``).
+
+:class:`~synthbank.dp.tables.DPTables` learns every value-bearing column of the synthesized tables along their
+primary foreign keys (the tree HMA uses), with the person — a root row and everything under it — as the unit.
+The rest of the engine that learns from values is switched off or replaced by something that learns nothing:
+
+* no rules discovered on the rows, no rare-value guard (the noisy threshold does that job), no category
+  combinations, no point masses, no pseudonyms (repeating identifiers are faked like other PII), no binary
+  lengths (binary columns are written empty), no associations, conditions (``--rebalance``/``--where``) refused;
+* a secondary foreign key: whether a row has one is a DP boolean column; which parent row it points at is drawn
+  uniformly (inside the same customer where the real keys always agree, a structural fact of the schema);
+  self-references and cycle-closing keys are left NULL where they may be, else drawn uniformly;
+* PII is faked by Faker as always; what the faker keeps of the source is its *format* (a phone number's shape,
+  an identifier's pattern), not its shares: no NULL share, no age range;
+* row counts are the DP model's noisy ones.
+
+What is taken as public, like the DDL: the schema (tables, columns, types, keys), the formats of keys, PII and
+dates (separators, decimals, widths), tables the schema copies verbatim (``mode: copy``/``subset``: reference
+data by the user's choice), and which foreign keys agree (a diamond). Fakes are still checked against the real
+strings so that no real name is ever written, which makes the output depend on the real PII only in never
+repeating it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+
+from synthbank import seeding
+from synthbank.dp.accounting import combine
+from synthbank.dp.tables import DPTables, TableSpec
+from synthbank.errors import SynthbankError
+from synthbank.relational.assembly import rare_fallback
+from synthbank.relational.columns import has_column, to_days
+from synthbank.relational.keys import KeyFormat
+from synthbank.relational.links import DeferredLink, SecondaryLink
+from synthbank.relational.pii import PiiFiller
+from synthbank.relational.plan import plan_tables
+from synthbank.relational.pseudonyms import Pseudonyms
+from synthbank.relational.rule_keeping import RuleKeeper
+from synthbank.schemas import types
+
+_INTEGERS = ("integer", "bigint", "smallint")
+
+
+def kind_of(column) -> str:
+    """A learned column's kind in the DP model."""
+    if column.sdtype == "datetime":
+        return "date" if types.base_name(column.type) == "date" else "timestamp"
+    if column.sdtype == "numerical":
+        return "integer" if types.base_name(column.type) in _INTEGERS else "number"
+    return "boolean" if column.sdtype == "boolean" else "category"
+
+
+def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) -> None:
+    """Fit ``model`` (a :class:`~synthbank.relational.synthesizer.RelationalSynthesizer`) with DP, setting the
+    attributes its sampling and saving read. ``everything``: every real string (fakes never equal one)."""
+    frames = model._check_input(tables)
+    schema = model.schema_
+    model.schema_ = copy.copy(schema)
+    model.schema_.rules = []  # none discovered on the rows; the schema's own are not kept under DP either
+    if schema.rules:
+        model.notes_.append("Under differential privacy the schema's rules are not kept (keeping them learns from the rows).")
+    model.plans_ = plan_tables(schema, frames)
+    model.windows_, model.hmas_ = [], []
+    model.rare_threshold_ = 1
+    positions = model._positions(frames)
+    specs, data = [], {}
+    for name in schema.read_order():
+        plan = model.plans_.get(name)
+        if plan is None:
+            continue
+        table = schema.tables[name]
+        parent = table.foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
+        if parent is not None and parent not in model.plans_:
+            parent = None
+        columns = {c: kind_of(table.columns[c]) for c in plan.learned}
+        frame = {c: frames[name][c] for c in plan.learned}
+        for i in plan.categorical_fks:
+            column = table.foreign_keys[i].columns[0]
+            columns[column], frame[column] = "category", frames[name][column].astype(object)
+        for i in plan.secondary_fks:
+            if i in positions[name] and all(table.columns[c].nullable for c in table.foreign_keys[i].columns):
+                columns[has_column(i)], frame[has_column(i)] = "boolean", pd.Series(positions[name][i] >= 0)
+        if parent is not None:
+            frame["_sb_parent"] = pd.Series(positions[name][plan.primary_fk])
+        data[name] = pd.DataFrame(frame, index=frames[name].index)
+        required = tuple(c for c in columns if c in table.columns and not table.columns[c].nullable)
+        specs.append(TableSpec(name, columns, parent, "_sb_parent" if parent is not None else None, required))
+    model.dp_ = DPTables(specs, settings.dp_epsilon, settings.dp_delta, max_rows=settings.dp_max_rows,
+                         seed=seeding.int_seed(0, "dp")).fit(data)
+    model.row_counts_ = {name: 0 for name in frames} | model.dp_.expected_rows()
+    model.key_formats_, model.pii_, model.secondary_, model.deferred_ = {}, {}, {}, {}
+    for name, frame in frames.items():
+        table = schema.tables[name]
+        model.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
+                                    for c in model._key_columns(table)}
+        model.pii_[name] = public_pii(PiiFiller.learn(table, frame, everything, locale=schema.locale))
+    for name, plan in model.plans_.items():
+        table = schema.tables[name]
+        model.secondary_[name] = {i: SecondaryLink(consistent_via=model._diamond(name, plan, i, positions))
+                                  for i in plan.secondary_fks if schema.tables[table.foreign_keys[i].parent].is_synthesized}
+        model.deferred_[name] = {i: DeferredLink(null_share=1.0 if all(table.columns[c].nullable for c in table.foreign_keys[i].columns)
+                                                 else 0.0, fanout=[0, 1], self_reference=table.foreign_keys[i].parent == name)
+                                 for i in plan.deferred_fks}
+    model.rare_, model.combos_, model.binary_, model.point_masses_ = {}, {}, {}, {}
+    model.pseudonyms_, model.rules_, model.associations_ = Pseudonyms(), RuleKeeper(), {}
+    model.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items() if t.is_fixed}
+
+
+def public_pii(filler: PiiFiller) -> PiiFiller:
+    """The faker's settings with every share and range learned from the values dropped: formats stay."""
+    for spec in filler.columns.values():
+        spec.null_share, spec.min_age, spec.max_age = 0.0, None, None
+    return filler
+
+
+def block_rows(model, scale: float, seed: int, block: int, blocks: int):
+    """One block's learned rows per table (datetimes as days, as the assembly takes them) and parents."""
+    dp: DPTables = model.dp_
+    roots = {s.name: model._root_rows(s.name, scale, block, blocks) for s in dp.specs if s.parent is None}
+    sampled = dp.sample(seed=seeding.int_seed(seed, "dp block", block), roots=roots)
+    rows, parent_of = {}, {}
+    for spec in dp.specs:
+        frame = sampled[spec.name]
+        if spec.parent is not None:
+            parent_of[spec.name] = frame.pop(spec.link).to_numpy()
+        table = model.schema_.tables[spec.name]
+        for column, kind in spec.columns.items():
+            if kind in ("date", "timestamp"):
+                frame[column] = to_days(frame[column])
+            if column in spec.required and frame[column].isna().any():  # no value released at all: a neutral one
+                frame[column] = frame[column].astype(object).where(frame[column].notna(), rare_fallback(table.columns[column]))
+        rows[spec.name] = frame
+    return rows, parent_of
+
+
+def describe(model) -> str:
+    """One line: the tables under DP and the ε and δ spent."""
+    spent = model.dp_.statement()
+    tree = ", ".join(s.name if s.parent is None else f"{s.parent} → {s.name}" for s in model.dp_.specs)
+    return f"differential privacy (ε {spent['epsilon']:.3g}, δ {spent['delta']:.2g}, per person): {tree}"
+
+
+def statement(model, text: dict | None = None) -> dict:
+    """ε and δ spent by the tables' model and (``text``: column → its DP training summary) the texts'."""
+    tables = model.dp_.statement()
+    if not text:
+        return tables
+    return combine({"tables": tables, **{f"texts {column}": dp for column, dp in text.items()}})
+
+
+def refuse_conditions() -> None:
+    raise SynthbankError("Conditions (--rebalance, --where) are not available for a model fitted with differential "
+                         "privacy: they would need the exact shares it does not keep.")
+
+
