@@ -2,13 +2,16 @@
 
 The tables form a tree along their foreign keys (customers → loans → payments). A *person* is a root row and
 every row under it; the guarantee is that the model would be about as likely with or without any one person.
-To bound what one person adds, training keeps at most ``max_rows`` of each person's rows in each table (a
+To bound what one person adds, training keeps at most a *cap* of each person's rows in each child table (a
 seeded choice among the rows whose parent row is kept; a heavy customer's transactions are thinned), and every
-release about a child table is calibrated to that many rows. Child rows whose parent is missing are left out.
+release about a child table is calibrated to that many rows. The cap is the number of rows 90% of the people
+have at most, read from a noisy histogram (so one loan per customer is capped at 1 or 2, not 10), and never
+more than ``max_rows``. Child rows whose parent is missing are left out.
 
 What is released, each with Gaussian noise calibrated by :mod:`synthbank.dp.accounting`:
 
-* **row counts**: each root table's number of rows (sensitivity 1);
+* **row counts**: each root table's number of rows, and each child table's histogram of rows per person (the
+  cap above; sensitivity 1 both);
 * **marginals**: each column's noisy histogram (:mod:`synthbank.dp.marginals`): numbers and dates on a fixed
   grid (no bound from the data), categories behind a noisy threshold on the number of people holding each
   value (a release of its own in a child table; **categories**: the δ of the thresholds);
@@ -34,8 +37,10 @@ from synthbank.dp import copula
 from synthbank.dp.accounting import Budget, BudgetError
 from synthbank.dp.marginals import Marginal, fit_category, fit_number, zeroed
 
-#: Rows of one person kept in each table while training (a public setting, not learned).
+#: Rows of one person kept in each table while training at most (a public setting) ...
 MAX_ROWS = 10
+#: ... and at least as many as this share of the people hold (a noisy quantile: fewer rows, less noise)
+CAP_QUANTILE = 0.9
 KINDS = ("number", "integer", "date", "timestamp", "category", "boolean")
 _EPOCH = pd.Timestamp("1970-01-01")
 
@@ -98,37 +103,57 @@ class DPTables:
     def _children(self, name: str) -> list[TableSpec]:
         return [s for s in self.specs if s.parent == name]
 
-    def _bounded(self, frames: dict[str, pd.DataFrame]) -> tuple[dict, dict, dict]:
-        """The rows training sees (at most ``max_rows`` of each person in each table, a seeded choice among the
-        rows whose parent row is kept), per child table each kept row's parent as a position among the kept
-        parent rows, and per table each kept row's person."""
+    def _root_of(self, name: str) -> str:
+        spec = next(s for s in self.specs if s.name == name)
+        return name if spec.parent is None else self._root_of(spec.parent)
+
+    def _cap(self, person: np.ndarray, people: int, sigma: float, rng: np.random.Generator) -> int:
+        """The rows kept per person in a table: the smallest count at or above which :data:`CAP_QUANTILE` of the
+        people fall, read from a noisy histogram of their row counts (0 … ``max_rows``; a person is in one bin:
+        sensitivity 1), at least 1."""
+        per_person = np.minimum(np.bincount(person, minlength=people), self.max_rows)
+        noisy = np.bincount(per_person, minlength=self.max_rows + 1) + rng.normal(0.0, sigma, self.max_rows + 1)
+        cumulative = np.cumsum(np.maximum(noisy, 0.0))
+        if cumulative[-1] <= 0:
+            return self.max_rows
+        return int(max(1, np.searchsorted(cumulative, CAP_QUANTILE * cumulative[-1])))
+
+    def _bounded(self, frames: dict[str, pd.DataFrame], rng: np.random.Generator | None = None, sigma: float = 0.0,
+                 caps: dict[str, int] | None = None) -> tuple[dict, dict, dict]:
+        """The rows training sees (at most ``caps_[table]`` of each person in each table, a seeded choice among
+        the rows whose parent row is kept), per child table each kept row's parent as a position among the kept
+        parent rows, and per table each kept row's person. ``caps``: use these caps instead of drawing them."""
         kept: dict[str, pd.DataFrame] = {}
         parent_of: dict[str, np.ndarray] = {}
         person: dict[str, np.ndarray] = {}
+        self.caps_: dict[str, int] = {}
         for spec in self.specs:
             frame = frames[spec.name].reset_index(drop=True)
             if spec.parent is None:
                 person[spec.name] = np.arange(len(frame))
+                self.caps_[spec.name] = 1
             else:
                 # the parent's original position → its position among the kept parent rows
                 where = pd.Series(np.arange(len(kept[spec.parent])), index=kept[spec.parent]["_sb_position"].to_numpy())
                 position = pd.to_numeric(frame[spec.link], errors="coerce").map(where)
                 frame = frame[position.notna().to_numpy()].assign(_sb_parent=position.dropna().astype(int).to_numpy())
                 frame = frame.assign(_sb_person=person[spec.parent][frame["_sb_parent"].to_numpy()])
+                cap = caps[spec.name] if caps is not None else self._cap(frame["_sb_person"].to_numpy(),
+                                                                         len(frames[self._root_of(spec.name)]), sigma, rng)
+                self.caps_[spec.name] = cap
                 frame = frame.iloc[seeding.rng(self.seed, "dp cap", spec.name).permutation(len(frame))]
-                frame = frame[frame.groupby("_sb_person").cumcount().to_numpy() < self.max_rows].sort_index()
+                frame = frame[frame.groupby("_sb_person").cumcount().to_numpy() < cap].sort_index()
                 parent_of[spec.name] = frame.pop("_sb_parent").to_numpy()
                 person[spec.name] = frame.pop("_sb_person").to_numpy()
             kept[spec.name] = frame.assign(_sb_position=frame.index.to_numpy()).reset_index(drop=True)
         return kept, parent_of, person
 
     def fit(self, frames: dict[str, pd.DataFrame]) -> DPTables:
-        kept, parent_of, persons = self._bounded(frames)
-        tables = {s.name: _Fitted(s, 1 if s.parent is None else self.max_rows) for s in self.specs}
         own = {s.name: len(s.columns) + len(self._children(s.name)) for s in self.specs}
         dims = {s.name: own[s.name] + (own[s.parent] if s.parent else 0) for s in self.specs}
         self.budget_ = Budget(self.epsilon, self.delta, {
-            "row counts": sum(s.parent is None for s in self.specs),
+            # each root table's rows, and each child table's histogram of rows per person (its cap)
+            "row counts": len(self.specs),
             # a child table's category is two releases: its rows per value, and its people per value (the selection)
             "marginals": sum(len(s.columns) + (sum(k == "category" for k in s.columns.values()) if s.parent else 0)
                              for s in self.specs),
@@ -137,6 +162,8 @@ class DPTables:
             thresholds=sum(kind == "category" for s in self.specs for kind in s.columns.values()))
         z = self.budget_.z
         rng = seeding.rng(self.seed, "dp noise")
+        kept, parent_of, persons = self._bounded(frames, rng, z("row counts"))
+        tables = {s.name: _Fitted(s, self.caps_[s.name]) for s in self.specs}
         for spec in self.specs:
             fitted, frame = tables[spec.name], kept[spec.name]
             m = fitted.max_rows
