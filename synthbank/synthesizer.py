@@ -232,13 +232,13 @@ class DatabaseSynthesizer:
     def differential_privacy(self) -> dict | None:
         """ε and δ spent, per part and in total, when the tables were learned with DP (the texts' DP-SGD joins
         the total); None otherwise."""
-        from synthbank.dp import relational as dp_relational
+        from synthbank.relational import dp_fit
 
         self._check_fitted()
         if getattr(self.relational_, "dp_", None) is None:
             return None
         text = self.texts_.training_summary() if self.texts_ is not None else {}
-        return dp_relational.statement(self.relational_, {c: t["dp"] for c, t in text.items() if t.get("dp")})
+        return dp_fit.statement(self.relational_, {c: t["dp"] for c, t in text.items() if t.get("dp")})
 
     @property
     def rules(self) -> list:

@@ -73,12 +73,12 @@ def test_dp_needs_the_texts_private_too_and_refuses_conditions(bank_url, tmp_pat
 
 
 def test_the_texts_budget_joins_the_total(demo_tables):
-    from synthbank.dp import relational as dp_relational
+    from synthbank.relational import dp_fit
 
     synthesizer = DatabaseSynthesizer(demo_schema(), text=False, relational=RelationalSettings(dp_epsilon=2.0))
     synthesizer.fit({n: f for n, f in demo_tables.items()})
     text = {"complaints.narrative": {"epsilon": 1.5, "delta": 1e-5, "target_epsilon": 1.5}}
-    both = dp_relational.statement(synthesizer.relational_, text)
+    both = dp_fit.statement(synthesizer.relational_, text)
     assert both["epsilon"] == pytest.approx(synthesizer.differential_privacy["epsilon"] + 1.5)
     assert "texts complaints.narrative" in both["parts"] and "tables: correlations" in both["parts"]
 

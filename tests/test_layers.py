@@ -2,7 +2,7 @@
 import each other, and no private name (``_lift``, ``row_keys``…) is imported from another module.
 
 Layers, lowest first (README "Layout"): errors/seeding/files/database/protection/novel_values/progress/vocabulary →
-schemas → io → relational ∥ text ∥ demo_bank → synthesizer → evaluation → demo → cli. Every import is
+schemas → io ∥ dp → relational ∥ text ∥ demo_bank → synthesizer → evaluation → demo → cli. Every import is
 read from the source with :mod:`ast`, those inside functions included (the lazy imports).
 """
 
@@ -21,7 +21,7 @@ LAYERS = {
     "synthbank.protection": 0, "synthbank.novel_values": 0,
     "synthbank.key_values": 0, "synthbank.progress": 0, "synthbank.executors": 0, "synthbank.vocabulary": 0, "synthbank.settings": 0,
     "synthbank.schemas": 1,
-    "synthbank.io": 2,
+    "synthbank.io": 2, "synthbank.dp": 2,
     "synthbank.relational": 3, "synthbank.text": 3, "synthbank.demo_bank": 3,
     "synthbank.synthesizer": 4,
     "synthbank.evaluation": 5,

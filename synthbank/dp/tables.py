@@ -184,7 +184,7 @@ class DPTables:
                                                           integer=kind == "integer")
             for column in spec.required:  # post-processing with the DDL: no NULL cell where NULL cannot be written
                 weights = fitted.marginals[column].weights
-                if weights[1:].sum() > 0:  # else nothing was released: NULL stands for "no value" (see dp.relational)
+                if weights[1:].sum() > 0:  # else nothing was released: NULL stands for "no value" (see relational.dp_fit)
                     weights[0] = 0.0
             for child in self._children(spec.name):
                 per_row = pd.Series(np.bincount(parent_of[child.name], minlength=len(frame)), dtype=float)

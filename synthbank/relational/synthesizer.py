@@ -33,13 +33,12 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
-from synthbank.dp import relational as dp_relational
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.executors import Executor, InProcess
 from synthbank.key_values import key_tuples
 from synthbank.progress import Progress, report
 from synthbank.protection import DEFAULT_RARE_THRESHOLD, RARE_MARKER, RareGuard, check_threshold, tame_tails
-from synthbank.relational import conditions, persistence, sdv_adapter, table_models
+from synthbank.relational import conditions, dp_fit, persistence, sdv_adapter, table_models
 from synthbank.relational.assembly import Assembly
 from synthbank.relational.association import Association
 from synthbank.relational.binary import BinaryShape
@@ -93,7 +92,7 @@ class RelationalSynthesizer:
         self.schema_ = self.schema  # the schema learned: a copy where empty tables became copies
         if getattr(self.settings, "dp_epsilon", None) is not None:  # a model of its own (see synthbank.dp.relational)
             report(progress, "fitting", "with differential privacy", 0, 1)
-            dp_relational.fit(self, tables, self.settings, _real_strings(tables))
+            dp_fit.fit(self, tables, self.settings, _real_strings(tables))
             report(progress, "fitting", "", 1, 1)
             return self
         frames = self._check_input(tables)
@@ -556,7 +555,7 @@ class RelationalSynthesizer:
     def sample_block_rows(self, scale: float, seed: int, block: int, blocks: int, mixes: dict | None = None):
         """One block's learned rows per table and, per child table, the position of each row's parent."""
         if getattr(self, "dp_", None) is not None:
-            return dp_relational.block_rows(self, scale, seed, block, blocks)
+            return dp_fit.block_rows(self, scale, seed, block, blocks)
         block_seed = seeding.int_seed(seed, "block", block)
         rows: dict[str, pd.DataFrame] = {}
         parent_of: dict[str, np.ndarray] = {}
@@ -601,7 +600,7 @@ class RelationalSynthesizer:
         nothing for the other values, two conditions on one table, a model of SDV's own HMA engine."""
         self._check_fitted()
         if getattr(self, "dp_", None) is not None and (rebalance or where):
-            dp_relational.refuse_conditions()
+            dp_fit.refuse_conditions()
         out = {}
         for table, column, shares, fixed in conditions.check_requested(self.schema_, rebalance, where):
             name = f"{table}.{column}"
@@ -746,7 +745,7 @@ class RelationalSynthesizer:
     def describe_windows(self) -> list[str]:
         self._check_fitted()
         if getattr(self, "dp_", None) is not None:
-            return [dp_relational.describe(self)]
+            return [dp_fit.describe(self)]
         return [_describe(w) for w in self.windows_]
 
     def _check_fitted(self):
