@@ -89,3 +89,22 @@ def test_without_dp_nothing_changes(demo_tables, tmp_path):
     assert not any("differential privacy" in w for w in plain.describe()["windows"])
     plain.save(tmp_path / "model")
     assert "differential_privacy" not in json.loads((tmp_path / "model" / "relational" / "relational.json").read_text())
+
+
+def test_rules_written_by_hand_are_kept_and_found_ones_are_not():
+    import pandas as pd
+
+    from synthbank.demo_bank import generate_demo_bank
+    from synthbank.schemas.rules import Rule
+
+    tables = generate_demo_bank(1500, seed=4)
+    schema = demo_schema()
+    signup = Rule("after_parent", "loans", ["issue_date"], parent="users", parent_column="signup_date", path=["user_id"])
+    found = Rule("after_parent", "complaints", ["received_date"], parent="users", parent_column="signup_date",
+                 path=["user_id"], support=633)  # a rule synthbank found on the rows: it tells about them
+    schema.rules = [signup, found]
+    synthesizer = DatabaseSynthesizer(schema, text=False, relational=RelationalSettings(dp_epsilon=3.0)).fit(tables)
+    assert synthesizer.rules == [signup] and "1 rule(s) of the schema file are not kept" in synthesizer.describe()["notes"][0]
+    out = dict(synthesizer.sample(seed=0))
+    loans = out["loans"].merge(out["users"], on="user_id")
+    assert (pd.to_datetime(loans["issue_date"]) >= pd.to_datetime(loans["signup_date"])).all()

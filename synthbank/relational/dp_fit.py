@@ -4,7 +4,8 @@
 primary foreign keys (the tree HMA uses), with the person — a root row and everything under it — as the unit.
 The rest of the engine that learns from values is switched off or replaced by something that learns nothing:
 
-* no rules discovered on the rows, no rare-value guard (the noisy threshold does that job), no category
+* no rules discovered on the rows (the schema file's hand-written order and after_parent rules are kept, as
+  post-processing: :func:`keep_declared_rules`), no rare-value guard (the noisy threshold does that job), no category
   combinations, no point masses, no pseudonyms (repeating identifiers are faked like other PII), no binary
   lengths (binary columns are written empty), no associations, conditions (``--rebalance``/``--where``) refused;
 * a secondary foreign key: whether a row has one is a DP boolean column; which parent row it points at is drawn
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 
 from synthbank import seeding
@@ -40,6 +42,10 @@ from synthbank.relational.plan import plan_tables
 from synthbank.relational.pseudonyms import Pseudonyms
 from synthbank.relational.rule_keeping import RuleKeeper
 from synthbank.schemas import types
+from synthbank.vocabulary import RuleKind
+
+#: The rules kept under DP when the schema file states them by hand.
+KEPT_RULES = (RuleKind.ORDER, RuleKind.AFTER_PARENT)
 
 _INTEGERS = ("integer", "bigint", "smallint")
 
@@ -59,9 +65,13 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
     frames = model._check_input(tables)
     schema = model.schema_
     model.schema_ = copy.copy(schema)
-    model.schema_.rules = []  # none discovered on the rows; the schema's own are not kept under DP either
-    if schema.rules:
-        model.notes_.append("Under differential privacy the schema's rules are not kept (keeping them learns from the rows).")
+    # none discovered on the rows; of the schema file's, those written by hand (a found rule holds its support)
+    declared = [r for r in schema.rules or [] if r.support is None and r.kind in KEPT_RULES]
+    model.schema_.rules = declared if getattr(settings, "rules", "discover") != "none" else []
+    dropped = len(schema.rules or []) - len(model.schema_.rules)
+    if dropped:
+        model.notes_.append(f"Under differential privacy {dropped} rule(s) of the schema file are not kept: only order and "
+                            "after_parent rules written by hand are (a rule found on the rows tells something about them).")
     model.plans_ = plan_tables(schema, frames)
     model.windows_, model.hmas_ = [], []
     model.rare_threshold_ = 1
@@ -133,7 +143,37 @@ def block_rows(model, scale: float, seed: int, block: int, blocks: int):
             if column in spec.required and frame[column].isna().any():  # no value released at all: a neutral one
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), rare_fallback(table.columns[column]))
         rows[spec.name] = frame
+    keep_declared_rules(model, rows, parent_of)
     return rows, parent_of
+
+
+def keep_declared_rules(model, rows: dict[str, pd.DataFrame], parent_of: dict[str, np.ndarray]) -> None:
+    """The schema file's hand-written order and after_parent rules put back into the sampled rows (post-processing
+    with public facts): of two values in the wrong order the two are swapped; a value below its parent row's is
+    moved onto it. A rule whose path leaves the modelled foreign keys is left to the report's rule check."""
+    order = {name: i for i, name in enumerate(model.schema_.read_order())}
+    for rule in sorted(model.schema_.rules or [], key=lambda r: order.get(r.table, 0)):
+        frame = rows.get(rule.table)
+        if frame is None or any(c not in frame for c in rule.columns[:2 if rule.kind == RuleKind.ORDER else 1]):
+            continue
+        if rule.kind == RuleKind.ORDER:
+            low, high = (pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in rule.columns[:2])
+            wrong = low > high
+            frame.loc[wrong, rule.columns[0]], frame.loc[wrong, rule.columns[1]] = high[wrong], low[wrong]
+            continue
+        table, positions = rule.table, np.arange(len(frame))
+        for hop in rule.path or []:
+            plan = model.plans_.get(table)
+            fks = model.schema_.tables[table].foreign_keys
+            if plan is None or plan.primary_fk is None or ",".join(fks[plan.primary_fk].columns) != hop or table not in parent_of:
+                positions = None
+                break
+            positions, table = parent_of[table][positions], fks[plan.primary_fk].parent
+        if positions is None or table not in rows or rule.parent_column not in rows[table]:
+            continue
+        bound = pd.to_numeric(rows[table][rule.parent_column], errors="coerce").to_numpy(dtype=float)[positions]
+        values = pd.to_numeric(frame[rule.columns[0]], errors="coerce").to_numpy(dtype=float)
+        frame[rule.columns[0]] = np.where(values < bound, bound, values)
 
 
 def describe(model) -> str:
