@@ -225,7 +225,8 @@ def cmd_fit(args) -> None:
     described = synthesizer.describe()
     windows = "; ".join(described["windows"])
     text_note = f"; text models: {', '.join(described['text_models'])}" if described["text_models"] else ""
-    console.print(f"Model saved to {path} (HMA windows: {windows}{text_note}). It contains pickles: share it only with people you trust.")
+    label = "tables" if described.get("differential_privacy") else "HMA windows"
+    console.print(f"Model saved to {path} ({label}: {windows}{text_note}). It contains pickles: share it only with people you trust.")
     for column, training in described["text_training"].items():
         console.print(text_training_line(column, training), markup=False, highlight=False, soft_wrap=True)
     if described.get("differential_privacy"):
