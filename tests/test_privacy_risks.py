@@ -82,7 +82,8 @@ def test_a_synthbank_clone_is_not_flagged(bank):
     flagged = {k: r for k, r in every_attack(found).items() if r["verdict"] in ("elevated", "high")}
     assert not flagged
     # point estimates stay small wherever the interval is narrow enough to mean something
-    assert all(r["risk"] < risks.HIGH for r in every_attack(found).values()), every_attack(found)
+    # (a risk whose control attack is right for nearly everyone says so in a note: its point estimate means nothing)
+    assert all(r["risk"] < risks.HIGH for r in every_attack(found).values() if not r.get("note")), every_attack(found)
     assert all(r["risk"] < risks.LOW for r in every_attack(found).values() if r["ci"][1] - r["ci"][0] < 0.1), every_attack(found)
     for part in ("tables", "entities"):
         for name, entry in mia[part].items():
@@ -109,3 +110,17 @@ def test_without_a_holdout_the_report_says_why_and_tiny_tables_are_not_attacked(
     privacy = report.data["privacy"]
     assert "holdout" in privacy["gdpr_risks"]["note"] and "holdout" in privacy["membership_inference"]["note"]
     assert report.summary["reidentification_risk"] is None
+
+
+def test_the_same_data_and_seed_give_the_same_linkability_and_inference():
+    schema = demo_schema().subset(["users", "loans"])
+    train, holdout = split_tables(schema, generate_demo_bank(users=300, seed=5), 0.5, 0)
+    real, control = (model_dtypes(schema, t) for t in (train, holdout))
+    first, second = (risks.gdpr_risks(schema, real, real, control, ["loans.is_default"], [], seed=0) for _ in range(2))
+    def scored(result: dict) -> dict:  # Anonymeter's random-guess baseline draws from an unseeded generator of its own
+        return {k: v for k, v in result.items() if k != "baseline_rate"}
+
+    for part, name in (("tables", "users"), ("tables", "loans"), ("entities", "users")):
+        assert scored(first[part][name]["linkability"]) == scored(second[part][name]["linkability"])
+        for column, result in first[part][name]["inference"].items():
+            assert scored(result) == scored(second[part][name]["inference"][column])

@@ -29,7 +29,9 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from synthbank import seeding
@@ -42,8 +44,9 @@ LOW, HIGH = 0.10, 0.30
 MIN_ATTACK_ROWS = 30  # below this many holdout rows the attacks are not run
 MAX_ROWS = 10000  # rows of each frame attacked (the training rows, the synthetic rows, the holdout)
 N_ATTACKS = 500
-#: An attack right this often on people never seen leaves too little to infer for a risk ratio to mean anything.
-PREDICTABLE = 0.95
+#: An inconclusive risk is low when, even at the top of its interval, the attack's absolute gain over the control
+#: (risk × (1 - control rate): the share of people it learns something new about) stays below this.
+SMALL_GAIN = 0.05
 SENSITIVE_NAME = re.compile(r"income|salary|wage|earning|net_?worth|credit_?score|fico", re.I)
 
 
@@ -78,12 +81,28 @@ def _risk(evaluator) -> dict:
             "baseline_rate": float(results.baseline_rate.value), "attacks": int(results.n_attacks_ori),
             "verdict": verdict((low, high))}
     control = out["control_rate"]
-    if control is not None and control >= PREDICTABLE and out["verdict"] == "inconclusive":
-        # the risk is the gain over the control divided by 1 - control: near 0, any interval spans [0, 1]
+    if control is not None and out["verdict"] == "inconclusive" and high * (1 - control) < SMALL_GAIN:
+        # the risk is the gain over the control divided by 1 - control: where the control is mostly right (a flag
+        # almost always false, a column mostly NULL) the interval is wide, but the gain it allows is small
         out["verdict"] = "low"
-        out["note"] = (f"the same attack is right for {control:.1%} of the people never seen, so the synthetic data can "
-                       f"tell an attacker something new about at most {1 - control:.1%} of people")
+        out["note"] = (f"the same attack is right for {control:.1%} of the people never seen, so even at the top of its "
+                       f"interval the synthetic data tells an attacker something new about {high * (1 - control):.1%} of people")
     return out
+
+
+@contextmanager
+def _numpy_seeded(seed: int):
+    """Anonymeter draws the linkability and inference targets with NumPy's global generator and samples rows
+    with Polars' own: both seeded here (NumPy's restored after), so the same data and seed give the same risks."""
+    import polars as pl
+
+    state = np.random.get_state()
+    np.random.seed(seeding.int_seed(seed, "evaluation", "anonymeter") % 2**32)
+    pl.set_random_seed(seeding.int_seed(seed, "evaluation", "anonymeter polars") % 2**32)  # its singling-out checks
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def attack(train: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame, secrets: list[str], seed: int) -> dict:
@@ -98,7 +117,7 @@ def attack(train: pd.DataFrame, synthetic: pd.DataFrame, control: pd.DataFrame, 
     if rows < MIN_ATTACK_ROWS:
         out["note"] = f"only {rows} holdout rows: too few for the attacks to say anything, so they were not run"
         return out
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _numpy_seeded(seed):
         warnings.simplefilter("ignore")  # Anonymeter warns when an attack is no better than guessing: a low risk
         sample = train.iloc[seeding.rng(seed, "evaluation", "singling out").choice(len(train), min(rows, len(train)), replace=False)]
         for mode in ("univariate", "multivariate"):
