@@ -34,8 +34,9 @@ def _rows(section: dict) -> list[str]:
             named = [(EXPLAINED[k], entry[k]) for k in EXPLAINED if k in entry]
             named += [(f"inference of {secret}", result) for secret, result in entry.get("inference", {}).items()]
             for attack, result in named:
+                note = f"<div class='note'>{html.escape(result['note'])}</div>" if result.get("note") else ""
                 rows.append(f"<tr><td>{html.escape(name)} ({label})</td><td>{html.escape(attack)}</td><td>{result['risk']:.3f}</td>"
-                            f"<td>{_interval(result['ci'])}</td><td>{verdict_html(result['verdict'])}</td></tr>")
+                            f"<td>{_interval(result['ci'])}</td><td>{verdict_html(result['verdict'])}{note}</td></tr>")
     return rows
 
 
