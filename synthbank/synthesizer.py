@@ -232,13 +232,12 @@ class DatabaseSynthesizer:
     def differential_privacy(self) -> dict | None:
         """ε and δ spent, per part and in total, when the tables were learned with DP (the texts' DP-SGD joins
         the total); None otherwise."""
-        from synthbank.relational import dp_fit
+        from synthbank.dp.accounting import with_texts
 
         self._check_fitted()
         if getattr(self.relational_, "dp_", None) is None:
             return None
-        text = self.texts_.training_summary() if self.texts_ is not None else {}
-        return dp_fit.statement(self.relational_, {c: t["dp"] for c, t in text.items() if t.get("dp")})
+        return with_texts(self.relational_.dp_.statement(), self.texts_.training_summary() if self.texts_ is not None else {})
 
     @property
     def rules(self) -> list:

@@ -73,12 +73,12 @@ def test_dp_needs_the_texts_private_too_and_refuses_conditions(bank_url, tmp_pat
 
 
 def test_the_texts_budget_joins_the_total(demo_tables):
-    from synthbank.relational import dp_fit
+    from synthbank.dp.accounting import with_texts
 
     synthesizer = DatabaseSynthesizer(demo_schema(), text=False, relational=RelationalSettings(dp_epsilon=2.0))
     synthesizer.fit({n: f for n, f in demo_tables.items()})
-    text = {"complaints.narrative": {"epsilon": 1.5, "delta": 1e-5, "target_epsilon": 1.5}}
-    both = dp_fit.statement(synthesizer.relational_, text)
+    text = {"complaints.narrative": {"texts": 120, "dp": {"epsilon": 1.5, "delta": 1e-5, "target_epsilon": 1.5}}}
+    both = with_texts(synthesizer.differential_privacy, text)
     assert both["epsilon"] == pytest.approx(synthesizer.differential_privacy["epsilon"] + 1.5)
     assert "texts complaints.narrative" in both["parts"] and "tables: correlations" in both["parts"]
 

@@ -129,6 +129,13 @@ class Budget:
                 "target_epsilon": self.epsilon, "target_delta": self.delta, "unit": PERSON, "parts": parts}
 
 
+def with_texts(tables: dict, texts: dict[str, dict]) -> dict:
+    """The tables' statement joined by the DP-SGD of each text column (``texts``: column → its training summary,
+    whose ``dp`` is set when it was trained with DP); the tables' own statement when none was."""
+    trained = {f"texts {column}": summary["dp"] for column, summary in texts.items() if summary.get("dp")}
+    return combine({"tables": tables, **trained}) if trained else tables
+
+
 def combine(statements: dict[str, dict]) -> dict:
     """One statement for several DP models (the tables', the texts'): parts named ``model: part``, sums as totals."""
     parts = {}

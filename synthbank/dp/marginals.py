@@ -109,9 +109,6 @@ class Marginal:
         numbers[cells == 0] = np.nan
         return pd.Series(numbers)
 
-    def noisy_rows(self) -> float:
-        return float(self.weights.sum())
-
 
 def zeroed(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """Noisy bin counts made into a density the noise alone is unlikely to have drawn (post-processing).
@@ -148,9 +145,12 @@ def zeroed(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def fit_number(values: pd.Series, kind: str, sigma: float, rng: np.random.Generator, integer: bool = False) -> Marginal:
-    """A number's or a date's (days since 1970) marginal: a noisy histogram on the fixed grid."""
-    edges = number_edges() if kind == "number" else date_edges()
+def fit_number(values: pd.Series, kind: str, sigma: float, rng: np.random.Generator, integer: bool = False,
+               edges: np.ndarray | None = None) -> Marginal:
+    """A number's or a date's (days since 1970) marginal: a noisy histogram on the fixed grid (or on ``edges``,
+    public too: a count's whole numbers)."""
+    if edges is None:
+        edges = number_edges() if kind == "number" else date_edges()
     marginal = Marginal(kind, edges, np.zeros(len(edges)), integer)
     counts = np.bincount(marginal.cell_of(values), minlength=len(edges)).astype(float)
     noisy = counts + rng.normal(0.0, sigma, len(counts))

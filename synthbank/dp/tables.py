@@ -35,7 +35,7 @@ import pandas as pd
 from synthbank import seeding
 from synthbank.dp import copula
 from synthbank.dp.accounting import Budget, BudgetError
-from synthbank.dp.marginals import Marginal, fit_category, fit_number, zeroed
+from synthbank.dp.marginals import Marginal, fit_category, fit_number
 
 #: Rows of one person kept in each table while training at most (a public setting) ...
 MAX_ROWS = 10
@@ -65,10 +65,6 @@ class _Fitted:
     counts: dict[str, Marginal] = field(default_factory=dict)  # child table → children per row
     correlation: np.ndarray | None = None
     rows: float = 0.0  # noisy (root tables)
-
-    @property
-    def latent_columns(self) -> list[str]:
-        return [*self.marginals, *(f"rows in {child}" for child in self.counts)]
 
 
 def _as_numbers(values: pd.Series, kind: str) -> pd.Series:
@@ -164,6 +160,7 @@ class DPTables:
         rng = seeding.rng(self.seed, "dp noise")
         kept, parent_of, persons = self._bounded(frames, rng, z("row counts"))
         tables = {s.name: _Fitted(s, self.caps_[s.name]) for s in self.specs}
+        per_parent: dict[str, pd.Series] = {}  # per child table: each kept parent row's kept children
         for spec in self.specs:
             fitted, frame = tables[spec.name], kept[spec.name]
             m = fitted.max_rows
@@ -187,31 +184,27 @@ class DPTables:
                 if weights[1:].sum() > 0:  # else nothing was released: NULL stands for "no value" (see relational.dp_fit)
                     weights[0] = 0.0
             for child in self._children(spec.name):
-                per_row = pd.Series(np.bincount(parent_of[child.name], minlength=len(frame)), dtype=float)
-                edges = np.arange(-0.5, self.max_rows + 1.0)
-                counted = Marginal("number", edges, np.zeros(len(edges)), True)
-                counts = np.bincount(counted.cell_of(per_row), minlength=len(edges)).astype(float)
-                noisy = counts + rng.normal(0.0, z("children counts") * m, len(counts))
-                counted.weights = np.concatenate([[0.0], zeroed(noisy[1:], z("children counts") * m)])
+                per_parent[child.name] = pd.Series(np.bincount(parent_of[child.name], minlength=len(frame)), dtype=float)
+                counted = fit_number(per_parent[child.name], "number", z("children counts") * m, rng, integer=True,
+                                     edges=np.arange(-0.5, self.max_rows + 1.0))
+                counted.weights[0] = 0.0  # a count is never NULL (post-processing)
                 fitted.counts[child.name] = counted
         # latent scores: each table's own columns and children counts; a child's rows with their parent's before them
-        self.latent_: dict[str, np.ndarray] = {}
+        latent: dict[str, np.ndarray] = {}
         for spec in self.specs:
             fitted, frame = tables[spec.name], kept[spec.name]
             encode_rng = seeding.rng(self.seed, "dp encode", spec.name)
             parts = [fitted.marginals[c].encode(_as_numbers(frame[c], k), encode_rng) for c, k in spec.columns.items()]
             for child in self._children(spec.name):
-                per_row = pd.Series(np.bincount(parent_of[child.name], minlength=len(frame)), dtype=float)
-                parts.append(fitted.counts[child.name].encode(per_row, encode_rng))
+                parts.append(fitted.counts[child.name].encode(per_parent[child.name], encode_rng))
             own = copula.latent(np.column_stack(parts)) if parts else np.zeros((len(frame), 0))
-            self.latent_[spec.name] = own
-            full = np.hstack([self.latent_[spec.parent][parent_of[spec.name]], own]) if spec.parent else own
+            latent[spec.name] = own
+            full = np.hstack([latent[spec.parent][parent_of[spec.name]], own]) if spec.parent else own
             if full.shape[1] >= 2:
                 sigma = z("correlations") * copula.correlation_sensitivity(full.shape[1], fitted.max_rows)
                 fitted.correlation = copula.noisy_correlation(full, sigma, rng)
             else:
                 fitted.correlation = np.eye(full.shape[1])
-        del self.latent_  # the rows' scores were only needed for the correlations
         self.tables_ = tables
         return self
 

@@ -55,16 +55,13 @@ def dp_statement_of(model: str, text_models: dict | None = None) -> dict | None:
     import json
     from pathlib import Path
 
-    from synthbank.dp.accounting import combine
+    from synthbank.dp.accounting import with_texts
     from synthbank.files import verify_model_directory
 
     directory = verify_model_directory(Path(model), "database")
     state = json.loads((directory / "relational" / "relational.json").read_text())
     tables = state.get("differential_privacy")
-    if not tables:
-        return None
-    texts = {f"texts {c}": t["dp"] for c, t in (text_models or {}).items() if t.get("dp")}
-    return combine({"tables": tables, **texts}) if texts else tables
+    return with_texts(tables, text_models or {}) if tables else None
 
 
 def text_training_of(model: str) -> dict:

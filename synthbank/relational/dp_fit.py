@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from synthbank import seeding
-from synthbank.dp.accounting import combine
 from synthbank.dp.tables import DPTables, TableSpec
 from synthbank.errors import SynthbankError
 from synthbank.relational.assembly import rare_fallback
@@ -181,14 +180,6 @@ def describe(model) -> str:
     spent = model.dp_.statement()
     tree = ", ".join(s.name if s.parent is None else f"{s.parent} → {s.name}" for s in model.dp_.specs)
     return f"differential privacy (ε {spent['epsilon']:.3g}, δ {spent['delta']:.2g}, per person): {tree}"
-
-
-def statement(model, text: dict | None = None) -> dict:
-    """ε and δ spent by the tables' model and (``text``: column → its DP training summary) the texts'."""
-    tables = model.dp_.statement()
-    if not text:
-        return tables
-    return combine({"tables": tables, **{f"texts {column}": dp for column, dp in text.items()}})
 
 
 def refuse_conditions() -> None:

@@ -90,7 +90,7 @@ class RelationalSynthesizer:
     def fit(self, tables: dict[str, pd.DataFrame], progress: Progress | None = None,
             executor: Executor | None = None) -> RelationalSynthesizer:
         self.schema_ = self.schema  # the schema learned: a copy where empty tables became copies
-        if getattr(self.settings, "dp_epsilon", None) is not None:  # a model of its own (see synthbank.dp.relational)
+        if getattr(self.settings, "dp_epsilon", None) is not None:  # a model of its own (see relational.dp_fit)
             report(progress, "fitting", "with differential privacy", 0, 1)
             dp_fit.fit(self, tables, self.settings, _real_strings(tables))
             report(progress, "fitting", "", 1, 1)
