@@ -25,6 +25,7 @@ import pandas as pd
 
 from synthbank import seeding
 from synthbank.evaluation.attack_frames import capped, flattened, roots, table_frame
+from synthbank.evaluation.privacy import encode_frames
 from synthbank.evaluation.risks import verdict, worst
 from synthbank.evaluation.split import split_tables
 from synthbank.schemas.model import DatabaseSchema
@@ -34,22 +35,6 @@ MIN_ATTACK_TARGETS = 30  # below this the attacks are not run
 MAX_TARGETS = 2000
 BOOTSTRAP = 200
 MAX_SYNTHETIC = 20000
-
-
-def encode(reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
-    """Numbers min-max scaled on ``reference`` (NULL → -1), other columns one-hot on its 30 most common values."""
-    blocks: list[list[np.ndarray]] = [[] for _ in frames]
-    for column in reference.columns:
-        if pd.api.types.is_numeric_dtype(reference[column]):
-            lo, hi = reference[column].min(), reference[column].max()
-            lo, span = (0.0, 1.0) if pd.isna(lo) else (lo, (hi - lo) or 1.0)
-            for block, frame in zip(blocks, frames):
-                block.append(np.nan_to_num(((frame[column].to_numpy(dtype=float) - lo) / span), nan=-1.0)[:, None])
-        else:
-            kept = np.asarray(reference[column].astype(str).value_counts().index[:30])
-            for block, frame in zip(blocks, frames):
-                block.append((frame[column].astype(str).to_numpy()[:, None] == kept[None, :]).astype(float))
-    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames)]
 
 
 def _auc_with_interval(labels: np.ndarray, scores: np.ndarray, rng: np.random.Generator) -> dict:
@@ -87,7 +72,7 @@ def attack(train: pd.DataFrame, synthetic: pd.DataFrame, outsiders: pd.DataFrame
     targets = pd.concat([members, outsiders.iloc[rng.choice(len(outsiders), n, replace=False)]], ignore_index=True)
     everyone = pd.concat([train.iloc[order[:wide]], holdout.iloc[rng.choice(len(holdout), wide, replace=False)]], ignore_index=True)
     labels = np.r_[np.ones(n), np.zeros(n)]
-    target_x, synthetic_x, reference_x, everyone_x = encode(train, targets, synthetic, reference, everyone)
+    target_x, synthetic_x, reference_x, everyone_x = encode_frames(train, targets, synthetic, reference, everyone, categories=30)
 
     distances = NearestNeighbors(n_neighbors=1).fit(synthetic_x).kneighbors(everyone_x)[0][:, 0]
     out["distance"] = _auc_with_interval(np.r_[np.ones(wide), np.zeros(wide)], -distances, rng)

@@ -27,24 +27,35 @@ MAX_ROWS = 5000
 COPY_NGRAM = 8
 
 
+def encode_frames(reference: pd.DataFrame, *frames: pd.DataFrame, categories: int = 50) -> list[np.ndarray]:
+    """Matrices of ``reference``'s columns for each of ``frames``: numbers min-max scaled on ``reference``
+    (NULL → -1), other columns one-hot on its ``categories`` most common values (as text)."""
+    blocks: list[list[np.ndarray]] = [[] for _ in frames]
+    for column in reference.columns:
+        if pd.api.types.is_numeric_dtype(reference[column]):
+            lo, hi = reference[column].min(), reference[column].max()
+            lo, span = (0.0, 1.0) if pd.isna(lo) else (lo, (hi - lo) or 1.0)
+            for block, frame in zip(blocks, frames):
+                block.append(np.nan_to_num((frame[column].to_numpy(dtype=float) - lo) / span, nan=-1.0)[:, None])
+        else:
+            kept = np.asarray(reference[column].astype(str).value_counts().index[:categories])
+            for block, frame in zip(blocks, frames):
+                block.append((frame[column].astype(str).to_numpy()[:, None] == kept[None, :]).astype(float))
+    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames)]
+
+
 def encode_rows(schema: DatabaseSchema, table: str, reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
     """Matrices of the learned columns, numbers min-max scaled on ``reference``, categories one-hot."""
-    blocks = [[] for _ in frames]
-    for column in learned_columns(schema, table):
-        sdtype = schema.tables[table].columns[column].sdtype
-        ref = as_numbers(reference[column], sdtype)
-        if ref is not None:
-            lo, hi = np.nanmin(ref) if ref.notna().any() else 0.0, np.nanmax(ref) if ref.notna().any() else 1.0
-            span = (hi - lo) or 1.0
-            for block, frame in zip(blocks, frames):
-                values = (as_numbers(frame[column], sdtype).to_numpy(dtype=float) - lo) / span
-                block.append(np.nan_to_num(values, nan=-1.0)[:, None])
-        else:
-            categories = reference[column].astype(str).value_counts().index[:50]
-            for block, frame in zip(blocks, frames):
-                values = frame[column].astype(str).to_numpy()
-                block.append((values[:, None] == np.asarray(categories)[None, :]).astype(float))
-    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames)]
+    columns = {c: schema.tables[table].columns[c].sdtype for c in learned_columns(schema, table)}
+
+    def numbered(frame: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for column, sdtype in columns.items():
+            numbers = as_numbers(frame[column], sdtype)
+            out[column] = numbers.astype(float) if numbers is not None else frame[column].astype(str)  # labels, as text
+        return pd.DataFrame(out, index=frame.index, columns=list(columns))
+
+    return encode_frames(numbered(reference), *(numbered(f) for f in frames))
 
 
 def _nearest(reference: np.ndarray, query: np.ndarray) -> np.ndarray:
