@@ -34,7 +34,6 @@ from synthbank.dp.tables import DPTables, TableSpec
 from synthbank.errors import SynthbankError
 from synthbank.relational.assembly import rare_fallback
 from synthbank.relational.columns import has_column, to_days
-from synthbank.relational.keys import KeyFormat
 from synthbank.relational.links import DeferredLink, SecondaryLink
 from synthbank.relational.pii import PiiFiller
 from synthbank.relational.plan import plan_tables
@@ -103,8 +102,7 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
     model.key_formats_, model.pii_, model.secondary_, model.deferred_ = {}, {}, {}, {}
     for name, frame in frames.items():
         table = schema.tables[name]
-        model.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
-                                    for c in model._key_columns(table)}
+        model.key_formats_[name] = model._key_formats(name, frame)
         model.pii_[name] = public_pii(PiiFiller.learn(table, frame, everything, locale=schema.locale))
     for name, plan in model.plans_.items():
         table = schema.tables[name]
@@ -115,7 +113,7 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
                                  for i in plan.deferred_fks}
     model.rare_, model.combos_, model.binary_, model.point_masses_ = {}, {}, {}, {}
     model.pseudonyms_, model.rules_, model.associations_ = Pseudonyms(), RuleKeeper(), {}
-    model.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items() if t.is_fixed}
+    model.fixed_ = model._fixed_tables(frames)
 
 
 def public_pii(filler: PiiFiller) -> PiiFiller:

@@ -125,8 +125,7 @@ class RelationalSynthesizer:
         self.deferred_: dict[str, dict[int, DeferredLink]] = {}
         for name, frame in frames.items():
             table = schema.tables[name]
-            self.key_formats_[name] = {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type))
-                                       for c in self._key_columns(table)}
+            self.key_formats_[name] = self._key_formats(name, frame)
             self.pii_[name] = PiiFiller.learn(table, frame, everything, locale=schema.locale,
                                               skip=self.pseudonyms_.columns(name), k=self.rare_threshold_)
         for name, plan in self.plans_.items():
@@ -147,9 +146,7 @@ class RelationalSynthesizer:
                                for c, column in schema.tables[name].columns.items()
                                if types.base_name(column.type) == "binary" and c in frames[name]}
                         for name in self.plans_}
-        # copied tables never keep their PII columns: Faker refills them when sampling
-        self.fixed_ = {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in schema.tables.items()
-                       if t.is_fixed}
+        self.fixed_ = self._fixed_tables(frames)
         self.point_masses_: dict[str, dict[str, float]] = {}
         self.model_frames_ = {name: self._model_frame(name, frames, positions) for name in self.plans_}
         self.fit_entities_ = entities  # a tree's leaf covers k entities (see table_models)
@@ -265,6 +262,15 @@ class RelationalSynthesizer:
     def _key_columns(self, table: Table) -> list[str]:
         plan = self.plans_.get(table.name)
         return list(plan.generated) if plan else []
+
+    def _key_formats(self, name: str, frame: pd.DataFrame) -> dict[str, KeyFormat]:
+        """The format of each key ``name`` generates (a prefix, a width, a template; never a value)."""
+        table = self.schema_.tables[name]
+        return {c: KeyFormat.learn(frame[c], types.base_name(table.columns[c].type)) for c in self._key_columns(table)}
+
+    def _fixed_tables(self, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Copied tables without their PII columns: Faker refills them when sampling."""
+        return {name: frames[name].drop(columns=t.columns_of("pii")) for name, t in self.schema_.tables.items() if t.is_fixed}
 
     def _categories(self, name: str) -> list[str]:
         plan = self.plans_.get(name)
