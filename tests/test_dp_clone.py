@@ -108,3 +108,28 @@ def test_rules_written_by_hand_are_kept_and_found_ones_are_not():
     out = dict(synthesizer.sample(seed=0))
     loans = out["loans"].merge(out["users"], on="user_id")
     assert (pd.to_datetime(loans["issue_date"]) >= pd.to_datetime(loans["signup_date"])).all()
+
+
+def test_under_a_lookup_table_each_customer_is_a_person(tmp_path):
+    """Bank branches hold no one's data: the customers under them are the persons, as for the rest of the engine
+    (with the branch as the person, a branch's 10 customers were all training kept, and their payments none)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    url = f"sqlite:///{tmp_path / 'branches.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE branches (branch_id INTEGER PRIMARY KEY, region VARCHAR(10) NOT NULL)"))
+        connection.execute(sa.text("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, first_name VARCHAR(30), "
+                                   "income REAL NOT NULL, branch_id INTEGER NOT NULL REFERENCES branches(branch_id))"))
+        connection.execute(sa.text("INSERT INTO branches VALUES (:i, :r)"), [{"i": i, "r": ["north", "south"][i % 2]} for i in range(1, 5)])
+        connection.execute(sa.text("INSERT INTO customers VALUES (:i, :n, :m, :b)"),
+                           [{"i": i, "n": ["Anna", "Jan", "Eva"][i % 3], "m": float(rng.lognormal(10, 0.5)), "b": 1 + i % 4}
+                            for i in range(1, 1501)])
+    engine.dispose()
+    synthesizer = DatabaseSynthesizer.from_url(url, text=False, relational=RelationalSettings(dp_epsilon=4.0)).fit()
+    model = synthesizer.relational_
+    assert next(s for s in model.dp_.specs if s.name == "customers").parent is None
+    assert model.dp_lookups_ == {"customers": "branches"}
+    out = dict(synthesizer.sample(seed=0))
+    assert 1400 < len(out["customers"]) < 1600 and out["customers"]["branch_id"].isin(out["branches"]["branch_id"]).all()

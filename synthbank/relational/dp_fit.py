@@ -8,6 +8,8 @@ The rest of the engine that learns from values is switched off or replaced by so
   post-processing: :func:`keep_declared_rules`), no rare-value guard (the noisy threshold does that job), no category
   combinations, no point masses, no pseudonyms (repeating identifiers are faked like other PII), no binary
   lengths (binary columns are written empty), no associations, conditions (``--rebalance``/``--where``) refused;
+* the person is the entity the rest of the engine uses: a table under a *lookup* (a root without personal
+  columns: bank branches) is a person of its own, and its rows point at a lookup row drawn uniformly;
 * a secondary foreign key: whether a row has one is a DP boolean column; which parent row it points at is drawn
   uniformly (inside the same customer where the real keys always agree, a structural fact of the schema);
   self-references and cycle-closing keys are left NULL where they may be, else drawn uniformly;
@@ -74,6 +76,8 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
     model.windows_, model.hmas_ = [], []
     model.rare_threshold_ = 1
     positions = model._positions(frames)
+    roots = model._roots()  # a table under a lookup (bank branches) is an entity of its own, as everywhere
+    model.dp_lookups_ = {}  # such a table → the lookup its rows point at, drawn uniformly when sampling
     specs, data = [], {}
     for name in schema.read_order():
         plan = model.plans_.get(name)
@@ -81,7 +85,9 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
             continue
         table = schema.tables[name]
         parent = table.foreign_keys[plan.primary_fk].parent if plan.primary_fk is not None else None
-        if parent is not None and parent not in model.plans_:
+        if parent is not None and (parent not in model.plans_ or roots.get(name) == name):
+            if parent in model.plans_:
+                model.dp_lookups_[name] = parent
             parent = None
         columns = {c: kind_of(table.columns[c]) for c in plan.learned}
         frame = {c: frames[name][c] for c in plan.learned}
@@ -140,6 +146,9 @@ def block_rows(model, scale: float, seed: int, block: int, blocks: int):
             if column in spec.required and frame[column].isna().any():  # no value released at all: a neutral one
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), rare_fallback(table.columns[column]))
         rows[spec.name] = frame
+    for name, lookup in getattr(model, "dp_lookups_", {}).items():  # a person's branch: any branch (public structure)
+        rng = seeding.rng(seed, "dp lookup", name, block)
+        parent_of[name] = rng.integers(0, len(rows[lookup]), len(rows[name])) if len(rows[lookup]) else np.full(len(rows[name]), -1)
     keep_declared_rules(model, rows, parent_of)
     return rows, parent_of
 
