@@ -152,3 +152,9 @@ def test_bad_budgets_are_refused_in_one_sentence():
         DPTables(SPECS, 1.0, delta=1.5).fit(bank(50))
     with pytest.raises(accounting.BudgetError, match="after its parent"):
         DPTables(SPECS[::-1], 1.0)
+
+
+def test_a_column_nothing_of_which_stands_above_the_noise_is_named():
+    frames = bank(60)
+    assert "loans.amount" in DPTables(SPECS, 0.5).fit(frames).unlearned_  # 60 people at epsilon 0.5: noise only
+    assert not [c for c in DPTables(SPECS[:1], 50.0).fit(bank(1500)).unlearned_ if c.startswith("users.")]

@@ -50,6 +50,8 @@ class Marginal:
     cells: list  # category values, or the grid's edges (kind number/date)
     weights: np.ndarray  # NULL first, then one per category or bin: noisy, non-negative
     integer: bool = False
+    #: False where nothing stood above the noise: the column is drawn from one noisy cell and means nothing
+    learned: bool = True
 
     @property
     def cumulative(self) -> np.ndarray:
@@ -111,6 +113,18 @@ class Marginal:
 
 
 def zeroed(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """:func:`above_noise`, or where nothing stands above it the largest noisy cell alone (post-processing, no
+    data looked at again)."""
+    return _or_largest(above_noise(noisy, sigma), noisy)
+
+
+def _or_largest(found: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    if found.sum() <= 0:
+        found[np.argmax(noisy)] = 1.0
+    return found
+
+
+def above_noise(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """Noisy bin counts made into a density the noise alone is unlikely to have drawn (post-processing).
 
     A bin keeps its noisy count where that count stands above the noise (``cut`` standard deviations, so
@@ -140,8 +154,6 @@ def zeroed(noisy: np.ndarray, sigma: float) -> np.ndarray:
         out[now] = density[now]
         assigned |= now
         size *= 2
-    if out.sum() <= 0:  # nothing above the noise: the largest cell alone (post-processing, no data looked at again)
-        out[np.argmax(noisy)] = 1.0
     return out
 
 
@@ -155,7 +167,9 @@ def fit_number(values: pd.Series, kind: str, sigma: float, rng: np.random.Genera
     counts = np.bincount(marginal.cell_of(values), minlength=len(edges)).astype(float)
     noisy = counts + rng.normal(0.0, sigma, len(counts))
     null = noisy[0] if noisy[0] >= sigma * norm.isf(SPURIOUS_CELLS) else 0.0
-    marginal.weights = np.concatenate([[null], zeroed(noisy[1:], sigma)])
+    found = above_noise(noisy[1:], sigma)
+    marginal.learned = bool(found.sum() > 0)
+    marginal.weights = np.concatenate([[null], _or_largest(found, noisy[1:])])
     return marginal
 
 
@@ -190,4 +204,4 @@ def fit_category(values: pd.Series, sigma: float, rng: np.random.Generator, *, p
     weights = np.concatenate([[max(null, 0.0)], np.maximum(noisy[order], 0.0)])
     if weights.sum() <= 0:
         weights[0] = 1.0
-    return Marginal("category", [candidates[i] for i in order], weights)
+    return Marginal("category", [candidates[i] for i in order], weights, learned=bool(candidates))

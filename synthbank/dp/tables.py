@@ -206,6 +206,7 @@ class DPTables:
             else:
                 fitted.correlation = np.eye(full.shape[1])
         self.tables_ = tables
+        self.unlearned_ = [f"{s.name}.{c}" for s in self.specs for c, m in tables[s.name].marginals.items() if not m.learned]
         return self
 
     def root_rows(self, scale: float = 1.0) -> dict[str, int]:

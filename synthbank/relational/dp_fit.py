@@ -105,6 +105,11 @@ def fit(model, tables: dict[str, pd.DataFrame], settings, everything: set[str]) 
     model.dp_ = DPTables(specs, settings.dp_epsilon, settings.dp_delta, max_rows=settings.dp_max_rows,
                          seed=seeding.int_seed(0, "dp")).fit(data)
     model.row_counts_ = {name: 0 for name in frames} | model.dp_.expected_rows()
+    unlearned = [c for c in model.dp_.unlearned_ if not c.split(".", 1)[1].startswith("_sb")]
+    if unlearned:
+        model.notes_.append(f"At epsilon {settings.dp_epsilon:g} nothing of {', '.join(unlearned)} stood above the noise: "
+                            "their values are drawn from one noisy bin or value and mean nothing (raise --dp-epsilon, or "
+                            "learn from more people).")
     model.key_formats_, model.pii_, model.secondary_, model.deferred_ = {}, {}, {}, {}
     for name, frame in frames.items():
         table = schema.tables[name]
