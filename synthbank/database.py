@@ -2,7 +2,12 @@
 
 Every database synthbank reads is opened read-only at the driver level, so that no bug can modify a
 source: SQLite through ``mode=ro`` URIs, PostgreSQL with ``default_transaction_read_only``, MariaDB/MySQL
-with ``SET SESSION TRANSACTION READ ONLY``.
+with ``SET SESSION TRANSACTION READ ONLY``, DuckDB files with DuckDB's ``read_only`` connections. A folder
+of Parquet or CSV files (:mod:`synthbank.folders`) is read through an in-memory DuckDB database holding
+one view per table file.
+
+A plain path (no ``://``) names a SQLite file, a DuckDB file (``.duckdb``, ``.ddb``) or a folder: an
+existing folder, or a new path without a suffix (a Parquet folder; ``csv:PATH`` names a CSV one).
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from synthbank.errors import DatabaseConnectionError
+from synthbank.folders import Folder, create_views, folder_format, named_folder, table_files
 
 log = logging.getLogger(__name__)
 
 #: Drivers synthbank installs; a URL that names only the dialect gets these.
 _DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+#: A plain path with one of these suffixes is a DuckDB file.
+_DUCKDB_SUFFIXES = {".duckdb", ".ddb"}
 
 
 #: ``scheme://user:password@`` in any text; the password part is masked in every message.
@@ -52,7 +60,16 @@ def url_passwords(text: str) -> list[str]:
 def normalize_url(url_or_path: str | Path) -> str:
     """Accept a SQLAlchemy URL or a plain path to a SQLite file."""
     text = str(url_or_path)
+    folder = named_folder(text)
+    if folder is not None:
+        return folder.url
     if "://" not in text:
+        path = Path(text).expanduser()
+        if path.is_dir() or (not path.exists() and not path.suffix and not _URL_LIKE_PATH.match(text)):
+            resolved = path.resolve()
+            return Folder(resolved, folder_format(resolved)).url
+        if path.suffix.lower() in _DUCKDB_SUFFIXES:
+            return URL.create("duckdb", database=str(path.resolve())).render_as_string(hide_password=False)
         if _URL_LIKE_PATH.match(text) and not Path(text).exists():
             raise DatabaseConnectionError(f"'{mask_passwords(_mask_plain(text))}' looks like a database URL but lacks '://' "
                                           "(write dialect://user:password@host:port/database).")
@@ -87,7 +104,24 @@ def display_url(url: str) -> str:
         return mask_passwords(url)
 
 
+def folder_of(url: str) -> Folder | None:
+    """The folder a (normalized) URL names, or None for a database."""
+    return named_folder(url) if "://" in str(url) else None
+
+
+def file_path(url: str) -> Path | None:
+    """The file of a SQLite or DuckDB URL (None for servers and in-memory databases)."""
+    if folder_of(url):
+        return None
+    if make_url(url).get_backend_name() == "duckdb":
+        database = make_url(url).database
+        return None if database in (None, "", ":memory:") or database.startswith("md:") else Path(database)
+    return sqlite_path(url)
+
+
 def sqlite_path(url: str) -> Path | None:
+    if folder_of(url):
+        return None
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -104,7 +138,12 @@ _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 def same_database(first: str | Path, second: str | Path) -> bool:
     """Whether two URLs/paths name the same database: the same SQLite file (resolved), or the same server
     (host, port) and database name. Used to refuse writing a synthetic copy over its source."""
-    a, b = make_url(normalize_url(first)), make_url(normalize_url(second))
+    first, second = normalize_url(first), normalize_url(second)
+    if folder_of(first) or folder_of(second) or make_url(first).get_backend_name() == "duckdb":
+        path_a, path_b = folder_of(first) or file_path(first), folder_of(second) or file_path(second)
+        path_a, path_b = getattr(path_a, "path", path_a), getattr(path_b, "path", path_b)
+        return path_a is not None and path_b is not None and path_a.resolve() == path_b.resolve()
+    a, b = make_url(first), make_url(second)
     family = {"mariadb": "mysql"}
     backend_a, backend_b = a.get_backend_name(), b.get_backend_name()
     if family.get(backend_a, backend_a) != family.get(backend_b, backend_b):
@@ -137,9 +176,21 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
     """Create an engine and check that the database answers."""
     url = normalize_url(url_or_path)
     shown = display_url(url)
+    folder = folder_of(url)
+    if folder is not None:
+        if not read_only:
+            raise DatabaseConnectionError(f"The folder '{folder.path}' is written as files, not through a database connection.")
+        return _folder_engine(folder)
     backend = make_url(url).get_backend_name()
     kwargs: dict = {}
-    if backend == "sqlite":
+    if backend == "duckdb":
+        path = file_path(url)
+        if read_only and path is not None and not path.is_file():
+            raise DatabaseConnectionError(f"The DuckDB database '{path}' does not exist.")
+        if not read_only and path is not None and not path.parent.is_dir():
+            raise DatabaseConnectionError(f"The folder '{path.parent}' for the DuckDB database does not exist.")
+        kwargs["connect_args"] = {"read_only": read_only}
+    elif backend == "sqlite":
         path = sqlite_path(url)
         if read_only:
             if path is None or not path.is_file():
@@ -172,6 +223,28 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
     except sa.exc.DBAPIError as exc:
         engine.dispose()
         raise DatabaseConnectionError(f"Cannot connect to '{shown}': {mask_passwords(_first_line(exc.orig or exc))}.") from None
+    return engine
+
+
+def _folder_engine(folder: Folder) -> sa.Engine:
+    """An in-memory DuckDB engine in which each table file of ``folder`` is a view (files are only read)."""
+    table_files(folder)  # one sentence now if the folder is missing or holds no table files
+    try:
+        engine = sa.create_engine("duckdb:///:memory:")
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseConnectionError(f"Reading the folder '{folder.path}' needs DuckDB: pip install duckdb duckdb-engine.") from None
+
+    @sa.event.listens_for(engine, "connect")
+    def _views(dbapi_connection, record):
+        create_views(dbapi_connection, folder)
+        record.info["synthbank_folder"] = str(folder.path)  # reflection lists the views and finds the keys
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseConnectionError(f"Cannot read the folder '{folder.path}': {_first_line(exc.orig or exc)}.") from None
     return engine
 
 

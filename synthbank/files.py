@@ -34,38 +34,43 @@ def is_model_directory(directory: str | Path) -> bool:
         all((directory / name).is_file() for name in layout) for layout in _LEGACY_LAYOUTS))
 
 
-def check_replaceable(directory: str | Path) -> Path:
-    """Raise unless ``directory`` may be (re)written as a model directory: missing, empty, or a model."""
+def check_replaceable(directory: str | Path, *, marker: str = MARKER, what: str = "model") -> Path:
+    """Raise unless ``directory`` may be (re)written as a model directory: missing, empty, or a model.
+
+    With another ``marker`` (a folder of synthetic tables, ``what="folder of synthetic tables"``): missing,
+    empty, or holding that marker."""
     directory = Path(directory)
+    holds = is_model_directory if marker == MARKER else (lambda d: (Path(d) / marker).is_file())
     if str(directory).strip() == "":
-        raise SynthbankError("The model directory name is empty.")
+        raise SynthbankError(f"The {what} directory name is empty.")
     resolved = directory.expanduser().resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents or resolved == Path.home().resolve() or resolved.parent == resolved:
-        raise SynthbankError(f"Refusing to write a model over '{directory}': it is the current folder, one of its parents "
-                             "or your home folder; name a new directory such as 'model/'.")
+        raise SynthbankError(f"Refusing to write a {what} over '{directory}': it is the current folder, one of its parents "
+                             "or your home folder; name a new directory.")
     if directory.is_symlink():
         raise SynthbankError(f"Refusing to replace '{directory}': it is a symbolic link; name a real directory.")
     if directory.exists() and not directory.is_dir():
-        raise SynthbankError(f"Refusing to replace '{directory}': it is a file, not a model directory.")
+        raise SynthbankError(f"Refusing to replace '{directory}': it is a file, not a {what} directory.")
     ancestor = resolved.parent
     while not ancestor.exists() and ancestor.parent != ancestor:
         ancestor = ancestor.parent
     if not ancestor.is_dir() or not _writable(ancestor):
-        raise SynthbankError(f"Cannot write the model directory '{directory}': the folder '{ancestor}' is not writable.")
-    if directory.is_dir() and not is_model_directory(directory) and any(directory.iterdir()):
-        raise SynthbankError(f"Refusing to replace '{directory}': it is a folder that does not hold a synthbank model; "
+        raise SynthbankError(f"Cannot write the {what} directory '{directory}': the folder '{ancestor}' is not writable.")
+    if directory.is_dir() and not holds(directory) and any(directory.iterdir()):
+        raise SynthbankError(f"Refusing to replace '{directory}': it is a folder that does not hold a synthbank {what}; "
                              "name a new or empty directory.")
     return directory
 
 
 @contextmanager
-def staged_directory(directory: str | Path, kind: str = "model") -> Iterator[Path]:
+def staged_directory(directory: str | Path, kind: str = "model", *, marker: str = MARKER,
+                     what: str = "model") -> Iterator[Path]:
     """Yield a staging folder beside ``directory``; on success it atomically replaces ``directory``
-    (refused unless that is missing, empty or a synthbank model), on error it is removed."""
+    (refused unless that is missing, empty or a synthbank model — or holds ``marker``), on error it is removed."""
     from synthbank import __version__
 
-    directory = check_replaceable(directory)
+    directory = check_replaceable(directory, marker=marker, what=what)
     parent, name = directory.parent, directory.name
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -74,24 +79,24 @@ def staged_directory(directory: str | Path, kind: str = "model") -> Iterator[Pat
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
     except OSError as exc:
-        raise SynthbankError(f"Cannot write the model directory '{directory}': {exc.strerror or exc}.") from None
+        raise SynthbankError(f"Cannot write the {what} directory '{directory}': {exc.strerror or exc}.") from None
     try:
         yield staging
         files = {str(p.relative_to(staging)): _fingerprint(p) for p in sorted(staging.rglob("*"))
-                 if p.is_file() and p.name != MARKER}
-        marker = {"synthbank_model": kind, "synthbank_version": __version__, "files": files}
-        (staging / MARKER).write_text(json.dumps(marker, indent=1))
+                 if p.is_file() and p.name != marker}
+        content = {"synthbank_model": kind, "synthbank_version": __version__, "files": files}
+        (staging / marker).write_text(json.dumps(content, indent=1))
+        check_replaceable(directory, marker=marker, what=what)  # again: the folder may have changed during a long fit
         _swap(staging, directory)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise SynthbankError(f"Cannot write the model directory '{directory}': {exc.strerror or exc}.") from None
+            raise SynthbankError(f"Cannot write the {what} directory '{directory}': {exc.strerror or exc}.") from None
         raise
 
 
 def _swap(staging: Path, directory: Path) -> None:
     """Rename the old directory aside, the new one in, then delete the old one (restored on failure)."""
-    check_replaceable(directory)  # again: the folder may have changed during a long fit
     if not directory.exists():
         os.rename(staging, directory)
         return

@@ -1,7 +1,7 @@
 """The package's layers: every import points down (or sideways within one package), the sibling engines never
 import each other, and no private name (``_lift``, ``row_keys``…) is imported from another module.
 
-Layers, lowest first (README "Layout"): errors/seeding/files/database/protection/novel_values/progress/vocabulary →
+Layers, lowest first (README "Layout"): errors/seeding/files/folders/database/protection/novel_values/progress/vocabulary →
 schemas → io ∥ dp → relational ∥ text ∥ demo_bank → synthesizer → evaluation → demo → cli. Every import is
 read from the source with :mod:`ast`, those inside functions included (the lazy imports).
 """
@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthbank"
 
 #: module or package prefix → layer (the longest matching prefix wins)
 LAYERS = {
-    "synthbank.errors": 0, "synthbank.seeding": 0, "synthbank.files": 0, "synthbank.database": 0,
+    "synthbank.errors": 0, "synthbank.seeding": 0, "synthbank.files": 0, "synthbank.folders": 0, "synthbank.database": 0,
     "synthbank.protection": 0, "synthbank.novel_values": 0,
     "synthbank.key_values": 0, "synthbank.progress": 0, "synthbank.executors": 0, "synthbank.vocabulary": 0, "synthbank.settings": 0,
     "synthbank.schemas": 1,

@@ -37,3 +37,18 @@ def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> s
             constraints.append(sa.UniqueConstraint(*unique))
         sa.Table(name, metadata, *columns, *constraints, mysql_engine="InnoDB")  # transactional, with FKs
     return metadata
+
+
+def duckdb_ready(metadata: sa.MetaData) -> None:
+    """Adapt the tables to DuckDB, in place: no ``SERIAL`` (the keys are written, not generated), and no
+    foreign key that closes a cycle between two tables — DuckDB cannot add one with ``ALTER TABLE`` and
+    either table created first would reference one that does not exist yet. Such a key is still checked
+    by the writer's integrity check; self-references are kept (DuckDB creates them inline)."""
+    for table in metadata.tables.values():
+        for column in table.columns:
+            column.autoincrement = False
+        for constraint in list(table.foreign_key_constraints):
+            if constraint.use_alter and constraint.referred_table is not table:
+                table.constraints.discard(constraint)
+                for element in constraint.elements:
+                    element.parent.foreign_keys.discard(element)

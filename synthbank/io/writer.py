@@ -1,15 +1,17 @@
 """Writing tables into a target database: same DDL, FK order, one transaction, nothing half-written.
 
-SQLite and PostgreSQL run DDL inside the transaction, so any error rolls everything back (a new SQLite
-file is written under a hidden name and renamed into place once committed). MariaDB/MySQL commit DDL
+SQLite, PostgreSQL and DuckDB run DDL inside the transaction, so any error rolls everything back (a new
+SQLite or DuckDB file is written under a hidden name and renamed into place once committed). A folder of
+Parquet or CSV files is written through a DuckDB file in a staging folder (:mod:`synthbank.io.folder_writer`). MariaDB/MySQL commit DDL
 implicitly; there synthbank writes InnoDB tables under temporary names and swaps them in with one
 ``RENAME TABLE`` once they are complete and checked, so ``--replace`` keeps the old tables until then.
 
 Rows arrive as one mapping of DataFrames or as an iterator of such chunks (the sampler's output), written
 one chunk at a time inside that one transaction, so memory does not grow with the number of chunks. Each
 backend's bulk path carries the rows: ``COPY ... FROM STDIN`` on PostgreSQL, multi-row ``INSERT`` statements
-(pymysql's ``executemany``) on MariaDB/MySQL, ``executemany`` of the raw cursor on SQLite; the values are
-those SQLAlchemy's own ``INSERT`` would bind (same conversions, same bind processors).
+(pymysql's ``executemany``) on MariaDB/MySQL, ``executemany`` of the raw cursor on SQLite, an Arrow table
+scanned by ``INSERT ... SELECT`` on DuckDB; the values are those SQLAlchemy's own ``INSERT`` would bind
+(same conversions, same bind processors).
 
 Foreign keys that close a cycle (and self-references) are inserted as NULL and set with UPDATE once every
 row of their chunk exists. Serial/identity sequences are moved past the inserted keys (PostgreSQL), and a
@@ -37,10 +39,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from synthbank.database import display_url, mask_passwords, normalize_url, open_engine, refuse_same_database, sqlite_path
+from synthbank.database import display_url, file_path, folder_of, mask_passwords, normalize_url, open_engine, refuse_same_database
 from synthbank.errors import DatabaseConnectionError, SynthbankError, TargetNotEmptyError
 from synthbank.files import process_alive
-from synthbank.io.ddl import build_metadata
+from synthbank.io.ddl import build_metadata, duckdb_ready
+from synthbank.io.duckdb_insert import insert_arrow
+from synthbank.io.folder_writer import WORK_DATABASE, check_folder_target, export_tables, staged_folder
 from synthbank.schemas.model import DatabaseSchema
 
 log = logging.getLogger(__name__)
@@ -117,10 +121,19 @@ def write_tables(
     if source_url is not None:
         refuse_same_database(source_url, url)
     try:
+        folder = folder_of(url)
+        if folder is not None:
+            with staged_folder(folder, replace=replace) as staging:
+                chunks = _Chunks(tables, totals)
+                database = staging / WORK_DATABASE
+                report = _write(URL.create("duckdb", database=str(database)).render_as_string(), schema, chunks, False,
+                                batch_size, on_rows, str(folder.path))
+                export_tables(database, staging, folder.format, [n for n in schema.read_order() if n in chunks.tables])
+            return report
         chunks = _Chunks(tables, totals)  # asks for the first chunk: its tables are the ones created
-        path = sqlite_path(url)
+        path = file_path(url)
         if path is not None and not path.exists():
-            return _write_new_sqlite(path, schema, chunks, batch_size, on_rows)
+            return _write_new_file(url, path, schema, chunks, batch_size, on_rows)
         return _write(url, schema, chunks, replace, batch_size, on_rows, display_url(url))
     except _SourceError as failure:  # rolled back like any other error
         error = failure.error
@@ -182,33 +195,35 @@ class _Chunks:
             del chunk  # not held while the next chunk is made
 
 
-def _write_new_sqlite(path: Path, schema, chunks: _Chunks, batch_size, on_rows) -> WriteReport:
-    """A new SQLite file is written under a hidden name beside it and renamed into place once committed,
-    so no failure, Ctrl-C or kill leaves a half-written or empty file under the target's name."""
+def _write_new_file(url: str, path: Path, schema, chunks: _Chunks, batch_size, on_rows) -> WriteReport:
+    """A new SQLite or DuckDB file is written under a hidden name beside it and renamed into place once
+    committed, so no failure, Ctrl-C or kill leaves a half-written or empty file under the target's name."""
+    backend = sa.engine.make_url(url).get_backend_name()
+    kind = "DuckDB" if backend == "duckdb" else "SQLite"
     if not path.parent.is_dir():
-        raise DatabaseConnectionError(f"The folder '{path.parent}' for the SQLite database does not exist.")
+        raise DatabaseConnectionError(f"The folder '{path.parent}' for the {kind} database does not exist.")
     _remove_stale_partials(path)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        report = _write(URL.create("sqlite", database=str(partial)).render_as_string(hide_password=False), schema, chunks,
+        report = _write(URL.create(backend, database=str(partial)).render_as_string(hide_password=False), schema, chunks,
                         False, batch_size, on_rows, str(path))
         if path.exists():
-            raise SynthbankError(f"The SQLite file '{path}' appeared while synthbank was writing it; nothing was written over it.")
+            raise SynthbankError(f"The {kind} file '{path}' appeared while synthbank was writing it; nothing was written over it.")
         os.replace(partial, path)
         return report
     finally:
-        for leftover in (partial, *_sqlite_sidecars(partial)):
+        for leftover in (partial, *_sidecars(partial)):
             leftover.unlink(missing_ok=True)
 
 
-def _sqlite_sidecars(path: Path) -> list[Path]:
-    return [path.with_name(path.name + suffix) for suffix in ("-journal", "-wal", "-shm")]
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-journal", "-wal", "-shm", ".wal")]
 
 
 def _remove_stale_partials(path: Path) -> None:
     """Hidden partial files of synthbank processes that were killed (kill -9) while writing ``path``."""
     for partial in path.parent.glob(f".{path.name}.partial-*"):
-        match = re.fullmatch(r"partial-(\d+)(-journal|-wal|-shm)?", partial.name[len(path.name) + 2:])
+        match = re.fullmatch(r"partial-(\d+)(-journal|-wal|-shm|\.wal)?", partial.name[len(path.name) + 2:])
         if match and not process_alive(int(match.group(1))):
             partial.unlink(missing_ok=True)
 
@@ -224,10 +239,12 @@ def _write(url, schema, chunks: _Chunks, replace, batch_size, on_rows, shown) ->
         if backend in {"mysql", "mariadb"}:
             return _write_mysql(engine, schema, chunks, names, deferred, existing, batch_size, on_rows, shown)
         metadata = build_metadata(schema, names)
+        if backend == "duckdb":
+            duckdb_ready(metadata)
         try:
-            with engine.begin() as connection:  # SQLite and PostgreSQL: DDL and rows in one transaction
+            with engine.begin() as connection:  # SQLite, PostgreSQL and DuckDB: DDL and rows in one transaction
                 if existing:
-                    _drop_existing(connection, existing)
+                    _drop_existing(connection, existing, schema)
                 late = _create_tables(connection, metadata, foreign_keys_last=backend == "postgresql")
                 report = _fill(connection, schema, metadata, chunks, names, deferred, batch_size, on_rows, backend,
                                late_foreign_keys=late)
@@ -429,13 +446,17 @@ def check_target(url: str, names: list[str], *, replace: bool = False, source_ur
     url = normalize_url(url)
     if source_url is not None:
         refuse_same_database(source_url, url)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():  # a new SQLite file: only its folder must exist
+    folder = folder_of(url)
+    if folder is not None:
+        check_folder_target(folder, replace=replace)
+        return
+    path = file_path(url)
+    if path is not None and not path.exists():  # a new SQLite or DuckDB file: only its folder must exist
         if not path.parent.is_dir():
-            raise DatabaseConnectionError(f"The folder '{path.parent}' for the SQLite database does not exist.")
+            raise DatabaseConnectionError(f"The folder '{path.parent}' for the database file does not exist.")
         return
     if path is not None and path.is_dir():
-        raise DatabaseConnectionError(f"The SQLite target '{path}' is a folder, not a database file.")
+        raise DatabaseConnectionError(f"The target '{path}' is a folder, not a database file.")
     engine = open_engine(url, read_only=False)
     try:
         _existing_tables(engine, names, replace, display_url(url))
@@ -464,7 +485,7 @@ class _BulkInsert:
     :class:`~sqlalchemy.exc.DBAPIError` (a :class:`~sqlalchemy.exc.StatementError`)."""
 
     #: (backend, driver) pairs with a bulk path; any other driver goes through SQLAlchemy's executemany.
-    _FAST = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql")}
+    _FAST = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql"), ("duckdb", "duckdb_engine")}
 
     def __init__(self, connection: sa.Connection, backend: str):
         self.connection = connection
@@ -493,6 +514,11 @@ class _BulkInsert:
         batches = (batch for start in range(0, len(frame), step)
                    for batch in _batches(_rows(frame, columns, converters, start, step), batch_size))
         preparer = self.dialect.identifier_preparer
+        if self.backend == "duckdb":
+            try:
+                return insert_arrow(self.driver, preparer.format_table(table), columns, batches, on_rows)
+            except self.errors as exc:  # raised as SQLAlchemy raises a database error
+                raise sa.exc.DBAPIError.instance(f"INSERT INTO {table.name}", None, exc, self.errors) from None
         escape = (lambda text: text.replace("%", "%%")) if self.backend == "mysql" else (lambda text: text)  # pymysql %-formats
         names = ", ".join(escape(preparer.format_column(c)) for c in columns)
         if self.backend == "postgresql":
@@ -722,8 +748,13 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
-def _drop_existing(connection, names: set[str]) -> None:
+def _drop_existing(connection, names: set[str], schema: DatabaseSchema) -> None:
     """Drop existing target tables (children first) as reflected, including their own foreign keys."""
+    if connection.dialect.name == "duckdb":  # SQLAlchemy cannot reflect DuckDB: drop in the schema's order, children first
+        ordered = [n for n in reversed(schema.read_order()) if n in names] + sorted(names - set(schema.tables))
+        for name in ordered:
+            connection.exec_driver_sql(f"DROP TABLE {_quote(connection, name)}")
+        return
     reflected = sa.MetaData()
     reflected.reflect(connection, only=sorted(names))
     reflected.drop_all(connection)

@@ -150,6 +150,10 @@ class DatabaseSchema:
     #: Rules every real row obeys (:mod:`synthbank.schemas.rules`), kept by every synthetic row; None: not
     #: discovered yet (fitting discovers them), ``[]``: none.
     rules: list[Rule] | None = None
+    #: Foreign keys key discovery could not settle (a column that could reference two tables), one sentence
+    #: each; found on a folder of files, never saved, refused by :func:`~synthbank.schemas.resolve_schema`
+    #: unless a schema file lists the table.
+    key_doubts: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self):
         if not self.tables:

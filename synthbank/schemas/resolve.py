@@ -16,13 +16,19 @@ def resolve_schema(reflected: DatabaseSchema, given: DatabaseSchema | str | Path
 
     The file is authoritative for every table and column it lists. Tables or columns the file does not
     classify are taken as detected (with a warning), or refused with ``strict``. A table or column the
-    file lists but the database lacks is an error.
+    file lists but the database lacks is an error. A foreign key that key discovery could not settle
+    (``reflected.key_doubts``, found on a folder of files) is refused unless the file lists its table.
     """
+    if given is not None and not isinstance(given, DatabaseSchema):
+        given = DatabaseSchema.load(given)
+    unsettled = [message for table, message in reflected.key_doubts if given is None or table not in given.tables]
+    if unsettled:
+        raise SchemaError(unsettled[0])
     if given is None:
         if strict:
             raise SchemaError("strict=True needs a reviewed schema file (schema=) that classifies every column.")
         return reflected
-    schema = given if isinstance(given, DatabaseSchema) else DatabaseSchema.load(given)
+    schema = given
     tables = {}
     for name, table in schema.tables.items():
         if name not in reflected.tables:

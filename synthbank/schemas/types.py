@@ -23,7 +23,7 @@ _SIMPLE = {
     "integer": sa.Integer,
     "bigint": sa.BigInteger,
     "smallint": sa.SmallInteger,
-    "float": sa.Float,
+    "float": lambda: sa.Float().with_variant(sa.Double(), "duckdb"),  # DuckDB's FLOAT has 4 bytes
     "text": sa.Text,
     "boolean": sa.Boolean,
     "date": lambda: Date(),
