@@ -98,7 +98,7 @@ CORPUS = [
     (["clone", "{d}/bank.db", "{d}/bank.db", "--no-text"], "is the source database itself"),
     (["clone", "{d}/bank.db", "sqlite:///{d}/./bank.db", "--no-text", "--replace"], "is the source database itself"),
     (["clone", "{d}/bank.db", "{d}", "--no-text"], "already holds files"),
-    (["clone", "{d}/bank.db", "{d}", "--no-text", "--replace"], "does not hold a synthbank folder of synthetic tables"),
+    (["clone", "{d}/bank.db", "{d}", "--no-text", "--replace"], "Refusing to write a folder of synthetic tables"),
     (["clone", "{d}/bank.db", "{d}/no/such/folder/out.db", "--no-text"], "does not exist"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--scale", "-1"], "greater than 0"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--batch-size", "0"], "at least 1"),
