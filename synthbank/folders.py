@@ -64,8 +64,8 @@ def folder_format(path: Path) -> str:
     return found.pop() if found else "parquet"
 
 
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(("_", "."))
+def _visible(path: Path | str) -> bool:
+    return not Path(path).name.startswith(("_", "."))
 
 
 def _is_table_file(path: Path, fmt: str) -> bool:

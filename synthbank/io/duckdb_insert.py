@@ -8,6 +8,7 @@ casts to the column's type as its own ``INSERT`` would.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 
 import pyarrow as pa
@@ -35,7 +36,8 @@ def insert_arrow(duck, table_sql: str, columns: list[sa.Column], batches: Iterab
         try:
             duck.execute(f"INSERT INTO {table_sql} ({target}) SELECT * FROM _synthbank_rows")
         finally:
-            duck.unregister("_synthbank_rows")
+            with contextlib.suppress(Exception):  # in a failed transaction: the INSERT's own error is the one to see
+                duck.unregister("_synthbank_rows")
         for size in sizes:
             if on_rows:
                 on_rows(size)
