@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from synthbank import seeding
 from synthbank.errors import SchemaError, SynthbankError
 from synthbank.executors import Executor
 from synthbank.files import staged_directory, verify_model_directory
+from synthbank.io.dataframes import pandas_tables, to_arrow, to_polars
 from synthbank.io.reader import read_tables
 from synthbank.io.writer import DEFAULT_BATCH_SIZE, WriteReport, check_target, write_tables
 from synthbank.progress import Progress, RowCounter
@@ -47,6 +49,15 @@ class SyntheticDatabase(dict):
         Refuses the source database itself, and raises (writing nothing) when the final integrity check fails."""
         return write_tables(url, self.schema, self, replace=replace, batch_size=batch_size,
                             on_rows=RowCounter(progress, "writing").add if progress else None, source_url=self.source_url)
+
+    def to_arrow(self) -> dict[str, pa.Table]:
+        """The tables as Arrow tables (zero-copy where numpy allows). Write to a folder or DuckDB file
+        (:meth:`to_url`) for the schema's own types (decimals, dates, time zones)."""
+        return {name: to_arrow(frame) for name, frame in self.items()}
+
+    def to_polars(self) -> dict:
+        """The tables as Polars DataFrames (through Arrow)."""
+        return {name: to_polars(frame) for name, frame in self.items()}
 
 
 #: Root rows (children followed by foreign key) read to find the rules :func:`discover_schema_rules` shows.
@@ -107,8 +118,9 @@ class DatabaseSynthesizer:
 
     def fit(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
             progress: Progress | None = None, executor: Executor | None = None) -> DatabaseSynthesizer:
-        """Learn the tables: given as DataFrames, or read from the source URL. ``executor`` fits the HMA
-        windows (independent of each other) in worker processes or as Ray tasks; the model is the same."""
+        """Learn the tables: given as DataFrames (pandas, Arrow or Polars), or read from the source URL.
+        ``executor`` fits the HMA windows (independent of each other) in worker processes or as Ray tasks;
+        the model is the same."""
         if self.schema is None:
             raise SchemaError("No schema: use DatabaseSynthesizer.from_url(url), or DatabaseSynthesizer(schema).")
         if tables is None:
@@ -116,6 +128,7 @@ class DatabaseSynthesizer:
                 raise SynthbankError("No data: pass tables to fit(), or create the synthesizer with from_url().")
             tables = read_tables(self.source_url, self.schema, sample_rows=self.sample_rows,
                                  on_rows=RowCounter(progress, "reading").add if progress else None)
+        tables = pandas_tables(tables)
         text = self._text_settings()
         if (self.relational.dp_epsilon is not None and text is not None and text.training.dp_epsilon is None
                 and any(t.columns_of("text") for t in self.schema.tables.values() if not t.is_excluded)):

@@ -19,6 +19,7 @@ from synthbank.evaluation import conditions as conditioned
 from synthbank.evaluation import fidelity, integrity, leaks, membership, privacy, risks, rules, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
+from synthbank.io.dataframes import pandas_tables
 from synthbank.progress import Progress, report
 from synthbank.schemas.model import DatabaseSchema
 
@@ -95,6 +96,9 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     plain clone), whose utility is reported beside. ``sensitive``: more columns (``table.column``) for the
     inference attack, beside the utility targets and income-like columns. ``table_privacy``: the tables'
     differential-privacy guarantee, as the model directory states it, reported in the privacy section."""
+    real, synthetic = pandas_tables(real), pandas_tables(synthetic)  # pandas, Arrow or Polars tables
+    holdout = pandas_tables(holdout) if holdout is not None else None
+    baseline = pandas_tables(baseline) if baseline is not None else None
     schema = schema.subset([n for n, t in schema.tables.items() if not t.is_excluded])
     notes = check_tables(schema, real, synthetic)
     if holdout is not None:

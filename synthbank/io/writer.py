@@ -42,6 +42,7 @@ from sqlalchemy.engine import URL
 from synthbank.database import display_url, file_path, folder_of, mask_passwords, normalize_url, open_engine, refuse_same_database
 from synthbank.errors import DatabaseConnectionError, SynthbankError, TargetNotEmptyError
 from synthbank.files import process_alive
+from synthbank.io.dataframes import pandas_tables
 from synthbank.io.ddl import build_metadata, duckdb_ready
 from synthbank.io.duckdb_insert import insert_arrow
 from synthbank.io.folder_writer import WORK_DATABASE, check_folder_target, export_tables, staged_folder
@@ -180,7 +181,7 @@ class _Chunks:
         self.count += 1
         if not isinstance(chunk, Mapping):
             raise SynthbankError(f"Chunk {self.count} to write is a {type(chunk).__name__}, not a mapping of table name to DataFrame.")
-        return chunk
+        return chunk if all(isinstance(f, pd.DataFrame) for f in chunk.values()) else pandas_tables(chunk)  # Arrow, Polars
 
     def __iter__(self) -> Iterator[Chunk]:
         while True:
