@@ -33,6 +33,7 @@ size; and for sizes above ``--sample-users`` (default 10,000): fit on a sample o
     python benchmarks/scale.py --growth --sizes 1000,10000  # add 100000 on a quiet machine
     python benchmarks/scale.py --growth --db postgresql --postgres-url postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/scale.py --executors                  # in-process vs --workers 2 vs Ray (benchmarks/distributed.py)
+    python benchmarks/scale.py --formats                    # SQLite vs DuckDB vs Parquet, and a 10M-row file (benchmarks/formats.py)
 
 Work files go to --work (default out/bench/scale, ignored by git); the figures also go to
 peers.json / growth.json there.
@@ -568,8 +569,12 @@ def main() -> None:
     parser.add_argument("--executors", action="store_true",
                         help="part c: in-process vs --workers 2 vs Ray on the demo bank (benchmarks/distributed.py)")
     import distributed
+    import formats
 
     distributed.add_arguments(parser)
+    parser.add_argument("--formats", action="store_true",
+                        help="part d: SQLite vs DuckDB vs Parquet sources and targets, and a large Parquet file (benchmarks/formats.py)")
+    formats.add_arguments(parser)
     parser.add_argument("--synthbank-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
@@ -577,14 +582,16 @@ def main() -> None:
     if args.synthbank_worker:
         synthbank_worker(args)
         return
-    if not (args.peers or args.growth or args.executors):
-        parser.error("choose --peers, --growth and/or --executors")
+    if not (args.peers or args.growth or args.executors or args.formats):
+        parser.error("choose --peers, --growth, --executors and/or --formats")
     if args.peers:
         run_peers(args)
     if args.executors:
         distributed.run_all(args)
     if args.growth:
         run_growth(args)
+    if args.formats:
+        formats.run_formats(args, run_measured, synthbank_cmd, code_state)
 
 
 if __name__ == "__main__":
