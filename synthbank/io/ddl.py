@@ -16,9 +16,11 @@ def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> s
     for name in names:
         table = schema.table(name)
         pk = table.primary_key
+        keyed = {*pk, *(c for fk in table.foreign_keys for c in fk.columns), *(c for u in table.unique for c in u),
+                 *(c for c in table.columns if table.columns[c].unique)}
         columns = [
-            sa.Column(column.name, types.to_sqlalchemy(column.type), nullable=column.nullable,
-                      autoincrement=column.identity)
+            sa.Column(column.name, _key_type(column.type) if column.name in keyed else types.to_sqlalchemy(column.type),
+                      nullable=column.nullable, autoincrement=column.identity)
             for column in table.columns.values()
         ]
         constraints: list = []
@@ -37,6 +39,15 @@ def build_metadata(schema: DatabaseSchema, tables: list[str] | None = None) -> s
             constraints.append(sa.UniqueConstraint(*unique))
         sa.Table(name, metadata, *columns, *constraints, mysql_engine="InnoDB")  # transactional, with FKs
     return metadata
+
+
+def _key_type(type_string: str) -> sa.types.TypeEngine:
+    """A key column's type: as written, but an unbounded ``text`` (a DuckDB VARCHAR, a Parquet string) becomes
+    VARCHAR(255) on MariaDB/MySQL, which cannot index TEXT without a length."""
+    sql_type = types.to_sqlalchemy(type_string)
+    if types.base_name(type_string) == "text":
+        return sql_type.with_variant(sa.String(255), "mysql", "mariadb")
+    return sql_type
 
 
 def duckdb_ready(metadata: sa.MetaData) -> None:
