@@ -244,7 +244,7 @@ def test_csv_types_are_sniffed_like_a_warehouse_loader(tmp_path):
     assert [(fk.columns, fk.parent) for fk in schema.tables["customers"].foreign_keys] == [(["branch_code"], "branches")]
 
 
-def test_an_ambiguous_foreign_key_is_refused_until_a_schema_file_settles_it(tmp_path):
+def test_an_ambiguous_foreign_key_is_refused_until_a_schema_file_settles_it(tmp_path, capsys):
     source = tmp_path / "two_parents"
     source.mkdir()
     ids = list(range(1, 31))
@@ -254,7 +254,11 @@ def test_an_ambiguous_foreign_key_is_refused_until_a_schema_file_settles_it(tmp_
                              "amount": [10.0 * i for i in range(90)]}), source / "transfers.parquet")
     with pytest.raises(SchemaError, match=r"transfers\.account_id could reference checking\.account_id or savings\.account_id"):
         DatabaseSynthesizer.from_url(str(source), text=False)
+    assert main(["clone", str(source), str(tmp_path / "out"), "--no-text"]) == 1
+    assert "could reference checking.account_id or savings.account_id" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
     assert main(["schema", str(source), "--out", str(tmp_path / "schema.yaml"), "--no-rules"]) == 0
+    assert "Unsettled key: transfers.account_id could reference" in " ".join(capsys.readouterr().out.split())
     text = (tmp_path / "schema.yaml").read_text()
     import yaml
 
