@@ -166,10 +166,17 @@ def same_database(first: str | Path, second: str | Path) -> bool:
 
 
 def refuse_same_database(source: str | Path, target: str | Path) -> None:
-    """Raise when ``target`` is the ``source`` database itself."""
+    """Raise when ``target`` is the ``source`` database itself, or lies inside (or around) the source folder."""
     if same_database(source, target):
         raise DatabaseConnectionError(f"The target '{display_url(normalize_url(target))}' is the source database itself; "
                                       "write the synthetic copy to another database.")
+    source_folder, target_url = folder_of(normalize_url(source)), normalize_url(target)
+    target_path = getattr(folder_of(target_url), "path", None) or file_path(target_url)
+    if source_folder is not None and target_path is not None:
+        inner, outer = target_path.resolve(), source_folder.path.resolve()
+        if outer in inner.parents or inner in outer.parents:
+            raise DatabaseConnectionError(f"The target '{target_path}' lies inside the source folder '{source_folder.path}' (or holds it); "
+                                          "write the synthetic copy outside it.")
 
 
 def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:

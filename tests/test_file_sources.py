@@ -162,6 +162,9 @@ def test_folder_round_trip_with_cli_defaults(demo_folders, tmp_path, fmt):
     marker = json.loads((target / "_synthbank.json").read_text())
     assert set(marker["files"]) == {f"{t}.{fmt}" for t in DEMO_KEYS}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert main(["clone", str(source), str(source / "inner"), "--no-text"]) == 1  # never inside the source folder
+    assert main(["clone", str(source), str(source / "inner.duckdb"), "--no-text"]) == 1
+    assert _sha(source) == before
     # refused without --replace; replaced with it
     assert main(["clone", str(source), name, "--no-text"]) != 0
     assert main(["clone", str(source), name, "--no-text", "--replace", "--seed", "3"]) == 0
