@@ -58,7 +58,8 @@ def url_passwords(text: str) -> list[str]:
 
 
 def normalize_url(url_or_path: str | Path) -> str:
-    """Accept a SQLAlchemy URL or a plain path to a SQLite file."""
+    """A SQLAlchemy URL from a URL, a plain path (a SQLite file, a DuckDB file, a folder of files) or a
+    ``parquet:``/``csv:`` folder name; a folder becomes ``parquet:///abs/path`` or ``csv:///abs/path``."""
     text = str(url_or_path)
     folder = named_folder(text)
     if folder is not None:

@@ -74,4 +74,4 @@ def export_tables(database: Path, staging: Path, fmt: str, names: list[str]) -> 
         connection.close()
     for leftover in (database, database.with_name(database.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    shutil.rmtree(staging / ".tmp", ignore_errors=True)
+    shutil.rmtree(database.with_name(database.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder

@@ -250,6 +250,9 @@ def _write(url, schema, chunks: _Chunks, replace, batch_size, on_rows, shown) ->
                 report = _fill(connection, schema, metadata, chunks, names, deferred, batch_size, on_rows, backend,
                                late_foreign_keys=late)
                 _refuse_failed_check(report, shown)  # raising here rolls everything back
+            if backend == "duckdb":  # everything into the database file itself, none left in its write-ahead log
+                with engine.connect() as connection:
+                    connection.exec_driver_sql("CHECKPOINT")
             return report
         except sa.exc.StatementError as exc:  # DBAPIError and errors binding a value
             raise SynthbankError(f"Writing to '{shown}' failed and was rolled back: {_statement_message(exc)}.") from None
