@@ -92,6 +92,8 @@ def cmd_schema(args) -> None:
     print_schema(schema, details=args.columns)
     for _, doubt in schema.key_doubts:  # found on a folder of files: clone/fit refuse until a schema file settles it
         console.print(f"Unsettled key: {doubt}", markup=False, highlight=False, soft_wrap=True)
+    for note in schema.key_notes:
+        console.print(f"Near miss: {note}", markup=False, highlight=False, soft_wrap=True)
     if args.out:
         path = schema.save(args.out)
         console.print(f"Schema written to {path} — review it (mark PII, free text, table modes) and pass it back with --schema.")

@@ -14,7 +14,19 @@ the best tier wins:
 4. a *code-like* string (every value at most 40 characters, without spaces or ``@``) that is the table's
    first column or its only unique, code-like string column (``airports.faa``, ``planes.tailnum``).
 
-No composite primary key is guessed; a table with no candidate gets none.
+Tier 2 also takes an abbreviation of a one-word table name: ``emp_no`` in ``employees``, ``dept_no`` in
+``departments`` (three letters or more, the same first letter, the others in order). No composite primary key is
+guessed; a table with no candidate gets none.
+
+The tables whose best candidate is of tier 1 or 2 are decided first. Then a lower-tier candidate that is spelled
+like the primary key of *another* table (one decided first, or declared), with values all in it, is a foreign key
+that happens to be unique (``dept_emp.emp_no`` → ``employees.emp_no``), not its table's key: the table takes its
+next candidate, or none. A one-to-one extension named after that table (``user_profiles.user_id`` →
+``users.user_id``: ``user_profiles`` begins with ``user``) keeps it.
+
+A table left without a primary key that a child column names by a stem (``account.district_id`` → ``district``)
+takes as its key its one column of a compatible type that is non-NULL and unique on every row and holds every
+value of that child column (``district.A1``); when several do, none is taken and a doubt names them.
 
 **Foreign keys** (only for tables that declare none): a column ``c`` of ``T`` references ``P``'s
 single-column primary key ``k`` when the types are compatible (both integers, both strings or both uuids), every
@@ -31,11 +43,17 @@ non-NULL value of ``c`` is in ``P.k`` (an anti-join), and the name is plausible.
 A column that is its table's own primary key may reference another table only on a stem match (a
 one-to-one extension, ``user_profiles.user_id`` → ``users``). The strongest evidence wins; two parents or
 more with the same best evidence give no foreign key but a doubt, returned for the person to settle.
+
+**Near misses**: a column left without a foreign key whose name names a parent key (stem or exact) or, for a
+string, whose values alone would have been enough, but with some values not in that key, gets a note when at
+least :data:`NEAR_MISS_SHARE` of its non-NULL rows are found there (``flights.dest`` → ``airports.faa``: 97.7%):
+the data may be a sample cut short, or the key really is broken; the person decides in a schema file.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -55,6 +73,8 @@ SELF_REFERENCE = re.compile(r"^(parent|manager|supervisor|boss|mentor|referrer|p
                             r"|^parent_.+|^reports_to(_id)?$|^referred_by(_id)?$")
 #: A string primary key found by its values alone has values at most this long, without spaces or '@'.
 CODE_MAX_LENGTH = 40
+#: A column left without a foreign key gets a note when at least this share of its rows' values are in a parent's key.
+NEAR_MISS_SHARE = 0.9
 _IRREGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman"}
 _DOUBT_HINT = "name its parent in a schema file (synthbank schema SOURCE -o schema.yaml, edit it, then --schema schema.yaml)."
 
@@ -76,28 +96,37 @@ class _Stats:
         return self.kind == "uuid" or (self.kind == "string" and self.odd == 0 and (self.max_length or 0) <= CODE_MAX_LENGTH)
 
 
-def discover_keys(connection: sa.Connection, tables: dict[str, Table]) -> list[str]:
+def discover_keys(connection: sa.Connection, tables: dict[str, Table], notes: list[str] | None = None) -> list[str]:
     """Find primary keys and foreign keys of tables that declare none, in place; return the doubts.
 
     ``tables`` are queried by name on ``connection`` (tables or views). A table that declares a primary key
     keeps it, one that declares foreign keys keeps them (and gets no others). Each key found is logged; a
     column that could reference several tables equally well gets no foreign key and one sentence in the
-    returned list.
+    returned list. Near misses (a foreign key that most, not all, values keep) are appended to ``notes``,
+    one sentence each, and logged.
     """
+    notes = [] if notes is None else notes
     rows: dict[str, int] = {}
     stats: dict[str, dict[str, _Stats]] = {}
     for table in tables.values():
         rows[table.name], stats[table.name] = _column_stats(connection, table)
-    for table in tables.values():
-        if not table.primary_key:
-            _choose_primary_key(table, rows[table.name], stats[table.name])
+    undecided = [t for t in tables.values() if not t.primary_key]
+    candidates = {t.name: _key_candidates(t, rows[t.name], stats[t.name]) for t in undecided}
+    for table in undecided:  # an own key (id, <table>_id) first: the others are judged against these
+        if candidates[table.name] and candidates[table.name][0][0] <= 2:
+            _set_primary_key(table, candidates[table.name][0][1])
+    decided = {t.name: t.primary_key[0] for t in tables.values() if len(t.primary_key) == 1 and t.primary_key[0] in stats[t.name]}
+    for table in [t for t in undecided if not t.primary_key]:
+        chosen = next((c for _, c in candidates[table.name] if not _borrowed_key(connection, tables, stats, decided, table, c)), None)
+        if chosen:
+            _set_primary_key(table, chosen)
+    doubts = _keys_named_by_children(connection, tables, stats, rows)
     parents = {t.name: t.primary_key[0] for t in tables.values() if len(t.primary_key) == 1 and t.primary_key[0] in stats[t.name]}
-    doubts = []
     for table in [t for t in tables.values() if not t.foreign_keys]:
         for column, column_stats in stats[table.name].items():
             if column_stats.non_null == 0:
                 continue
-            found = _choose_parent(connection, tables, stats, parents, table, column)
+            found = _choose_parent(connection, tables, stats, parents, table, column, notes)
             if isinstance(found, str):
                 doubts.append(found)
             elif found is not None:
@@ -151,6 +180,15 @@ def _bases(column_name: str) -> set[str]:
     return bases
 
 
+def _abbreviates(base: str, table_name: str) -> bool:
+    """Whether ``base`` shortens a one-word table name: ``emp`` → ``employees``, ``dept`` → ``departments``."""
+    word = _singular(_snake(table_name))
+    if "_" in word or len(base) < 3 or len(base) >= len(word) or base[0] != word[0]:
+        return False
+    letters = iter(word)
+    return all(letter in letters for letter in base)
+
+
 def _identifier_tier(column_name: str, table_name: str, kind: str) -> int:
     """How strongly a name says 'this table's key': 1 ``id``, 2 ``<table>_id``, 3 another identifier name, 4 none.
 
@@ -160,7 +198,7 @@ def _identifier_tier(column_name: str, table_name: str, kind: str) -> int:
     stems = _stems(table_name)
     if name == "id":
         return 1
-    if any(base in stems for base in _bases(name) - {name}):
+    if any(base in stems or _abbreviates(base, table_name) for base in _bases(name) - {name}):
         return 2
     if name in GENERIC_NAMES - {"name"} or name.endswith(ID_SUFFIXES) or (name in stems and kind != "integer"):
         return 3
@@ -214,25 +252,59 @@ def _column_stats(connection: sa.Connection, table: Table) -> tuple[int, dict[st
     return row[0], found
 
 
-def _choose_primary_key(table: Table, rows: int, stats: dict[str, _Stats]) -> None:
-    """Set the table's primary key by the tiers of the module's docstring, or leave it without one."""
+def _key_candidates(table: Table, rows: int, stats: dict[str, _Stats]) -> list[tuple[int, str]]:
+    """The columns that could be the table's primary key, ``(tier, name)``, best first (the module's docstring)."""
     if rows == 0:
-        return
+        return []
     unique = [name for name, s in stats.items() if s.non_null == rows and s.distinct == rows]
     tiers = {name: _identifier_tier(name, table.name, stats[name].kind) for name in unique}
     named = sorted((tier, list(table.columns).index(name), name) for name, tier in tiers.items() if tier < 4)
-    if named:
-        chosen = named[0][2]
-    else:
-        codes = [name for name in unique if stats[name].kind in ("string", "uuid") and stats[name].code_like()]
-        first = next(iter(table.columns))
-        chosen = first if first in codes else codes[0] if len(codes) == 1 else None
-    if chosen is None:
-        return
-    table.primary_key = [chosen]
-    table.columns[chosen].unique = True
-    table.columns[chosen].nullable = False
-    log.info("Found primary key %s.%s", table.name, chosen)
+    found = [(tier, name) for tier, _, name in named]
+    codes = [name for name in unique if tiers[name] == 4 and stats[name].kind in ("string", "uuid") and stats[name].code_like()]
+    first = next(iter(table.columns))
+    code = first if first in codes else codes[0] if len(codes) == 1 else None
+    return found + ([(4, code)] if code else [])
+
+
+def _set_primary_key(table: Table, column: str) -> None:
+    table.primary_key = [column]
+    table.columns[column].unique = True
+    table.columns[column].nullable = False
+    log.info("Found primary key %s.%s", table.name, column)
+
+
+def _borrowed_key(connection, tables, stats, decided: dict[str, str], table: Table, column: str) -> bool:
+    """Whether a lower-tier candidate is spelled like another table's primary key and has all its values in it
+    (a foreign key that happens to be unique), unless its table is named after that one (``user_profiles``)."""
+    own = stats[table.name][column]
+    for parent, key in decided.items():
+        if parent == table.name or _snake(key) != _snake(column) or _snake(table.name).split("_")[0] in _stems(parent):
+            continue
+        if _compatible(own, stats[parent][key]) and _included(connection, table.name, column, parent, key):
+            log.info("%s.%s is not %s's primary key: its values are all in %s.%s", table.name, column, table.name, parent, key)
+            return True
+    return False
+
+
+def _keys_named_by_children(connection, tables, stats, rows) -> list[str]:
+    """Give a table without a primary key, that a child column names by a stem (``district_id`` → ``district``),
+    the one column that could be the key it references; return a doubt where several could."""
+    doubts = []
+    for parent in [t for t in tables.values() if not t.primary_key and rows[t.name]]:
+        unique = [name for name, s in stats[parent.name].items() if s.non_null == rows[parent.name] == s.distinct]
+        named = [(child.name, column) for child in tables.values() if not child.foreign_keys and child.name != parent.name
+                 for column, s in stats[child.name].items() if s.non_null and _bases(column) & _stems(parent.name)]
+        for child, column in named:
+            fits = [k for k in unique if _compatible(stats[child][column], stats[parent.name][k])
+                    and _included(connection, child, column, parent.name, k)]
+            if len(fits) == 1:
+                _set_primary_key(parent, fits[0])
+            elif fits:
+                names = [f"{parent.name}.{k}" for k in fits]
+                doubts.append(f"{child}.{column} could reference {', '.join(names[:-1])} or {names[-1]}; {_DOUBT_HINT}")
+            if fits:
+                break
+    return doubts
 
 
 def _compatible(child: _Stats, parent: _Stats) -> bool:
@@ -258,11 +330,32 @@ def _included(connection: sa.Connection, child: str, column: str, parent: str, k
     return connection.exec_driver_sql(sql).fetchone() is None
 
 
-def _choose_parent(connection, tables, stats, parents, table: Table, column: str) -> tuple[str, str] | str | None:
-    """The ``(parent, key)`` a column references, a doubt (a sentence) when several fit equally, or None."""
+def _near_miss(connection, child: str, column: str, parent: str, key: str, non_null: int) -> str | None:
+    """A note when most, not all, of the column's non-NULL rows have their value in ``parent.key`` (one query)."""
+    quote = connection.dialect.identifier_preparer.quote
+    missing = (f"SELECT c.{quote(column)} AS v, count(*) AS n FROM {quote(child)} c WHERE c.{quote(column)} IS NOT NULL AND NOT EXISTS "
+               f"(SELECT 1 FROM {quote(parent)} p WHERE p.{quote(key)} = c.{quote(column)}) GROUP BY c.{quote(column)}")
+    found = connection.exec_driver_sql(f"SELECT sum(n) OVER (), count(*) OVER (), v FROM ({missing}) m ORDER BY v LIMIT 2").fetchall()
+    if not found or not non_null:
+        return None
+    missing_rows, values = int(found[0][0]), int(found[0][1])
+    share = math.floor(1000 * (1 - missing_rows / non_null)) / 10
+    if share < 100 * NEAR_MISS_SHARE:
+        return None
+    examples = ", ".join(str(row[2]) for row in found)
+    which = f"1 value, {examples}, is" if values == 1 else f"{values:,} values such as {examples} are"
+    return (f"{child}.{column} → {parent}.{key}: {share:.1f}% of rows' values are in {parent}.{key} ({missing_rows:,} "
+            f"row{'s' if missing_rows != 1 else ''}, {which} not), so it is not taken as a foreign key; "
+            "declare it in a schema file if those rows are expected.")
+
+
+def _choose_parent(connection, tables, stats, parents, table: Table, column: str, notes: list[str]) -> tuple[str, str] | str | None:
+    """The ``(parent, key)`` a column references, a doubt (a sentence) when several fit equally, or None (and the
+    near misses appended to ``notes``)."""
     own = stats[table.name][column]
     is_pk = table.primary_key == [column]
     candidates: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    missed = []  # (parent, key) whose values could not all be in it, for the near misses
     for parent_name, key in parents.items():
         parent = tables[parent_name]
         if parent_name == table.name and key == column:
@@ -274,6 +367,8 @@ def _choose_parent(connection, tables, stats, parents, table: Table, column: str
             continue
         if _compatible(own, stats[parent_name][key]):
             candidates.setdefault(evidence, []).append((parent_name, key))
+        elif evidence != (0, 0) and own.kind == stats[parent_name][key].kind:
+            missed.append((parent_name, key))  # a name that says so, values out of the key's range or counts
     for evidence in sorted(candidates, reverse=True):
         included = [(p, k) for p, k in candidates[evidence] if _included(connection, table.name, column, p, k)]
         if len(included) == 1:
@@ -281,4 +376,9 @@ def _choose_parent(connection, tables, stats, parents, table: Table, column: str
         if included:
             names = [f"{p}.{k}" for p, k in included]
             return f"{table.name}.{column} could reference {', '.join(names[:-1])} or {names[-1]}; {_DOUBT_HINT}"
+        missed += candidates[evidence]
+    for parent_name, key in missed:
+        if note := _near_miss(connection, table.name, column, parent_name, key, own.non_null):
+            notes.append(note)
+            log.info("Near miss: %s", note)
     return None

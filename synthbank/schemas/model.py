@@ -154,6 +154,8 @@ class DatabaseSchema:
     #: each; found on a folder of files, never saved, refused by :func:`~synthbank.schemas.resolve_schema`
     #: unless a schema file lists the table.
     key_doubts: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
+    #: Foreign keys that hold for most rows of a folder's files but not all, left out, one sentence each (never saved).
+    key_notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self):
         if not self.tables:
