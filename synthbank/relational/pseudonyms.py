@@ -97,7 +97,7 @@ class Pseudonyms:
             kept = counts[counts["entities"] >= k].sort_values("rows", ascending=False, kind="stable")
             placeholders = [v for v in kept.index if is_placeholder(v)]
             kept = kept.drop(placeholders)
-            frame["token"] = frame["value"].map({value: token(rank) for rank, value in enumerate(kept.index)})
+            frame["token"] = frame["value"].map({value: token(rank) for rank, value in enumerate(kept.index)}).astype(object)
             frame.loc[frame["value"].isin(placeholders), "token"] = frame["value"]
             locals_kept = _local_tokens(frame, k)
             shaped = values[~values.map(is_placeholder)]
@@ -130,7 +130,7 @@ class Pseudonyms:
         if fakes is None:
             fakes = state[("fakes", index)] = self._distinct(fmt, domain.tokens, seeding.rng(run_seed, "pseudonyms", index), set())
         used = state.setdefault(("used", index), set(fakes))
-        ranks = values.map(token_rank)
+        ranks = pd.to_numeric(values.map(token_rank), errors="coerce")  # NaN where a value is no token
         out = np.full(len(values), None, dtype=object)
         known = ranks.notna().to_numpy() & (ranks.fillna(-1).to_numpy() < len(fakes))
         out[known] = np.asarray(fakes, dtype=object)[ranks[known].astype(int).to_numpy()]
