@@ -225,12 +225,17 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
         def _read_only_session(dbapi_connection, _record):
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SET SESSION TRANSACTION READ ONLY")
+    return _answering(engine, f"Cannot connect to '{shown}'")
+
+
+def _answering(engine: sa.Engine, failure: str) -> sa.Engine:
+    """``engine`` once it has answered ``SELECT 1``; otherwise disposed, and ``failure``: the reason, raised."""
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
         engine.dispose()
-        raise DatabaseConnectionError(f"Cannot connect to '{shown}': {mask_passwords(_first_line(exc.orig or exc))}.") from None
+        raise DatabaseConnectionError(f"{failure}: {mask_passwords(_first_line(exc.orig or exc))}.") from None
     return engine
 
 
@@ -247,13 +252,7 @@ def _folder_engine(folder: Folder) -> sa.Engine:
         create_views(dbapi_connection, folder)
         record.info["synthbank_folder"] = str(folder.path)  # reflection lists the views and finds the keys
 
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as exc:
-        engine.dispose()
-        raise DatabaseConnectionError(f"Cannot read the folder '{folder.path}': {_first_line(exc.orig or exc)}.") from None
-    return engine
+    return _answering(engine, f"Cannot read the folder '{folder.path}'")
 
 
 def _first_line(exc: BaseException) -> str:

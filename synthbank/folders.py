@@ -105,7 +105,8 @@ def table_files(folder: Folder) -> dict[str, list[Path]]:
         raise DatabaseConnectionError(f"The folder '{folder.path}' does not exist.")
     tables = _files_of(folder.path, folder.format)
     if not tables:
-        raise DatabaseConnectionError(f"The folder '{folder.path}' holds no {folder.format.upper()} table files "
+        label = {"parquet": "Parquet", "csv": "CSV"}[folder.format]
+        raise DatabaseConnectionError(f"The folder '{folder.path}' holds no {label} table files "
                                       f"(name.{folder.format}, or a folder name/ of part files).")
     return tables
 

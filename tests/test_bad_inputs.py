@@ -98,6 +98,8 @@ CORPUS = [
     (["clone", "{d}/bank.db", "{d}/bank.db", "--no-text"], "is the source database itself"),
     (["clone", "{d}/bank.db", "sqlite:///{d}/./bank.db", "--no-text", "--replace"], "is the source database itself"),
     (["clone", "{d}/bank.db", "{d}", "--no-text"], "already holds files"),
+    (["schema", "parquet:{d}"], "holds no Parquet table files"),
+    (["schema", "csv:{d}/nowhere"], "does not exist"),
     (["clone", "{d}/bank.db", "{d}", "--no-text", "--replace"], "Refusing to write a folder of synthetic tables"),
     (["clone", "{d}/bank.db", "{d}/no/such/folder/out.db", "--no-text"], "does not exist"),
     (["clone", "{d}/bank.db", "{d}/out.db", "--scale", "-1"], "greater than 0"),
