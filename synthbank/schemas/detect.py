@@ -152,6 +152,8 @@ def detect(name: str, type_string: str, values: pd.Series, *, is_key: bool) -> D
         reason = f"most values look like {kind.replace('_', ' ')}s" if kind else None
         if kind == "phone" and identifiers.account_named(name):  # 11 digits named for an account: an account
             kind = reason = None
+    if kind is None and base in types.STRING_TYPES and len(values.dropna()) and _parses_as_dates(values.dropna()):
+        return Detected("datetime")  # ISO instants written as strings (2013-01-01T06:00:00Z) are times, not codes
     if kind in ("account_number", "national_id", "identifier", "iban", "card_number") or kind is None:
         # a code by its values, whatever its name; where a name (or a pattern) says account or birth number,
         # the values may say more precisely what (an IBAN with its check, a birth number)
