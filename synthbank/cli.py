@@ -513,9 +513,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2)
 
 
+#: Libraries whose versions decide synthbank's results (models, scores, files), shown by --version.
+RESULT_LIBRARIES = ("sdv", "rdt", "sdmetrics", "copulas", "torch", "transformers", "peft", "opacus", "sentence-transformers",
+                    "anonymeter", "pandas", "numpy", "scikit-learn", "sqlalchemy", "duckdb", "pyarrow", "faker")
+
+
+def versions() -> str:
+    """``synthbank X`` and one line per library that decides results: ``  sdv 1.x``, or ``not installed``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = [f"synthbank {__version__}"]
+    for name in RESULT_LIBRARIES:
+        try:
+            lines.append(f"  {name} {version(name)}")
+        except PackageNotFoundError:
+            lines.append(f"  {name} not installed")
+    return "\n".join(lines)
+
+
+class _Versions(argparse.Action):
+    """``--version``: one line per library, as written (argparse's own action would rewrap them)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(versions())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="synthbank", description="Privacy-safe synthetic copies of financial databases.")
-    parser.add_argument("--version", action="version", version=f"synthbank {__version__}")
+    parser.add_argument("--version", action=_Versions, nargs=0,
+                        help="synthbank's version and those of the libraries that decide its results")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what synthbank does (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -691,6 +718,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from synthbank.quiet import quiet_libraries
+
+    quiet_libraries(verbose=args.verbose)  # no third-party warnings or progress bars unless -v
     try:
         args.func(args)
     except SynthbankError as exc:

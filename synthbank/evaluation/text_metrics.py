@@ -93,7 +93,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 def mauve_score(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
     import mauve
 
-    with warnings.catch_warnings():
+    from synthbank.quiet import silenced_stderr
+
+    with warnings.catch_warnings(), silenced_stderr():  # faiss prints its clustering warnings from C++
         warnings.simplefilter("ignore")
         result = mauve.compute_mauve(p_features=a, q_features=b, device_id=-1, verbose=False, seed=seed,
                                      num_buckets=max(2, min(len(a), len(b)) // 10))
