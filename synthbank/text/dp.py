@@ -22,7 +22,7 @@ import numpy as np
 from synthbank import seeding
 from synthbank.errors import TextModelError
 from synthbank.text.settings import TrainingSettings
-from synthbank.text.training import Schedule, TrainingStats, pad_batch, planned_steps, token_losses
+from synthbank.text.steps import Schedule, TrainingStats, pad_batch, planned_steps, token_losses
 
 log = logging.getLogger(__name__)
 # Opacus' accountant notes when its largest RDP order was the best (a slightly loose, still valid bound), and

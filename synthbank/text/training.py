@@ -17,7 +17,6 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,34 +24,17 @@ import pandas as pd
 from synthbank import seeding
 from synthbank.text.settings import LoraSettings, TrainingSettings
 
+# the pieces of a training step the plain and the DP loop share (re-exported: they are this module's API too)
+from synthbank.text.steps import IGNORE, Schedule, TrainingStats, pad_batch, planned_steps, token_losses  # noqa: F401
+
 log = logging.getLogger(__name__)
 # PEFT 0.21 calls a transformers method that transformers 5 deprecates; nothing for a user to act on.
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
-IGNORE = -100
 #: the longest sequence the data-driven length picks (prompt + text tokens)
 MAX_AUTO_LENGTH = 512
 #: validation: at most this many held-out texts, evaluated about this many times per run
 MAX_VALIDATION, EVALUATIONS = 32, 8
-
-
-@dataclass
-class TrainingStats:
-    examples: int
-    steps: int
-    tokens: int  # non-padding tokens seen (prompt + text)
-    seconds: float
-    final_loss: float
-    truncated: int  # examples cut to max_length
-    max_length: int = 0
-    validation_loss: float | None = None  # best held-out loss (None: no validation)
-    stopped: str = "steps"  # steps | time | early (validation loss stopped improving) | budget (DP epsilon spent)
-    bfloat16: bool = False
-    dp: dict | None = None  # {"epsilon", "delta", "noise_multiplier", "max_grad_norm", "sample_rate"} under DP
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds else 0.0
 
 
 def encode_examples(tokenizer, prompts: Sequence[str], texts: Sequence[str], max_length: int) -> tuple[list[tuple[list[int], list[int]]], int]:
@@ -125,57 +107,11 @@ def add_lora(model, settings: LoraSettings, seed: int):
     return get_peft_model(model, config)
 
 
-def pad_batch(examples: Sequence[tuple[list[int], list[int]]], pad: int):
-    """``(input_ids, labels, attention_mask)`` tensors for a batch, right-padded to its longest example."""
-    import torch
-
-    width = max(len(ids) for ids, _ in examples)
-    ids = torch.full((len(examples), width), pad, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, (example_ids, example_labels) in enumerate(examples):
-        ids[row, :len(example_ids)] = torch.tensor(example_ids)
-        labels[row, :len(example_labels)] = torch.tensor(example_labels)
-        mask[row, :len(example_ids)] = 1
-    return ids, labels, mask
-
-
 def autocast(enabled: bool, device):
     """bf16 autocast on ``device`` when ``enabled`` (a no-op context otherwise)."""
     import torch
 
     return torch.autocast(getattr(device, "type", str(device)), dtype=torch.bfloat16, enabled=enabled)
-
-
-class Schedule:
-    """Linear warm-up, then a linear decay to zero at the end of the run: the planned steps or the time
-    budget, whichever comes first (progress is the larger of the two shares)."""
-
-    def __init__(self, steps: int, warmup_share: float, max_seconds: float | None):
-        self.steps, self.max_seconds = steps, max_seconds
-        self.warmup_share = warmup_share
-        self.warmup = max(1, min(20, round(warmup_share * steps)))
-        self.start = time.perf_counter()
-
-    def progress(self, step: int) -> float:
-        """Share of the run done before ``step`` (0-based)."""
-        share = step / self.steps
-        if self.max_seconds is not None:
-            share = max(share, (time.perf_counter() - self.start) / self.max_seconds)
-        return min(1.0, share)
-
-    def factor(self, step: int) -> float:
-        done = self.progress(step)
-        return max(0.0, min(1.0, (step + 1) / self.warmup, (1 - done) / (1 - self.warmup_share)))
-
-    def over(self, step: int) -> bool:
-        return self.progress(step) >= 1.0
-
-
-def planned_steps(examples: int, settings: TrainingSettings, batch_size: int | None = None) -> int:
-    per_epoch = math.ceil(examples / (batch_size or settings.batch_size))
-    steps = max(1, math.ceil(per_epoch * settings.epochs), settings.min_steps)
-    return min(steps, settings.max_steps) if settings.max_steps is not None else steps
 
 
 def _split_validation(count: int, settings: TrainingSettings, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -185,17 +121,6 @@ def _split_validation(count: int, settings: TrainingSettings, rng) -> tuple[np.n
         return np.arange(count), np.arange(0)
     order = rng.permutation(count)
     return np.sort(order[size:]), np.sort(order[:size])
-
-
-def token_losses(logits, labels):
-    """Per text token of each row, the loss of predicting it from the tokens before (0 where the label is
-    ignored: prompt and padding), and each row's number of text tokens."""
-    import torch
-
-    targets = labels[:, 1:]
-    losses = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets,
-                                               ignore_index=IGNORE, reduction="none")
-    return losses, (targets != IGNORE).sum(1)
 
 
 def validation_loss(model, examples, pad: int, use_bf16: bool, batch_size: int = 8) -> float:
@@ -229,9 +154,10 @@ def train_lora(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], s
     torch.manual_seed(seeding.int_seed(settings.seed, "torch"))
     rng = seeding.rng(settings.seed, "batches")
     examples, truncated = encode_examples(tokenizer, prompts, texts, max_length)
-    if truncated:
-        log.warning("%d of %d texts are longer than %d tokens with their prompt and were truncated for training",
-                    truncated, len(examples), max_length)
+    if truncated:  # the data-driven length cuts about 1% by design: news only when more are cut
+        level = logging.WARNING if truncated > max(1, 0.05 * len(examples)) else logging.INFO
+        log.log(level, "%d of %d texts are longer than %d tokens with their prompt and were truncated for training "
+                "(TextSettings.training.max_length sets the length)", truncated, len(examples), max_length)
     if settings.dp_epsilon is not None:
         from synthbank.text.dp import train_lora_dp
 
