@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from synthbank.evaluation.evaluate import model_dtypes
-from synthbank.evaluation.rules import rule_check
+from synthbank.evaluation.rule_report import rule_check
 from synthbank.schemas import Column, DatabaseSchema, ForeignKey, Table
 
 INDEPENDENT = {"x1", "x2", "c1", "c2", "segment", "score"}

@@ -16,7 +16,7 @@ import pandas as pd
 
 from synthbank.errors import SynthbankError
 from synthbank.evaluation import conditions as conditioned
-from synthbank.evaluation import fidelity, integrity, leaks, membership, privacy, risks, rules, text_metrics, utility
+from synthbank.evaluation import fidelity, integrity, leaks, membership, privacy, risks, rule_report, text_metrics, utility
 from synthbank.evaluation.report import Report
 from synthbank.evaluation.split import split_tables
 from synthbank.io.dataframes import pandas_tables
@@ -138,7 +138,7 @@ def evaluate(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], 
     done("integrity")
 
     step(1, "rules")
-    data["rules"] = _guarded(notes, "The rule check", lambda: rules.rule_check(schema, real, synthetic), rules.empty_section())
+    data["rules"] = _guarded(notes, "The rule check", lambda: rule_report.rule_check(schema, real, synthetic), rule_report.empty_section())
     done("rules")
 
     step(2, "quality")

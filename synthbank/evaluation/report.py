@@ -45,7 +45,7 @@ class Report:
     def _summary(self) -> dict:
         """The headline numbers. ``rule_break_share``: the share of all synthetic rows (every table) that
         break a rule every real row obeys; ``rule_break_per_kind``: per rule kind, the share of the synthetic
-        rows of the tables with rules of that kind that break one of them (see ``rules.rule_check``)."""
+        rows of the tables with rules of that kind that break one of them (see ``rule_report.rule_check``)."""
         d = self.data
         rules = d.get("rules") or {}
         quality = d["quality"]["quality"]
