@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthbank"
 #: module or package prefix → layer (the longest matching prefix wins)
 LAYERS = {
     "synthbank.errors": 0, "synthbank.seeding": 0, "synthbank.files": 0, "synthbank.folders": 0, "synthbank.database": 0,
-    "synthbank.protection": 0, "synthbank.novel_values": 0,
+    "synthbank.protection": 0, "synthbank.novel_values": 0, "synthbank.quiet": 0,
     "synthbank.key_values": 0, "synthbank.progress": 0, "synthbank.executors": 0, "synthbank.vocabulary": 0, "synthbank.settings": 0,
     "synthbank.schemas": 1,
     "synthbank.io": 2, "synthbank.dp": 2,
@@ -102,3 +102,43 @@ def test_imports_point_down_and_no_private_name_crosses_modules(path):
         if private:
             problems.append(f"line {line}: imports private {private} from {target}")
     assert problems == [], f"{here}: " + "; ".join(problems)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """synthbank module → the synthbank modules it imports (lazy imports inside functions included)."""
+    modules = {module_name(p) for p in SOURCES} | {"synthbank"}
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        here = module_name(path)
+        targets = set()
+        for _, imported, _names in imports(path):
+            while imported and imported not in modules:  # `synthbank.x.y` where y is a name, not a module
+                imported = imported.rpartition(".")[0]
+            if imported and imported != here and imported.startswith("synthbank"):
+                targets.add(imported)
+        graph[here] = targets
+    return graph
+
+
+def test_no_import_circles():
+    """No module reaches itself through imports: two modules that need each other are one responsibility
+    split wrongly (text.dp and text.training once were; their shared step pieces now live in text.steps)."""
+    graph = import_graph()
+    state: dict[str, int] = {}
+    circles: list[list[str]] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                circles.append(path[path.index(target):] + [target] if target in path else [node, target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    # a package's __init__ re-exporting its modules is not a circle with them
+    circles = [c for c in circles if not any(b.startswith(a + ".") or a.startswith(b + ".") for a, b in zip(c, c[1:]))]
+    assert circles == [], "import circles: " + "; ".join(" → ".join(c) for c in circles)
