@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from synthbank.progress import LogProgress, ProgressEvent
 
@@ -24,7 +24,7 @@ def progress_display():
     if not err_console.is_terminal:
         yield LogProgress(write=say), say
         return
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                     console=err_console, transient=False)
     with bars:
         yield _bars(bars), bars.console.print
