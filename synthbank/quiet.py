@@ -32,6 +32,7 @@ def quiet_libraries(verbose: bool = False) -> None:
     if verbose:
         return
     warnings.simplefilter("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # worker processes (--workers) start with the same filter
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # honoured by transformers' own tqdm bars too
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
