@@ -51,7 +51,7 @@ class Decided:
         current = frame[self.column].astype(object).to_numpy()
         if keep:
             held = frame[self.determinant].astype(object).to_numpy().copy()
-            for value in {label_key(v) for v in current[wrong]}:
+            for value in dict.fromkeys(label_key(v) for v in current[wrong]):  # first-seen order: a set's would follow the hash seed
                 options = [(a, n) for a, b, n in self.pairs if label_key(b) == value]
                 chosen = np.flatnonzero(wrong & np.array([label_key(v) == value for v in current]))
                 if options:
