@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 # The linter first (rules in pyproject.toml): a finding fails the run like a failing test.
-.venv/bin/python -m ruff check synthbank tests benchmarks || exit 1
+.venv/bin/python -m ruff check synthbank tests benchmarks docs || exit 1
 .venv/bin/python -m pytest "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
