@@ -152,6 +152,9 @@ def import_ray():
         import ray
     except ImportError:
         raise SynthbankError(f"Ray is not installed: pip install 'synthbank[ray]' (or '{RAY_REQUIREMENT}').") from None
+    from synthbank.quiet import hush_loggers
+
+    hush_loggers()  # Ray sets its loggers up on import: quiet them again (a no-op with -v)
     return ray
 
 

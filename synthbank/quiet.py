@@ -37,13 +37,20 @@ def quiet_libraries(verbose: bool = False) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    hush_loggers()
     if "transformers" in sys.modules:  # imported before this call: its settings were read already
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+
+
+def hush_loggers() -> None:
+    """The libraries' loggers at ERROR when quiet; called again after a library that sets its loggers up on
+    import (Ray) is imported."""
+    if _quiet:
+        for name in _CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @contextlib.contextmanager
