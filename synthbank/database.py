@@ -120,6 +120,12 @@ def file_path(url: str) -> Path | None:
     return sqlite_path(url)
 
 
+def _location_path(url: str) -> Path | None:
+    """Where a (normalized) URL's data lies on disk: its folder, or its SQLite or DuckDB file."""
+    folder = folder_of(url)
+    return folder.path if folder is not None else file_path(url)
+
+
 def sqlite_path(url: str) -> Path | None:
     if folder_of(url):
         return None
@@ -141,8 +147,7 @@ def same_database(first: str | Path, second: str | Path) -> bool:
     (host, port) and database name. Used to refuse writing a synthetic copy over its source."""
     first, second = normalize_url(first), normalize_url(second)
     if folder_of(first) or folder_of(second) or make_url(first).get_backend_name() == "duckdb":
-        path_a, path_b = folder_of(first) or file_path(first), folder_of(second) or file_path(second)
-        path_a, path_b = getattr(path_a, "path", path_a), getattr(path_b, "path", path_b)
+        path_a, path_b = _location_path(first), _location_path(second)
         return path_a is not None and path_b is not None and path_a.resolve() == path_b.resolve()
     a, b = make_url(first), make_url(second)
     family = {"mariadb": "mysql"}
@@ -171,8 +176,7 @@ def refuse_same_database(source: str | Path, target: str | Path) -> None:
     if same_database(source, target):
         raise DatabaseConnectionError(f"The target '{display_url(normalize_url(target))}' is the source database itself; "
                                       "write the synthetic copy to another database.")
-    source_folder, target_url = folder_of(normalize_url(source)), normalize_url(target)
-    target_path = getattr(folder_of(target_url), "path", None) or file_path(target_url)
+    source_folder, target_path = folder_of(normalize_url(source)), _location_path(normalize_url(target))
     if source_folder is not None and target_path is not None:
         inner, outer = target_path.resolve(), source_folder.path.resolve()
         if outer in inner.parents or inner in outer.parents:
@@ -220,6 +224,8 @@ def open_engine(url_or_path: str | Path, *, read_only: bool) -> sa.Engine:
         raise DatabaseConnectionError(f"Cannot open '{shown}': {_first_line(exc)}.") from None
     except ModuleNotFoundError as exc:
         raise DatabaseConnectionError(f"Cannot open '{shown}': its driver '{exc.name}' is not installed.") from None
+    if backend == "duckdb":
+        _without_duckdb_progress(engine)
     if read_only and backend in {"mysql", "mariadb"}:
         @sa.event.listens_for(engine, "connect")
         def _read_only_session(dbapi_connection, _record):
@@ -247,12 +253,21 @@ def _folder_engine(folder: Folder) -> sa.Engine:
     except sa.exc.NoSuchModuleError:
         raise DatabaseConnectionError(f"Reading the folder '{folder.path}' needs DuckDB: pip install duckdb duckdb-engine.") from None
 
+    _without_duckdb_progress(engine)
+
     @sa.event.listens_for(engine, "connect")
     def _views(dbapi_connection, record):
         create_views(dbapi_connection, folder)
         record.info["synthbank_folder"] = str(folder.path)  # reflection lists the views and finds the keys
 
     return _answering(engine, f"Cannot read the folder '{folder.path}'")
+
+
+def _without_duckdb_progress(engine: sa.Engine) -> None:
+    """DuckDB draws its own progress bar on the terminal during a long query; synthbank shows progress its own way."""
+    @sa.event.listens_for(engine, "connect")
+    def _no_bar(dbapi_connection, _record):
+        dbapi_connection.execute("SET enable_progress_bar = false")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from synthbank.errors import TargetNotEmptyError
+from synthbank.errors import DatabaseConnectionError, TargetNotEmptyError
 from synthbank.files import check_replaceable, staged_directory
 from synthbank.folders import MARKER, Folder, sql_identifier, sql_literal
 
@@ -41,7 +41,7 @@ def check_folder_target(folder: Folder, *, replace: bool) -> None:
         raise TargetNotEmptyError(f"The target folder '{path}' already holds files; use replace=True to overwrite it.")
     check_replaceable(path, marker=MARKER, what=_WHAT)
     if not path.parent.is_dir():
-        raise TargetNotEmptyError(f"The folder '{path.parent}' for the target folder does not exist.")
+        raise DatabaseConnectionError(f"The folder '{path.parent}' for the target folder does not exist.")
 
 
 @contextlib.contextmanager
@@ -58,6 +58,7 @@ def export_tables(database: Path, staging: Path, fmt: str, names: list[str]) -> 
 
     connection = duckdb.connect(str(database), read_only=True)
     try:
+        connection.execute("SET enable_progress_bar = false")  # no bar of DuckDB's own on the terminal
         for name in names:
             query = f"SELECT * FROM {sql_identifier(name)}"
             if fmt == "csv":
