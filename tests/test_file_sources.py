@@ -26,7 +26,7 @@ from synthbank.database import normalize_url
 from synthbank.demo_bank import demo_schema
 from synthbank.errors import SchemaError, SynthbankError, TargetNotEmptyError
 from synthbank.io.writer import write_tables
-from synthbank.schemas import reflect_schema
+from synthbank.schemas import ForeignKey, reflect_schema
 from synthbank.synthesizer import DatabaseSynthesizer
 
 DEMO_KEYS = {  # table: (primary key, {column: parent table})
@@ -305,3 +305,21 @@ def test_the_api_takes_and_returns_arrow_and_polars(demo_tables, tmp_path):
     assert report.data["integrity"]["ok"] is True
     write_tables(str(tmp_path / "out"), schema, out_polars)  # a chunk of Polars tables
     _assert_intact("parquet", tmp_path / "out")
+
+
+def test_a_doubt_about_a_table_whose_name_holds_a_dot_is_settled_by_that_table(tmp_path):
+    from synthbank.schemas import resolve_schema
+
+    source = tmp_path / "lake"
+    source.mkdir()
+    ids = list(range(1, 31))
+    pq.write_table(pa.table({"account_id": ids, "owner": [f"o{i}" for i in ids]}), source / "checking.parquet")
+    pq.write_table(pa.table({"account_id": ids, "rate": [0.01 * i for i in ids]}), source / "savings.parquet")
+    pq.write_table(pa.table({"transfer_id": list(range(90)), "account_id": [1 + i % 30 for i in range(90)]}),
+                   source / "transfers.2024.parquet")
+    reflected = reflect_schema(str(source))
+    assert [table for table, _ in reflected.key_doubts] == ["transfers.2024"]
+    given = reflected.subset(["checking", "transfers.2024"])
+    given.tables["transfers.2024"].foreign_keys = [ForeignKey(["account_id"], "checking", ["account_id"])]
+    settled = resolve_schema(reflected, given)
+    assert [fk.parent for fk in settled.tables["transfers.2024"].foreign_keys] == ["checking"]

@@ -66,13 +66,17 @@ def _reflect(connection: sa.Connection, wanted: list[str] | None, sample_rows: i
     for table in tables.values():
         table.foreign_keys = [fk for fk in table.foreign_keys if fk.parent in tables]
     notes: list[str] = []  # near misses: a key that holds for most rows but not all
-    # a doubt names its column as table.column first
-    doubts = [(d.split('.', 1)[0], d) for d in discover_keys(connection, tables, notes)] if _is_folder(connection) else []
+    doubts = [(_doubted_table(d, tables), d) for d in discover_keys(connection, tables, notes)] if _is_folder(connection) else []
     samples = {name: _sample(connection, name, list(table.columns), sample_rows) for name, table in tables.items()}
     for name, table in tables.items():
         _detect_columns(table, samples[name])
     detect.places_of_things(tables, samples)
     return DatabaseSchema(tables, locale=detect.name_locale(tables, samples), key_doubts=doubts, key_notes=notes)
+
+
+def _doubted_table(doubt: str, tables: dict[str, Table]) -> str:
+    """The table a doubt is about: it starts with ``table.column`` (the longest name that fits: a file stem may hold dots)."""
+    return max((name for name in tables if doubt.startswith(f"{name}.")), key=len)
 
 
 def _declared_table(connection, inspector, name: str) -> Table:
