@@ -300,11 +300,16 @@ def _keys_named_by_children(connection, tables, stats, rows) -> list[str]:
             if len(fits) == 1:
                 _set_primary_key(parent, fits[0])
             elif fits:
-                names = [f"{parent.name}.{k}" for k in fits]
-                doubts.append(f"{child}.{column} could reference {', '.join(names[:-1])} or {names[-1]}; {_DOUBT_HINT}")
+                doubts.append(_doubt(child, column, [(parent.name, k) for k in fits]))
             if fits:
                 break
     return doubts
+
+
+def _doubt(child: str, column: str, parents: list[tuple[str, str]]) -> str:
+    """The sentence for a column that could reference each of ``parents`` (``(table, key)``) equally well."""
+    names = [f"{p}.{k}" for p, k in parents]
+    return f"{child}.{column} could reference {', '.join(names[:-1])} or {names[-1]}; {_DOUBT_HINT}"
 
 
 def _compatible(child: _Stats, parent: _Stats) -> bool:
@@ -324,17 +329,21 @@ def _compatible(child: _Stats, parent: _Stats) -> bool:
 
 def _included(connection: sa.Connection, child: str, column: str, parent: str, key: str) -> bool:
     """Whether every non-NULL value of ``child.column`` is in ``parent.key``."""
-    quote = connection.dialect.identifier_preparer.quote
-    sql = (f"SELECT 1 FROM {quote(child)} c WHERE c.{quote(column)} IS NOT NULL AND NOT EXISTS "
-           f"(SELECT 1 FROM {quote(parent)} p WHERE p.{quote(key)} = c.{quote(column)}) LIMIT 1")
+    sql = f"SELECT 1 {_outside(connection, child, column, parent, key)} LIMIT 1"
     return connection.exec_driver_sql(sql).fetchone() is None
+
+
+def _outside(connection: sa.Connection, child: str, column: str, parent: str, key: str) -> str:
+    """``FROM child c WHERE`` its non-NULL ``column`` value is not in ``parent.key`` (an anti-join)."""
+    quote = connection.dialect.identifier_preparer.quote
+    return (f"FROM {quote(child)} c WHERE c.{quote(column)} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {quote(parent)} p WHERE p.{quote(key)} = c.{quote(column)})")
 
 
 def _near_miss(connection, child: str, column: str, parent: str, key: str, non_null: int) -> str | None:
     """A note when most, not all, of the column's non-NULL rows have their value in ``parent.key`` (one query)."""
-    quote = connection.dialect.identifier_preparer.quote
-    missing = (f"SELECT c.{quote(column)} AS v, count(*) AS n FROM {quote(child)} c WHERE c.{quote(column)} IS NOT NULL AND NOT EXISTS "
-               f"(SELECT 1 FROM {quote(parent)} p WHERE p.{quote(key)} = c.{quote(column)}) GROUP BY c.{quote(column)}")
+    value = f"c.{connection.dialect.identifier_preparer.quote(column)}"
+    missing = f"SELECT {value} AS v, count(*) AS n {_outside(connection, child, column, parent, key)} GROUP BY {value}"
     found = connection.exec_driver_sql(f"SELECT sum(n) OVER (), count(*) OVER (), v FROM ({missing}) m ORDER BY v LIMIT 2").fetchall()
     if not found or not non_null:
         return None
@@ -374,8 +383,7 @@ def _choose_parent(connection, tables, stats, parents, table: Table, column: str
         if len(included) == 1:
             return included[0]
         if included:
-            names = [f"{p}.{k}" for p, k in included]
-            return f"{table.name}.{column} could reference {', '.join(names[:-1])} or {names[-1]}; {_DOUBT_HINT}"
+            return _doubt(table.name, column, included)
         missed += candidates[evidence]
     for parent_name, key in missed:
         if note := _near_miss(connection, table.name, column, parent_name, key, own.non_null):
