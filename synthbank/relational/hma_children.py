@@ -22,7 +22,7 @@ import pandas as pd
 from synthbank.relational import conditions, sdv_adapter
 from synthbank.relational.hma_parameters import ChildTable
 
-#: Added to the diagonal of each child correlation matrix before its Cholesky factor (see ``_correlation_factors``).
+#: Added to the diagonal of each child correlation matrix before its Cholesky factor (see :func:`correlation_factors`).
 FACTOR_JITTER = 1e-9
 #: Child rows drawn per block while sampling (bounds the (rows, d, d) arrays of the correlation step).
 DRAW_BLOCK = 50_000
